@@ -1,0 +1,97 @@
+"""Dependencies shared by the routes: settings, the request's transaction, the caller."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from service.db import transaction
+from service.errors import Forbidden, Unauthorized
+from service.keys import Scope
+from service.projects import Principal, principal_for_key
+from service.settings import Settings
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request's one transaction. It commits when the route returns and before the
+    response is sent (scope="function"), so whatever a response acknowledges is durable."""
+    with transaction(request.app.state.sessionmaker) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def presented_key(request: Request) -> str | None:
+    """The key from `Authorization: Bearer KEY` or HTTP Basic with the key as user name."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, credentials = header.partition(" ")
+    scheme = scheme.lower()
+    credentials = credentials.strip()
+    if scheme == "bearer":
+        return credentials or None
+    if scheme == "basic":
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        user, _, _password = decoded.partition(":")
+        return user or None
+    return None
+
+
+def authenticate(session: Session, key: str | None, scope: Scope) -> Principal:
+    if not key:
+        raise Unauthorized("a project key is required (Authorization: Bearer KEY)")
+    principal = principal_for_key(session, key)
+    if principal is None:
+        raise Unauthorized("the key is not valid")
+    if scope not in principal.scopes:
+        raise Forbidden(f"the key lacks the {scope!s} scope")
+    return principal
+
+
+def _requires(scope: Scope) -> Any:
+    def dependency(request: Request, session: SessionDep) -> Principal:
+        return authenticate(session, presented_key(request), scope)
+
+    return Depends(dependency)
+
+
+Ingestor = Annotated[Principal, _requires(Scope.INGEST)]
+Reader = Annotated[Principal, _requires(Scope.READ)]
+Manager = Annotated[Principal, _requires(Scope.MANAGE)]
+
+
+def require_admin(request: Request, settings: SettingsDep) -> None:
+    """Admin endpoints answer only to `RETENTION_AUDIT_ADMIN_KEY` (closed when it is unset)."""
+    key = presented_key(request)
+    if not settings.admin_key:
+        raise Forbidden("admin endpoints are disabled: set RETENTION_AUDIT_ADMIN_KEY")
+    if not key or not hmac.compare_digest(key.encode(), settings.admin_key.encode()):
+        raise Unauthorized("the admin key is required")
+
+
+Admin = Annotated[None, Depends(require_admin)]
+
+
+def own_project(principal: Principal, project_id: int) -> None:
+    """A key acts only on its own project."""
+    if principal.project_id != project_id:
+        raise Forbidden(f"this key does not belong to project {project_id}")

@@ -1,0 +1,66 @@
+"""Native ingestion: `POST /v1/events`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from service.api.deps import Ingestor, SessionDep, SettingsDep
+from service.api.responses import OrjsonResponse
+from service.errors import PayloadTooLarge
+from service.events import NativeEvent
+from service.ingestion import ingest
+from service.payloads import decode, parse_batch, read_body
+from service.schemas import IngestRead
+
+router = APIRouter(prefix="/v1", tags=["ingestion"])
+
+
+async def raw_body(request: Request, settings: SettingsDep) -> bytes:
+    return await read_body(request, max_bytes=settings.max_body_bytes)
+
+
+RawBody = Annotated[bytes, Depends(raw_body)]
+
+_BATCH_SCHEMA: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "array", "items": NativeEvent.model_json_schema()}
+            },
+            "application/x-ndjson": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+@router.post("/events", response_model=IngestRead, openapi_extra=_BATCH_SCHEMA)
+def post_events(
+    request: Request,
+    body: RawBody,
+    principal: Ingestor,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> OrjsonResponse:
+    """Ingest a batch of native events (JSON array or NDJSON, optionally gzip-encoded)."""
+    decoded = decode(
+        body,
+        content_encoding=request.headers.get("content-encoding"),
+        max_bytes=settings.max_decompressed_bytes,
+    )
+    items = parse_batch(decoded)
+    if len(items) > settings.max_batch_events:
+        raise PayloadTooLarge(
+            f"batch of {len(items)} events exceeds the limit of {settings.max_batch_events}"
+        )
+    result = ingest(
+        session,
+        project_id=principal.project_id,
+        items=items,
+        now=datetime.now(UTC),
+        future_tolerance_s=settings.future_tolerance_s,
+    )
+    return OrjsonResponse(result.as_dict())

@@ -1,0 +1,31 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import text
+
+from service.api.deps import SessionDep
+from service.errors import AppError
+
+router = APIRouter(tags=["health"])
+
+
+class NotReady(AppError):
+    status_code = 503
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(session: SessionDep) -> dict[str, str]:
+    """The database answers and its schema is migrated."""
+    try:
+        session.execute(text("SELECT 1 FROM alembic_version"))
+    except Exception as exc:
+        raise NotReady(f"database not ready: {type(exc).__name__}") from exc
+    return {"status": "ready"}

@@ -1,0 +1,78 @@
+"""Project administration: projects, keys and what has arrived."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from service import projects
+from service.api.deps import Admin, Manager, Reader, SessionDep, own_project
+from service.schemas import (
+    KeyCreate,
+    KeyCreated,
+    KeyRead,
+    ProjectCreate,
+    ProjectCreated,
+    ProjectRead,
+    StatsRead,
+)
+
+router = APIRouter(prefix="/v1/projects", tags=["projects"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_project(body: ProjectCreate, _: Admin, session: SessionDep) -> ProjectCreated:
+    """Create a project and its first key (admin key required)."""
+    project, key = projects.create_project(session, name=body.name)
+    return ProjectCreated(id=project.id, name=project.name, key=key)
+
+
+@router.get("")
+def list_projects(_: Admin, session: SessionDep) -> list[ProjectRead]:
+    """All projects (admin key required)."""
+    return [
+        ProjectRead(id=p.id, name=p.name, created_at=p.created_at)
+        for p in projects.list_projects(session)
+    ]
+
+
+@router.get("/{project_id}/stats")
+def project_stats(project_id: int, principal: Reader, session: SessionDep) -> StatsRead:
+    """What has arrived: events, users, mechanics, first and last timestamps."""
+    own_project(principal, project_id)
+    return StatsRead.model_validate(projects.stats(session, project_id))
+
+
+@router.post("/{project_id}/keys", status_code=status.HTTP_201_CREATED)
+def create_key(
+    project_id: int, body: KeyCreate, principal: Manager, session: SessionDep
+) -> KeyCreated:
+    """Create another key for the project with the given scopes (shown only once)."""
+    own_project(principal, project_id)
+    row, key = projects.create_key(
+        session, project_id=project_id, name=body.name, scopes=tuple(body.scopes)
+    )
+    return KeyCreated(id=row.id, key=key, scopes=list(body.scopes))
+
+
+@router.get("/{project_id}/keys")
+def list_keys(project_id: int, principal: Manager, session: SessionDep) -> list[KeyRead]:
+    """The project's keys (prefixes only; keys themselves are never stored)."""
+    own_project(principal, project_id)
+    return [
+        KeyRead(
+            id=k.id,
+            name=k.name,
+            prefix=k.prefix,
+            scopes=k.scopes.split(","),
+            created_at=k.created_at,
+            revoked_at=k.revoked_at,
+        )
+        for k in projects.list_keys(session, project_id)
+    ]
+
+
+@router.delete("/{project_id}/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_key(project_id: int, key_id: int, principal: Manager, session: SessionDep) -> None:
+    """Revoke a key; it stops working at once."""
+    own_project(principal, project_id)
+    projects.revoke_key(session, project_id=project_id, key_id=key_id)

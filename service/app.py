@@ -1,0 +1,61 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.responses import Response
+
+import service
+from service.api import events, health, projects
+from service.db import make_engine, make_sessionmaker
+from service.errors import AppError
+from service.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """An app bound to `settings` (default: from the environment)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Retention Audit",
+        version=service.__version__,
+        summary="Audits the reward mechanics of digital products.",
+        lifespan=lifespan,
+    )
+    engine = make_engine(settings.resolved_database_url())
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+
+    app.add_exception_handler(AppError, _app_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    for module in (health, events, projects):
+        app.include_router(module.router)
+    return app
+
+
+def _json(status_code: int, body: object, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(body), status_code=status_code, headers=headers, media_type="application/json"
+    )
+
+
+async def _app_error(_request: Request, exc: AppError) -> Response:
+    return _json(exc.status_code, exc.body(), exc.headers)
+
+
+async def _validation_error(_request: Request, exc: RequestValidationError) -> Response:
+    detail = [
+        {"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()
+    ]
+    return _json(422, {"error": "ValidationError", "detail": detail})

@@ -1,0 +1,237 @@
+"""The native event (DESIGN §3.1): its schema, its validation and its normal form.
+
+Every ingestion path (native and vendor adapters) ends here: items become `EventRecord`s or
+per-item rejections naming the field and the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import orjson
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from service.tables import KIND_RESPONSE, KIND_REWARD
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Epoch numbers above this are milliseconds: 1e11 s is the year 5138, 1e11 ms is 1973.
+MILLISECONDS_ABOVE = 1e11
+MAX_UTC_OFFSET_S = 14 * 3600
+
+
+def _timestamp(value: Any) -> Any:
+    """RFC 3339 with a zone, or epoch seconds / milliseconds as a number."""
+    if isinstance(value, bool):
+        raise ValueError("timestamp must be an RFC 3339 string or epoch seconds/milliseconds")
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError("timestamp must be a finite number")
+        seconds = value / 1000.0 if abs(value) > MILLISECONDS_ABOVE else float(value)
+        try:
+            return EPOCH + timedelta(seconds=seconds)
+        except OverflowError:
+            raise ValueError("timestamp is out of range") from None
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"timestamp {value!r} is not RFC 3339") from None
+        if parsed.tzinfo is None:
+            raise ValueError("timestamp needs a time zone (e.g. 'Z' or '+09:00')")
+        return parsed
+    raise ValueError("timestamp must be an RFC 3339 string or epoch seconds/milliseconds")
+
+
+Name = Annotated[str, Field(min_length=1, max_length=128)]
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class NativeEvent(BaseModel):
+    """One thing a user did (`response`) or got (`reward`) from a mechanic, at a time."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    user_id: Annotated[str, Field(min_length=1, max_length=256)]
+    timestamp: Annotated[datetime, BeforeValidator(_timestamp)]
+    mechanic: Name
+    kind: Literal["response", "reward"]
+    value: FiniteFloat = Field(0.0, description="Reward magnitude; negative is aversive.")
+    cost: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = Field(
+        0.0, description="What the response cost (money, currency, energy)."
+    )
+    option: Name | None = None
+    session_id: Name | None = None
+    message_id: Name | None = Field(None, description="Idempotency key within the project.")
+    properties: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """A validated event in the form it is stored."""
+
+    message_id: str
+    user_id: str
+    mechanic: str
+    kind: int
+    ts: datetime
+    value: float
+    cost: float
+    option: str | None
+    session_id: str | None
+    utc_offset_s: int | None
+    delay_s: float | None
+    properties: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    field: str
+    reason: str
+
+
+class EventRejected(ValueError):
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.rejection = Rejection(field, reason)
+
+
+def validate_event(item: Any, *, now: datetime, future_tolerance_s: float) -> EventRecord:
+    """The stored form of one native event, or `EventRejected` naming the field and why."""
+    if not isinstance(item, dict):
+        raise EventRejected("", f"an event must be a JSON object, not {type(item).__name__}")
+    try:
+        event = NativeEvent.model_validate(item)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        field = ".".join(str(part) for part in error["loc"])
+        raise EventRejected(field, _reason(error)) from None
+    ts = event.timestamp.astimezone(UTC)
+    if ts < EPOCH:
+        raise EventRejected("timestamp", "timestamp is before 1970")
+    if ts > now + timedelta(seconds=future_tolerance_s):
+        raise EventRejected(
+            "timestamp", f"timestamp is more than {future_tolerance_s:g} s in the future"
+        )
+    kind = KIND_RESPONSE if event.kind == "response" else KIND_REWARD
+    if kind == KIND_RESPONSE and event.value != 0.0:
+        raise EventRejected(
+            "value", "a response carries no value; send its outcome as a reward event"
+        )
+    if kind == KIND_REWARD and event.cost != 0.0:
+        raise EventRejected("cost", "a reward carries no cost; put the cost on its response")
+    properties = event.properties
+    if properties:
+        bad = _non_finite_path(properties)
+        if bad is not None:
+            raise EventRejected(f"properties.{bad}", "numbers must be finite")
+    utc_offset_s = _utc_offset(event, ts)
+    delay_s = _delay(properties)
+    message_id = event.message_id or content_digest(event, ts)
+    return EventRecord(
+        message_id=message_id,
+        user_id=event.user_id,
+        mechanic=event.mechanic,
+        kind=kind,
+        ts=ts,
+        value=event.value,
+        cost=event.cost,
+        option=event.option,
+        session_id=event.session_id,
+        utc_offset_s=utc_offset_s,
+        delay_s=delay_s,
+        properties=properties,
+    )
+
+
+def _non_finite_path(value: Any, path: str = "") -> str | None:
+    """Where in a JSON value a NaN or infinity hides (databases refuse them in JSON)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path or "value"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _non_finite_path(item, f"{path}.{key}" if path else str(key))
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for position, item in enumerate(value):
+            found = _non_finite_path(item, f"{path}[{position}]")
+            if found is not None:
+                return found
+    return None
+
+
+def _reason(error: Any) -> str:
+    if error["type"] == "missing":
+        return "required field is missing"
+    message = str(error["msg"])
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    return message
+
+
+def _utc_offset(event: NativeEvent, ts: datetime) -> int | None:
+    """The user's zone offset: `properties.utc_offset_s`, `properties.timezone` (IANA name),
+    else the offset written in the timestamp itself; unknown (None) for epoch numbers."""
+    properties = event.properties or {}
+    offset = properties.get("utc_offset_s")
+    if offset is not None:
+        if (
+            isinstance(offset, bool)
+            or not isinstance(offset, int | float)
+            or not math.isfinite(offset)
+            or abs(offset) > MAX_UTC_OFFSET_S
+        ):
+            raise EventRejected(
+                "properties.utc_offset_s", "must be a number of seconds within ±14 h"
+            )
+        return int(offset)
+    zone = properties.get("timezone")
+    if zone is not None:
+        if not isinstance(zone, str):
+            raise EventRejected("properties.timezone", "must be an IANA time zone name")
+        try:
+            delta = ts.astimezone(ZoneInfo(zone)).utcoffset()
+        except (ZoneInfoNotFoundError, ValueError):
+            raise EventRejected("properties.timezone", f"unknown time zone {zone!r}") from None
+        return int(delta.total_seconds()) if delta is not None else None
+    written = event.timestamp.utcoffset()
+    return int(written.total_seconds()) if written is not None and written else None
+
+
+def _delay(properties: dict[str, Any] | None) -> float | None:
+    """`properties.delay_s`: the wait a wait-or-pay response was offered."""
+    if not properties or properties.get("delay_s") is None:
+        return None
+    delay = properties["delay_s"]
+    if (
+        isinstance(delay, bool)
+        or not isinstance(delay, int | float)
+        or not math.isfinite(delay)
+        or delay < 0
+    ):
+        raise EventRejected("properties.delay_s", "must be a finite number of seconds ≥ 0")
+    return float(delay)
+
+
+def content_digest(event: NativeEvent, ts: datetime) -> str:
+    """The idempotency key of an event sent without `message_id`: a digest of its content."""
+    canonical = orjson.dumps(
+        [
+            event.user_id,
+            ts.isoformat(),
+            event.mechanic,
+            event.kind,
+            event.value,
+            event.cost,
+            event.option,
+            event.session_id,
+            event.properties,
+        ],
+        option=orjson.OPT_SORT_KEYS,
+    )
+    return "sha256:" + hashlib.sha256(canonical).hexdigest()[:48]

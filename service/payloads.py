@@ -1,0 +1,146 @@
+"""Request bodies: bounded reading, gzip decoding (bomb-proof), JSON and NDJSON parsing.
+
+Every ingestion route (native and vendor adapters) reads its body through here, so the size
+limits and the error messages are the same everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from service.errors import MalformedBody, PayloadTooLarge
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+async def read_body(request: Request, *, max_bytes: int) -> bytes:
+    """The raw body, refusing (413) anything over `max_bytes` as sent, before reading it all."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise PayloadTooLarge(f"body of {declared} bytes exceeds the limit of {max_bytes} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLarge(f"body exceeds the limit of {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def decode(body: bytes, *, content_encoding: str | None, max_bytes: int) -> bytes:
+    """Undo gzip (declared, or detected by its magic bytes), never inflating past `max_bytes`."""
+    encoding = (content_encoding or "").strip().lower()
+    if encoding in ("gzip", "x-gzip") or body[:2] == GZIP_MAGIC:
+        return gunzip(body, max_bytes=max_bytes)
+    if encoding in ("deflate",):
+        return _inflate(body, zlib.MAX_WBITS, max_bytes=max_bytes)
+    if encoding not in ("", "identity"):
+        raise MalformedBody(f"unsupported Content-Encoding {content_encoding!r}")
+    if len(body) > max_bytes:
+        raise PayloadTooLarge(f"body exceeds the limit of {max_bytes} bytes")
+    return body
+
+
+def gunzip(body: bytes, *, max_bytes: int) -> bytes:
+    # 16 + MAX_WBITS: expect a gzip header and trailer; members may be concatenated.
+    out: list[bytes] = []
+    total = 0
+    data = body
+    while data:
+        chunk, data = _inflate_member(data, max_bytes=max_bytes - total)
+        total += len(chunk)
+        out.append(chunk)
+    return b"".join(out)
+
+
+def _inflate_member(data: bytes, *, max_bytes: int) -> tuple[bytes, bytes]:
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        chunk = inflater.decompress(data, max_bytes + 1)
+    except zlib.error as exc:
+        raise MalformedBody(f"body is not valid gzip: {exc}") from exc
+    if len(chunk) > max_bytes or inflater.unconsumed_tail:
+        raise PayloadTooLarge(f"decompressed body exceeds the limit of {max_bytes} bytes")
+    if not inflater.eof:
+        raise MalformedBody("gzip body is truncated")
+    return chunk, inflater.unused_data
+
+
+def _inflate(body: bytes, wbits: int, *, max_bytes: int) -> bytes:
+    inflater = zlib.decompressobj(wbits)
+    try:
+        chunk = inflater.decompress(body, max_bytes + 1)
+    except zlib.error as exc:
+        raise MalformedBody(f"body is not valid deflate data: {exc}") from exc
+    if len(chunk) > max_bytes or inflater.unconsumed_tail:
+        raise PayloadTooLarge(f"decompressed body exceeds the limit of {max_bytes} bytes")
+    return chunk
+
+
+def loads(text: bytes | str) -> Any:
+    """Parse one JSON document.
+
+    orjson first (fast); if it refuses, the standard library, which also reads the NaN,
+    Infinity and out-of-range literals some producers emit, so that such an event is rejected
+    on its own with a clear reason instead of failing its whole batch.
+    """
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as fast_error:
+        try:
+            return json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise fast_error from None
+
+
+def parse_batch(body: bytes) -> list[Any]:
+    """A batch as a list of items: a JSON array, or NDJSON (one JSON value a line).
+
+    A single JSON object is a batch of one. Malformed input raises `MalformedBody` naming
+    every bad line (1-based) and why, and nothing of the batch is taken.
+    """
+    stripped = body.lstrip()
+    if not stripped:
+        raise MalformedBody("body is empty; send a JSON array or NDJSON")
+    if stripped[:1] == b"[":
+        try:
+            items = loads(stripped)
+        except (orjson.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise MalformedBody(f"body is not valid JSON: {exc}") from exc
+        if not isinstance(items, list):
+            raise MalformedBody("body is not a JSON array")
+        return items
+    if stripped[:1] == b"{":
+        # One JSON object (perhaps pretty-printed over several lines) is a batch of one.
+        try:
+            single = loads(stripped)
+        except (orjson.JSONDecodeError, UnicodeDecodeError):
+            pass
+        else:
+            return [single]
+    return parse_ndjson(stripped)
+
+
+def parse_ndjson(body: bytes) -> list[Any]:
+    items: list[Any] = []
+    errors: list[dict[str, Any]] = []
+    for number, line in enumerate(body.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append(loads(line))
+        except (orjson.JSONDecodeError, UnicodeDecodeError) as exc:
+            errors.append({"line": number, "reason": str(exc)})
+    if errors:
+        first = errors[0]
+        raise MalformedBody(
+            f"line {first['line']} is not valid JSON: {first['reason']}",
+            extra={"lines": errors[:100]},
+        )
+    return items

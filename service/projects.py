@@ -1,0 +1,127 @@
+"""Projects and their keys: creation, lookup by key, and what has arrived (stats)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.errors import Conflict, NotFound
+from service.keys import DEFAULT_SCOPES, Scope, format_scopes, hash_key, new_key, parse_scopes
+from service.tables import ApiKey, Event, Project
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a request acts as: a project, with the scopes of the key it presented."""
+
+    project_id: int
+    scopes: frozenset[Scope]
+
+
+def create_project(session: Session, *, name: str) -> tuple[Project, str]:
+    """A new project and its first key (all scopes). The key is shown once, never stored."""
+    if session.scalar(select(Project.id).where(Project.name == name)) is not None:
+        raise Conflict(f"a project named {name!r} exists")
+    project = Project(name=name, created_at=datetime.now(UTC))
+    session.add(project)
+    session.flush()
+    _, key = create_key(session, project_id=project.id, name="default", scopes=DEFAULT_SCOPES)
+    return project, key
+
+
+def create_key(
+    session: Session, *, project_id: int, name: str, scopes: tuple[Scope, ...] | frozenset[Scope]
+) -> tuple[ApiKey, str]:
+    """A new key for the project; the key itself is returned once and only its digest kept."""
+    key = new_key()
+    row = ApiKey(
+        project_id=project_id,
+        name=name,
+        prefix=key[:10],
+        key_hash=hash_key(key),
+        scopes=format_scopes(tuple(scopes)),
+        created_at=datetime.now(UTC),
+    )
+    session.add(row)
+    session.flush()
+    return row, key
+
+
+def revoke_key(session: Session, *, project_id: int, key_id: int) -> None:
+    key = session.get(ApiKey, key_id)
+    if key is None or key.project_id != project_id:
+        raise NotFound(f"no key {key_id} in project {project_id}")
+    key.revoked_at = datetime.now(UTC)
+
+
+def principal_for_key(session: Session, key: str) -> Principal | None:
+    row = session.execute(
+        select(ApiKey.project_id, ApiKey.scopes).where(
+            ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None)
+        )
+    ).first()
+    if row is None:
+        return None
+    return Principal(project_id=row.project_id, scopes=parse_scopes(row.scopes))
+
+
+def get_project(session: Session, project_id: int) -> Project:
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"no project {project_id}")
+    return project
+
+
+def list_projects(session: Session) -> list[Project]:
+    return list(session.scalars(select(Project).order_by(Project.id)))
+
+
+def list_keys(session: Session, project_id: int) -> list[ApiKey]:
+    return list(
+        session.scalars(select(ApiKey).where(ApiKey.project_id == project_id).order_by(ApiKey.id))
+    )
+
+
+def stats(session: Session, project_id: int) -> dict[str, Any]:
+    """What has arrived: events, users, per-mechanic counts, first and last timestamps."""
+    in_project = Event.project_id == project_id
+    totals = session.execute(
+        select(
+            func.count(),
+            func.count(func.distinct(Event.user_id)),
+            func.min(Event.ts),
+            func.max(Event.ts),
+        ).where(in_project)
+    ).one()
+    per_mechanic = session.execute(
+        select(Event.mechanic, Event.kind, func.count())
+        .where(in_project)
+        .group_by(Event.mechanic, Event.kind)
+        .order_by(Event.mechanic, Event.kind)
+    ).all()
+    mechanics: dict[str, dict[str, int]] = {}
+    for mechanic, kind, count in per_mechanic:
+        entry = mechanics.setdefault(mechanic, {"responses": 0, "rewards": 0})
+        entry["responses" if kind == 0 else "rewards"] += count
+    return {
+        "project_id": project_id,
+        "events": totals[0],
+        "users": totals[1],
+        "first": _iso(totals[2]),
+        "last": _iso(totals[3]),
+        "mechanics": [{"mechanic": name, **counts} for name, counts in mechanics.items()],
+    }
+
+
+def _iso(value: datetime | str | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite returns aggregates of timestamps as text
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,53 @@
+"""Settings from the environment, read through a cached function (never at import)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything configurable, from `RETENTION_AUDIT_*` variables (and `DATABASE_URL`)."""
+
+    model_config = SettingsConfigDict(env_prefix="RETENTION_AUDIT_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "RETENTION_AUDIT_DATABASE_URL"),
+        description="SQLAlchemy URL; default: a SQLite file in `data_dir`.",
+    )
+    data_dir: Path = Field(default=Path("data"), description="Where the SQLite default lives.")
+    admin_key: str | None = Field(
+        default=None, description="Key for the admin endpoints; they are closed when unset."
+    )
+    max_body_bytes: int = Field(
+        default=16 * 1024 * 1024, description="Largest request body as sent (compressed)."
+    )
+    max_decompressed_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        description="Largest request body after gzip decoding; bounds gzip bombs.",
+    )
+    max_batch_events: int = Field(default=100_000, description="Most events in one batch.")
+    future_tolerance_s: float = Field(
+        default=86_400.0, description="How far in the future an event timestamp may lie."
+    )
+    run_audits_in_process: bool | None = Field(
+        default=None,
+        description="Run queued audits inside `serve` (default: yes on SQLite, no otherwise).",
+    )
+
+    def resolved_database_url(self) -> str:
+        """The configured URL, or the SQLite default (its folder is created on first use)."""
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.data_dir / 'retention-audit.db').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings; a dependency, so tests and apps can override it."""
+    return Settings()

@@ -1,0 +1,235 @@
+"""SQL tables (SQLAlchemy 2 typed mappings). Not called `models`: that is the numerical package.
+
+The schema is created only by the Alembic migrations; a test proves they agree with this module.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
+Json = JSON().with_variant(JSONB(), "postgresql")
+# 64-bit keys on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC; read back as an aware UTC datetime on every database
+    (SQLite keeps no zone, so naive values read from it are UTC by construction)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must carry a time zone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+KIND_RESPONSE = 0
+KIND_REWARD = 1
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Project(Base):
+    """A tenant: one product. Owns its events, mappings, audits and keys."""
+
+    __tablename__ = "project"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ApiKey(Base):
+    """A project key, stored as a SHA-256 digest (keys are 192-bit random, so a fast hash
+    suffices, as for GitHub tokens); `prefix` lets an owner recognise a key without it."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index(None, "project_id"),)
+
+
+class Event(Base):
+    """One native event (DESIGN §3.1). Append-only; unique per project by `message_id`."""
+
+    __tablename__ = "event"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    message_id: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[str] = mapped_column(String(256))
+    mechanic: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[int] = mapped_column(SmallInteger)
+    ts: Mapped[datetime] = mapped_column(UtcDateTime())
+    value: Mapped[float] = mapped_column(Float, default=0.0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+    option: Mapped[str | None] = mapped_column(String(128))
+    session_id: Mapped[str | None] = mapped_column(String(128))
+    utc_offset_s: Mapped[int | None] = mapped_column(Integer)
+    delay_s: Mapped[float | None] = mapped_column(Float)
+    properties: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    source: Mapped[str] = mapped_column(String(16), default="native")
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("project_id", "message_id"),
+        # The audit reads one project's events by mechanic, user and time.
+        Index("ix_event_audit_read", "project_id", "mechanic", "user_id", "ts"),
+        CheckConstraint("kind IN (0, 1)", name="kind"),
+    )
+
+
+class RawEvent(Base):
+    """A vendor event as it arrived (Segment, PostHog, …), kept so that a mapping added later
+    can re-map it. Mapped ones also exist as native `Event`s with the same `message_id`."""
+
+    __tablename__ = "raw_event"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(16))
+    message_id: Mapped[str] = mapped_column(String(128))
+    event_name: Mapped[str] = mapped_column(String(256))
+    user_id: Mapped[str] = mapped_column(String(256))
+    ts: Mapped[datetime] = mapped_column(UtcDateTime())
+    payload: Mapped[dict[str, Any]] = mapped_column(Json)
+    mapped: Mapped[bool] = mapped_column(default=False)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("project_id", "message_id"),
+        Index(None, "project_id", "event_name"),
+    )
+
+
+class Mapping(Base):
+    """How a vendor event becomes a native event: name and property filters → mechanic, kind
+    and the properties that carry value, cost and option. Earlier `position` wins."""
+
+    __tablename__ = "mapping"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    event_name: Mapped[str] = mapped_column(String(256))
+    filters: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    mechanic: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    value_property: Mapped[str | None] = mapped_column(String(256))
+    cost_property: Mapped[str | None] = mapped_column(String(256))
+    option_property: Mapped[str | None] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (UniqueConstraint("project_id", "position"),)
+
+
+class Audit(Base):
+    """A durable audit job: queued → running (leased to one worker) → succeeded | failed."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))
+    request: Mapped[dict[str, Any]] = mapped_column(Json)
+    progress: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        Index(None, "project_id", "created_at"),
+        Index(None, "status", "lease_expires_at"),
+        CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed')", name="status"),
+    )
+
+
+class Report(Base):
+    """The immutable result of an audit. `body` is the canonical JSON exactly as digested;
+    `sequence` and `previous_digest` chain a project's reports so tampering is detectable."""
+
+    __tablename__ = "report"
+
+    audit_id: Mapped[str] = mapped_column(
+        ForeignKey("audit.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    sequence: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(80))
+    previous_digest: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (UniqueConstraint("project_id", "sequence"),)
+
+
+class AuditUser(Base):
+    """One user's results for one mechanic in one audit (fits, markers, risk tier)."""
+
+    __tablename__ = "audit_user"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    audit_id: Mapped[str] = mapped_column(ForeignKey("audit.id", ondelete="CASCADE"))
+    mechanic: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[str] = mapped_column(String(256))
+    risk_tier: Mapped[str] = mapped_column(String(8))
+    body: Mapped[dict[str, Any]] = mapped_column(Json)
+
+    __table_args__ = (
+        UniqueConstraint("audit_id", "mechanic", "user_id"),
+        Index(None, "audit_id", "risk_tier", "mechanic", "user_id"),
+    )

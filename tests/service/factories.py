@@ -1,0 +1,41 @@
+"""Plain functions that make native events for tests."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+BASE_TIME = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def native_event(i: int, **overrides: Any) -> dict[str, Any]:
+    """A valid event: users u0..u9 alternate responses and rewards on `slots`."""
+    kind = "response" if i % 2 == 0 else "reward"
+    event: dict[str, Any] = {
+        "user_id": f"u{i % 10}",
+        "timestamp": (BASE_TIME + timedelta(seconds=i)).isoformat().replace("+00:00", "Z"),
+        "mechanic": "slots",
+        "kind": kind,
+        "message_id": f"m{i}",
+    }
+    if kind == "response":
+        event["cost"] = 1.0
+    else:
+        event["value"] = float(i % 7)
+    event.update(overrides)
+    return event
+
+
+def native_batch(n: int, start: int = 0) -> list[dict[str, Any]]:
+    return [native_event(i) for i in range(start, start + n)]
+
+
+def ndjson(events: list[Any]) -> bytes:
+    return b"\n".join(orjson.dumps(e) for e in events) + b"\n"
+
+
+def gzip_ndjson(events: list[Any]) -> bytes:
+    return gzip.compress(ndjson(events))
