@@ -50,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     listing = project.add_parser("list", help="list projects")
     listing.set_defaults(handler=_project_list)
 
+    demo = commands.add_parser("demo", help="set up a demo project and show how to use it")
+    demo.add_argument("--host", default="127.0.0.1", help="where `serve` will listen")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.set_defaults(handler=_demo)
+
     key = commands.add_parser("key", help="manage a project's keys").add_subparsers()
     key_create = key.add_parser("create", help="create a key for a project")
     key_create.add_argument("project_id", type=int)
@@ -111,6 +116,33 @@ def _project_create(args: argparse.Namespace) -> int:
             return 0
         project, key = projects.create_project(session, name=args.name)
         _print_json({"id": project.id, "name": project.name, "key": key})
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    with transaction(_session_factory()) as session:
+        existing = [p for p in projects.list_projects(session) if p.name == "demo"]
+        if existing:
+            project_id = existing[0].id
+            _, key = projects.create_key(
+                session, project_id=project_id, name="demo", scopes=DEFAULT_SCOPES
+            )
+        else:
+            project, key = projects.create_project(session, name="demo")
+            project_id = project.id
+    base = f"http://{args.host}:{args.port}"
+    event = (
+        '{"user_id":"u1","timestamp":"2026-05-01T12:00:00Z","mechanic":"slots",'
+        '"kind":"response","cost":1}'
+    )
+    sys.stdout.write(
+        f"Demo project {project_id}; its key (shown once): {key}\n\n"
+        f"Send events:\n  curl -X POST {base}/v1/events -H 'Authorization: Bearer {key}' "
+        f"-H 'Content-Type: application/x-ndjson' --data-binary '{event}'\n"
+        f"See what arrived:\n  curl {base}/v1/projects/{project_id}/stats "
+        f"-H 'Authorization: Bearer {key}'\n"
+        f"API docs: {base}/docs\n"
+    )
     return 0
 
 
