@@ -1,0 +1,227 @@
+"""Reward expectations and prediction errors, for many units at once.
+
+Rescorla-Wagner (Rescorla & Wagner 1972; the TD(0) special case of Schultz, Dayan & Montague
+1997 with one state and γ = 0), over each unit's responses t = 1..T in time order:
+
+    V₁ = v₀,    δₜ = rₜ − Vₜ,    Vₜ₊₁ = Vₜ + α·δₜ
+
+TD(0) with discount γ (Sutton & Barto 2018 §6.1; the seed's `td_update`):
+
+    δₜ = rₜ + γ·V(sₜ₊₁) − V(sₜ),    V(sₜ) ← V(sₜ) + α·δₜ
+
+and the opponent form (seed: `dual_system_update`; Daw, Kakade & Dayan 2002), with separate
+expectations for rewards r⁺ = max(r, 0) and aversive outcomes r⁻ = max(−r, 0).
+
+All recurrences are linear in V, so over a flat array of concatenated units they are one
+first-order linear filter: `scipy.signal.lfilter` when α is shared by every unit, and a
+log-depth parallel prefix scan (`linear_recurrence`) when α differs per unit or per row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.signal import lfilter
+
+from models.segments import Segments
+
+# Products of (1 − α) below this are zero at float64 precision relative to a value of order 1.
+_NEGLIGIBLE = 1e-18
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    """Per-row expectations of a Rescorla-Wagner learner.
+
+    v_pre:  (n,) Vₜ, the expectation held when response t is made
+    delta:  (n,) δₜ = rₜ − Vₜ, the reward prediction error
+    v_post: (n,) Vₜ₊₁ = Vₜ + α·δₜ, the expectation after learning from response t
+    """
+
+    v_pre: NDArray[np.float64]
+    delta: NDArray[np.float64]
+    v_post: NDArray[np.float64]
+
+
+def linear_recurrence(a: NDArray[np.float64], x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """y (n,) with yₜ = aₜ·yₜ₋₁ + xₜ and y₋₁ = 0, by a Hillis-Steele doubling scan.
+
+    Affine maps compose associatively — (a₂, x₂)∘(a₁, x₁) = (a₂a₁, a₂x₁ + x₂) — so log₂(n)
+    vectorised passes suffice (Blelloch 1990, "Prefix sums and their applications"). Setting
+    aₜ = 0 cuts the carry, which is how units are reset. Stops early once every accumulated
+    product is negligible, so the depth is log₂ of the effective memory, not of n.
+    """
+    acc = np.array(a, dtype=np.float64, copy=True)
+    y = np.array(x, dtype=np.float64, copy=True)
+    n = y.shape[0]
+    shift = 1
+    while shift < n:
+        if float(np.max(np.abs(acc[shift:]))) < _NEGLIGIBLE:
+            break
+        y[shift:] += acc[shift:] * y[:-shift]
+        acc[shift:] = acc[shift:] * acc[:-shift]
+        shift *= 2
+    return y
+
+
+def rescorla_wagner(
+    reward: NDArray[np.float64],
+    segments: Segments,
+    alpha: float | NDArray[np.float64],
+    *,
+    v0: float = 0.0,
+) -> Expectation:
+    """Rescorla-Wagner expectations for every unit (one segment each) at once.
+
+    reward:   (n,) rₜ, concatenated units in time order
+    segments: the units
+    alpha:    learning rate, one float for all units, or (u,) one per unit, in [0, 1]
+    """
+    r = np.asarray(reward, dtype=np.float64)
+    if np.ndim(alpha) == 0:
+        v_post = _rw_shared_alpha(r, segments, float(alpha), v0)
+    else:
+        alpha_rows = segments.broadcast(np.asarray(alpha, dtype=np.float64))
+        a = 1.0 - alpha_rows
+        first = segments.first
+        x = alpha_rows * r + np.where(first, a * v0, 0.0)
+        a = np.where(first, 0.0, a)
+        v_post = linear_recurrence(a, x)
+    v_pre = _shift_within(v_post, segments, v0)
+    return Expectation(v_pre=v_pre, delta=r - v_pre, v_post=v_post)
+
+
+def _rw_shared_alpha(
+    r: NDArray[np.float64], segments: Segments, alpha: float, v0: float
+) -> NDArray[np.float64]:
+    # One C pass over all units: y = lfilter([α], [1, −(1−α)], r) carries the previous unit's
+    # last value c into the next, contributing c·(1−α)^(j+1) at position j; replace it by v₀.
+    if r.shape[0] == 0:
+        return r.copy()
+    if alpha >= 1.0:
+        return r.copy()
+    y = np.asarray(lfilter([alpha], [1.0, -(1.0 - alpha)], r), dtype=np.float64)
+    carry = np.zeros(segments.count, dtype=np.float64)
+    carry[1:] = y[segments.start[1:] - 1]
+    decay = np.exp((segments.position + 1.0) * np.log1p(-alpha))
+    return np.asarray(y - decay * segments.broadcast(carry - v0), dtype=np.float64)
+
+
+def _shift_within(
+    v_post: NDArray[np.float64], segments: Segments, v0: float
+) -> NDArray[np.float64]:
+    v_pre = np.empty_like(v_post)
+    if v_post.shape[0]:
+        v_pre[1:] = v_post[:-1]
+        v_pre[segments.first] = v0
+    return v_pre
+
+
+def td0_chain(
+    reward: NDArray[np.float64],
+    continued: NDArray[np.bool_],
+    segments: Segments,
+    alpha: float | NDArray[np.float64],
+    gamma: float,
+    *,
+    v0: float = 0.0,
+) -> Expectation:
+    """TD(0) along a session: the next response of the same session is the successor state.
+
+    With one cue per mechanic, V(sₜ₊₁) = Vₜ while the session continues and 0 at its end, so
+
+        δₜ = rₜ + γ·cₜ·Vₜ − Vₜ,    Vₜ₊₁ = (1 − α(1 − γ·cₜ))·Vₜ + α·rₜ
+
+    (cₜ = 1 if the session continued after t). V then estimates the discounted reward still
+    to come in the session. γ = 0 is Rescorla-Wagner.
+
+    reward, continued: (n,); alpha: float or (u,); returns per-row expectations.
+    """
+    r = np.asarray(reward, dtype=np.float64)
+    alpha_rows = (
+        np.full(r.shape[0], float(alpha))
+        if np.ndim(alpha) == 0
+        else segments.broadcast(np.asarray(alpha, dtype=np.float64))
+    )
+    a = 1.0 - alpha_rows * (1.0 - gamma * continued.astype(np.float64))
+    first = segments.first
+    # the first row starts from v₀: V₂ = a₁·v₀ + α·r₁
+    x = alpha_rows * r + np.where(first, a * v0, 0.0)
+    v_post = linear_recurrence(np.where(first, 0.0, a), x)
+    v_pre = _shift_within(v_post, segments, v0)
+    delta = r + (gamma * continued - 1.0) * v_pre
+    return Expectation(v_pre=v_pre, delta=delta, v_post=v_post)
+
+
+def td0_tabular(
+    state: NDArray[np.int64],
+    next_state: NDArray[np.int64],
+    reward: NDArray[np.float64],
+    terminal: NDArray[np.bool_],
+    segments: Segments,
+    *,
+    n_states: int,
+    alpha: float,
+    gamma: float,
+    v0: float = 0.0,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Tabular TD(0) with one value table per unit, exactly the seed's `td_update` loop.
+
+    state, next_state: (n,) state indices in [0, n_states); terminal: (n,) V(s') taken as 0.
+    Returns (delta (n,), V (u, n_states) final tables).
+
+    Bootstrapping couples the states, so this is not a linear filter; it steps through
+    positions 0..max(length)−1, vectorised across units. It serves small analyses and tests,
+    not the per-user hot path (which uses `rescorla_wagner`).
+    """
+    values = np.full((segments.count, n_states), v0, dtype=np.float64)
+    delta = np.zeros(segments.rows, dtype=np.float64)
+    longest = int(segments.length.max()) if segments.count else 0
+    for j in range(longest):
+        alive = np.flatnonzero(segments.length > j)
+        rows = segments.start[alive] + j
+        s = state[rows]
+        s_next = next_state[rows]
+        bootstrap = np.where(terminal[rows], 0.0, values[alive, s_next])
+        d = reward[rows] + gamma * bootstrap - values[alive, s]
+        values[alive, s] += alpha * d
+        delta[rows] = d
+    return delta, values
+
+
+@dataclass(frozen=True, slots=True)
+class OpponentExpectation:
+    """Separate expectations for rewards and for aversive outcomes (n,) each.
+
+    reward: Rescorla-Wagner on r⁺ = max(r, 0); aversion: on r⁻ = max(−r, 0).
+    The net prediction error is reward.delta − aversion.delta.
+    """
+
+    reward: Expectation
+    aversion: Expectation
+
+    @property
+    def net_delta(self) -> NDArray[np.float64]:
+        return self.reward.delta - self.aversion.delta
+
+
+def opponent(
+    gain: NDArray[np.float64],
+    loss: NDArray[np.float64],
+    segments: Segments,
+    *,
+    alpha_reward: float | NDArray[np.float64],
+    alpha_aversion: float | NDArray[np.float64],
+) -> OpponentExpectation:
+    """Opponent-process expectations: V⁺ learns gains, V⁻ learns losses (both ≥ 0).
+
+    δ⁺ₜ = r⁺ₜ − V⁺ₜ, V⁺ₜ₊₁ = V⁺ₜ + α⁺δ⁺ₜ;  δ⁻ₜ = r⁻ₜ − V⁻ₜ, V⁻ₜ₊₁ = V⁻ₜ + α⁻δ⁻ₜ
+    (Solomon & Corbit 1974; Daw, Kakade & Dayan 2002; the seed's dual-system update).
+    gain, loss: (n,) non-negative magnitudes.
+    """
+    return OpponentExpectation(
+        reward=rescorla_wagner(gain, segments, alpha_reward),
+        aversion=rescorla_wagner(loss, segments, alpha_aversion),
+    )

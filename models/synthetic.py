@@ -1,0 +1,722 @@
+"""Seeded simulators of products with known reinforcement schedules and known users.
+
+A product is a set of mechanics; each mechanic has a reinforcement schedule (Ferster & Skinner
+1957) and a population of simulated users. Each (user, mechanic) pair is a *track*. Users learn
+the mechanic's reward by Rescorla-Wagner with their own α and, after each response, continue
+the session or stop by the engagement model of DESIGN §4.2,
+
+    P(continue) = σ(b₀ + trend·session + b_V·Vₜ₊₁ + b_δ·δₜ),
+
+or choose among options by softmax over learned values (hBayesDM `bandit2arm_delta`), or, for
+wait-or-pay offers, by hyperbolic discounting V = A / (1 + k·delay) (Mazur 1987). Users differ in
+response tempo, session habits, time zone and night-owlishness. The output is the event log in
+the native format (DESIGN §3.1) plus the ground truth, so every figure the models produce can be
+tested against a known answer (Wilson & Collins 2019, rule 5: simulate before you fit).
+
+Simulation steps through response positions, vectorised across all tracks at once; the models'
+hot paths never call this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from models.columns import NO_OPTION, NO_SESSION, RESPONSE, REWARD, EventColumns
+
+SESSION_GAP_S = 1800.0  # matches AnalysisConfig.session_gap_s's default
+EPOCH_2026_05_01 = 1777593600.0  # 2026-05-01T00:00:00Z
+DAY_S = 86400.0
+
+KINDS: tuple[str, ...] = (
+    "continuous",
+    "fixed_ratio",
+    "variable_ratio",
+    "pity",
+    "fixed_interval",
+    "variable_interval",
+    "extinction",
+)
+_CRF, _FR, _VR, _PITY, _FI, _VI, _EXT = range(7)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduleSpec:
+    """How a mechanic pays. `kind` is the ground-truth schedule kind (one of KINDS).
+
+    ratio:            fixed_ratio: responses per reward; variable_ratio: mean responses per win
+                      (win probability 1/ratio per response, independent: a random-ratio schedule)
+    pity_base, pity_soft_start, pity_soft_step, pity_cap:
+                      pity: hazard p₀ before the soft start, rising by `pity_soft_step` per
+                      response from it, and 1 at the cap (0.6 %, 74, 6 %, 90 is a well-known gacha)
+    interval_s:       fixed_interval: the interval; variable_interval: the mean interval
+    calendar:         fixed_interval resets at local midnight (a daily reward) instead of
+                      `interval_s` after the last reward
+    poisson:          variable_interval: rewards arrive as a Poisson process and every response
+                      collects all that arrived (likes on refresh); value = count × magnitude.
+                      Otherwise one reward is armed after an exponential interval and held
+    values, probabilities, lognormal_sigma:
+                      magnitude of a win: a tier drawn from `values` with `probabilities`, times
+                      lognormal noise exp(σZ − σ²/2)
+    consolation:      value paid on every response that does not win (a lottery: every pull yields
+                      something); 0: nothing
+    log_nothing:      probability that a response without reward logs a reward event of value 0
+    cost:             cost of each response (times the user's spend multiplier)
+    bonus_value, bonus_probability:
+                      an independent random bonus on any response (a fixed reward plus a
+                      variable bonus)
+    decay:            magnitudes shrink as exp(−decay·n) with the user's response count n
+                      (front-loaded rewards)
+    streak_loss:      fixed_interval: an aversive outcome of this size (logged as a negative value)
+                      when the user claims after missing a whole interval
+    option_probabilities, option_decay, option_names:
+                      a choice among options, each paying `values[0]` with its probability
+                      (times exp(−decay·n))
+    wait_or_pay:      every response is an offer to wait delay d (log-uniform on `delay_range_s`)
+                      or pay `price_share` × the reward to get it now
+    reward_scale:     the users' learning and engagement work on r / reward_scale
+    """
+
+    kind: str
+    ratio: float = 1.0
+    pity_base: float = 0.006
+    pity_soft_start: int = 0
+    pity_soft_step: float = 0.0
+    pity_cap: int = 90
+    interval_s: float = DAY_S
+    calendar: bool = False
+    poisson: bool = True
+    values: tuple[float, ...] = (1.0,)
+    probabilities: tuple[float, ...] = (1.0,)
+    lognormal_sigma: float = 0.0
+    consolation: float = 0.0
+    log_nothing: float = 0.0
+    cost: float = 0.0
+    bonus_value: float = 0.0
+    bonus_probability: float = 0.0
+    decay: float = 0.0
+    streak_loss: float = 0.0
+    option_probabilities: tuple[float, ...] = ()
+    option_decay: tuple[float, ...] = ()
+    option_names: tuple[str, ...] = ()
+    wait_or_pay: bool = False
+    delay_range_s: tuple[float, float] = (60.0, DAY_S)
+    price_share: float = 0.3
+    reward_scale: float = 1.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class PopulationSpec:
+    """The simulated users of one mechanic; ranges are sampled uniformly per user.
+
+    responses:         per-user target response count, log-uniform on the range; the user stops
+                       at the end of the session in which the target is reached
+    exact_responses:   stop exactly at the target (choice tasks)
+    one_off_share:     share of users who respond once and never return
+    alpha, b0, b_v, b_delta: Rescorla-Wagner learning rate and engagement weights
+    loss_chaser_share: share of users whose b_δ is drawn from `loss_chaser_b_delta` instead
+    beta:              softmax inverse temperature for choices
+    discount_k:        hyperbolic discount rate per second, log-uniform; choice noise `wait_noise`
+    tempo_s:           median within-session inter-response time; `tempo_sigma` its log spread
+    gap_s:             median between-session gap (at least the session gap is always added)
+    session_trend:     change of b₀ per session (> 0 sessions grow: escalation; < 0 habituation)
+    gap_trend:         change of log gap per session (< 0: sessions become more frequent)
+    night_owl_share:   share of users whose sessions start around midnight local time (others
+                       start sessions only between 07:00 and 24:00)
+    utc_offsets_h:     users' time zones, assigned round-robin by a uniform draw
+    spend_sigma:       log spread of the per-user spend multiplier (mean 1)
+    start_spread_s:    users' first responses are spread uniformly over this span
+    """
+
+    n_users: int = 50
+    responses: tuple[float, float] = (20.0, 200.0)
+    exact_responses: bool = False
+    one_off_share: float = 0.0
+    alpha: tuple[float, float] = (0.05, 0.5)
+    b0: tuple[float, float] = (1.0, 3.0)
+    b_v: tuple[float, float] = (0.0, 0.0)
+    b_delta: tuple[float, float] = (0.0, 0.0)
+    loss_chaser_share: float = 0.0
+    loss_chaser_b_delta: tuple[float, float] = (-3.0, -1.5)
+    beta: tuple[float, float] = (1.0, 10.0)
+    discount_k: tuple[float, float] = (1e-5, 1e-2)
+    wait_noise: float = 20.0
+    tempo_s: float = 5.0
+    tempo_sigma: float = 0.5
+    gap_s: float = 6 * 3600.0
+    session_trend: float = 0.0
+    gap_trend: float = 0.0
+    night_owl_share: float = 0.0
+    utc_offsets_h: tuple[float, ...] = (0.0,)
+    spend_sigma: float = 0.0
+    start_spread_s: float = 7 * DAY_S
+
+
+@dataclass(frozen=True, kw_only=True)
+class MechanicSpec:
+    name: str
+    schedule: ScheduleSpec
+    population: PopulationSpec = field(default_factory=PopulationSpec)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProductSpec:
+    """A product: its mechanics, and whether they share users.
+
+    shared_users: user j of every mechanic is the same person ("u00000"…), with one time zone,
+                  start time and night habit; otherwise each mechanic has its own users.
+    """
+
+    mechanics: tuple[MechanicSpec, ...]
+    shared_users: bool = True
+    start: float = EPOCH_2026_05_01
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrackTruth:
+    """Ground truth of every (user, mechanic) track, (n_tracks,) arrays, codes as in the events."""
+
+    user: NDArray[np.int64]
+    mechanic: NDArray[np.int32]
+    alpha: NDArray[np.float64]
+    b0: NDArray[np.float64]
+    b_v: NDArray[np.float64]
+    b_delta: NDArray[np.float64]
+    beta: NDArray[np.float64]
+    discount_k: NDArray[np.float64]
+    night_owl: NDArray[np.bool_]
+    utc_offset_s: NDArray[np.int32]
+    responses: NDArray[np.int64]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SimulatedProduct:
+    """A simulated event log (native events as columns) and its ground truth.
+
+    Events are in simulation order (not sorted). Codes index the sorted name tuples.
+    """
+
+    user: NDArray[np.int64]
+    mechanic: NDArray[np.int32]
+    kind: NDArray[np.int8]
+    t: NDArray[np.float64]
+    value: NDArray[np.float64]
+    cost: NDArray[np.float64]
+    option: NDArray[np.int32]
+    delay_s: NDArray[np.float64]
+    utc_offset_s: NDArray[np.int32]
+    user_ids: tuple[str, ...]
+    mechanics: tuple[str, ...]
+    options: tuple[str, ...]
+    spec: ProductSpec
+    tracks: TrackTruth
+
+    def __len__(self) -> int:
+        return int(self.t.shape[0])
+
+    def truth_kind(self, mechanic: str) -> str:
+        """The ground-truth schedule kind of a mechanic."""
+        return next(m.schedule.kind for m in self.spec.mechanics if m.name == mechanic)
+
+    def columns(self) -> EventColumns:
+        """The events as `EventColumns` (codes already sorted; no string encoding needed)."""
+        n = len(self)
+        return EventColumns(
+            user=self.user,
+            mechanic=self.mechanic,
+            kind=self.kind,
+            t=self.t,
+            value=self.value,
+            cost=self.cost,
+            option=self.option,
+            session=np.full(n, NO_SESSION, dtype=np.int64),
+            utc_offset_s=self.utc_offset_s,
+            delay_s=self.delay_s,
+            user_ids=self.user_ids,
+            mechanics=self.mechanics,
+            options=self.options,
+        )
+
+    def native_events(self, *, id_prefix: str = "sim") -> list[dict[str, Any]]:
+        """The events as native JSON objects (DESIGN §3.1), ready to post.
+
+        Timestamps are RFC 3339 UTC with milliseconds (simulated times are whole milliseconds,
+        so they round-trip exactly); the zone offset goes into `properties.utc_offset_s` and a
+        wait-or-pay offer's wait into `properties.delay_s`.
+        """
+        stamps = np.datetime_as_string(
+            np.round(self.t * 1000.0).astype(np.int64).astype("datetime64[ms]"), unit="ms"
+        )
+        out: list[dict[str, Any]] = []
+        for i in range(len(self)):
+            is_response = int(self.kind[i]) == RESPONSE
+            props: dict[str, Any] = {}
+            if int(self.utc_offset_s[i]):
+                props["utc_offset_s"] = int(self.utc_offset_s[i])
+            if is_response and np.isfinite(self.delay_s[i]):
+                props["delay_s"] = float(self.delay_s[i])
+            event: dict[str, Any] = {
+                "user_id": self.user_ids[int(self.user[i])],
+                "timestamp": f"{stamps[i]}Z",
+                "mechanic": self.mechanics[int(self.mechanic[i])],
+                "kind": "response" if is_response else "reward",
+                "message_id": f"{id_prefix}-{i}",
+            }
+            if is_response:
+                event["cost"] = float(self.cost[i])
+                opt = int(self.option[i])
+                event["option"] = self.options[opt] if opt != NO_OPTION else None
+            else:
+                event["value"] = float(self.value[i])
+            if props:
+                event["properties"] = props
+            out.append(event)
+        return out
+
+
+def _uniform(rng: np.random.Generator, bounds: tuple[float, float], n: int) -> NDArray[np.float64]:
+    return rng.uniform(bounds[0], bounds[1], n) if bounds[1] > bounds[0] else np.full(n, bounds[0])
+
+
+def _log_uniform(
+    rng: np.random.Generator, bounds: tuple[float, float], n: int
+) -> NDArray[np.float64]:
+    lo, hi = np.log(bounds[0]), np.log(bounds[1])
+    return np.exp(rng.uniform(lo, hi, n)) if hi > lo else np.full(n, bounds[0])
+
+
+def _expit(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _local_hour(t: NDArray[np.float64], offset: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.mod(t + offset, DAY_S) / 3600.0
+
+
+def _next_local(
+    t: NDArray[np.float64], offset: NDArray[np.float64], hour: float
+) -> NDArray[np.float64]:
+    """The first time ≥ t at which the local clock shows `hour`."""
+    local = t + offset
+    day = np.floor(local / DAY_S) * DAY_S
+    target = day + hour * 3600.0
+    target = np.where(target < local, target + DAY_S, target)
+    return target - offset
+
+
+def simulate_product(spec: ProductSpec, seed: int) -> SimulatedProduct:
+    """Simulate every track of the product; returns the event log and the truth."""
+    rng = np.random.default_rng(seed)
+    mechs = spec.mechanics
+    n_mech = len(mechs)
+    names = tuple(m.name for m in mechs)
+    if len(set(names)) != n_mech or list(names) != sorted(names):
+        raise ValueError("mechanic names must be unique and given in sorted order")
+
+    # ---- tracks and user identities
+    track_mech_l: list[NDArray[np.int64]] = []
+    track_userj_l: list[NDArray[np.int64]] = []
+    for m, ms in enumerate(mechs):
+        track_mech_l.append(np.full(ms.population.n_users, m, dtype=np.int64))
+        track_userj_l.append(np.arange(ms.population.n_users, dtype=np.int64))
+    mech = np.concatenate(track_mech_l)
+    userj = np.concatenate(track_userj_l)
+    n_tr = int(mech.shape[0])
+    if spec.shared_users:
+        width = max(5, len(str(max(int(userj.max()) + 1, 1))))
+        user_names = np.array(
+            [f"u{j:0{width}d}" for j in range(int(userj.max()) + 1)], dtype=object
+        )
+        user_key = userj
+        n_people = int(userj.max()) + 1
+    else:
+        user_names = np.array(
+            [f"{names[m]}-u{j:05d}" for m, j in zip(mech.tolist(), userj.tolist(), strict=True)],
+            dtype=object,
+        )
+        user_key = np.arange(n_tr, dtype=np.int64)
+        n_people = n_tr
+    uniq, inverse = np.unique(
+        user_names[user_key] if spec.shared_users else user_names, return_inverse=True
+    )
+    user_code = inverse.astype(np.int64)
+    user_ids = tuple(str(u) for u in uniq)
+
+    # ---- per-person attributes (shared across a person's tracks when users are shared)
+    person_zone_draw = rng.random(n_people)
+    person_owl_draw = rng.random(n_people)
+    person_start_draw = rng.random(n_people)
+    person_spend = rng.standard_normal(n_people)
+
+    def per_track(values: list[NDArray[np.float64]]) -> NDArray[np.float64]:
+        return np.concatenate(values)
+
+    pops = [ms.population for ms in mechs]
+    scheds = [ms.schedule for ms in mechs]
+
+    def draw(fn: Any) -> NDArray[np.float64]:
+        return per_track(
+            [
+                np.asarray(fn(p, s, p.n_users), dtype=np.float64)
+                for p, s in zip(pops, scheds, strict=True)
+            ]
+        )
+
+    alpha = draw(lambda p, s, n: _uniform(rng, p.alpha, n))
+    b0 = draw(lambda p, s, n: _uniform(rng, p.b0, n))
+    b_v = draw(lambda p, s, n: _uniform(rng, p.b_v, n))
+    b_delta = draw(lambda p, s, n: _uniform(rng, p.b_delta, n))
+    chaser = draw(lambda p, s, n: rng.random(n) < p.loss_chaser_share) > 0.5
+    b_chase = draw(lambda p, s, n: _uniform(rng, p.loss_chaser_b_delta, n))
+    b_delta = np.where(chaser, b_chase, b_delta)
+    beta = draw(lambda p, s, n: _uniform(rng, p.beta, n))
+    disc_k = draw(lambda p, s, n: _log_uniform(rng, p.discount_k, n))
+    target = np.maximum(
+        1, np.round(draw(lambda p, s, n: _log_uniform(rng, p.responses, n)))
+    ).astype(np.int64)
+    one_off = draw(lambda p, s, n: rng.random(n) < p.one_off_share) > 0.5
+    target = np.where(one_off, 1, target)
+    tempo = draw(lambda p, s, n: p.tempo_s * np.exp(0.5 * rng.standard_normal(n)))
+    tempo_sigma = draw(lambda p, s, n: np.full(n, p.tempo_sigma))
+    gap_med = draw(lambda p, s, n: p.gap_s * np.exp(0.5 * rng.standard_normal(n)))
+    session_trend = draw(lambda p, s, n: np.full(n, p.session_trend))
+    gap_trend = draw(lambda p, s, n: np.full(n, p.gap_trend))
+    exact = draw(lambda p, s, n: np.full(n, p.exact_responses)) > 0.5
+    wait_noise = draw(lambda p, s, n: np.full(n, p.wait_noise))
+
+    zones = [np.asarray(p.utc_offsets_h, dtype=np.float64) for p in pops]
+    zone_idx = [
+        np.minimum((person_zone_draw[user_key[mech == m]] * len(z)).astype(np.int64), len(z) - 1)
+        for m, z in enumerate(zones)
+    ]
+    offset = np.round(per_track([z[i] * 3600.0 for z, i in zip(zones, zone_idx, strict=True)]))
+    owl = (
+        per_track(
+            [person_owl_draw[user_key[mech == m]] < p.night_owl_share for m, p in enumerate(pops)]
+        )
+        > 0.5
+    )
+    start_spread = np.array([p.start_spread_s for p in pops])[mech]
+    spend_sigma = np.array([p.spend_sigma for p in pops])[mech]
+    spend_mult = np.exp(spend_sigma * person_spend[user_key] - 0.5 * spend_sigma**2)
+
+    # ---- per-mechanic schedule parameters, gathered per track
+    def mech_param(name: str) -> NDArray[np.float64]:
+        return np.array([float(getattr(s, name)) for s in scheds], dtype=np.float64)[mech]
+
+    kind_code = np.array([KINDS.index(s.kind) for s in scheds], dtype=np.int64)[mech]
+    ratio = mech_param("ratio")
+    pity_base = mech_param("pity_base")
+    pity_soft = mech_param("pity_soft_start")
+    pity_step = mech_param("pity_soft_step")
+    pity_cap = mech_param("pity_cap")
+    interval = mech_param("interval_s")
+    calendar = mech_param("calendar") > 0.5
+    poisson = mech_param("poisson") > 0.5
+    sigma_mag = mech_param("lognormal_sigma")
+    consolation = mech_param("consolation")
+    log_nothing = mech_param("log_nothing")
+    base_cost = mech_param("cost") * spend_mult
+    bonus_value = mech_param("bonus_value")
+    bonus_p = mech_param("bonus_probability")
+    decay = mech_param("decay")
+    streak_loss = mech_param("streak_loss")
+    wop = mech_param("wait_or_pay") > 0.5
+    price_share = mech_param("price_share")
+    scale = mech_param("reward_scale")
+    delay_lo = np.array([s.delay_range_s[0] for s in scheds])[mech]
+    delay_hi = np.array([s.delay_range_s[1] for s in scheds])[mech]
+    n_tiers = max(len(s.values) for s in scheds)
+    tier_values = np.zeros((n_mech, n_tiers))
+    tier_cum = np.ones((n_mech, n_tiers))
+    for m, s in enumerate(scheds):
+        probs = np.asarray(s.probabilities, dtype=np.float64)
+        tier_values[m, : len(s.values)] = s.values
+        tier_cum[m, : len(s.values)] = np.cumsum(probs / probs.sum())
+    n_opts = max([len(s.option_probabilities) for s in scheds] + [1])
+    opt_p = np.zeros((n_mech, n_opts))
+    opt_decay = np.zeros((n_mech, n_opts))
+    has_opts = np.zeros(n_mech, dtype=bool)
+    opt_global: list[list[str]] = []
+    for m, s in enumerate(scheds):
+        k = len(s.option_probabilities)
+        if k:
+            has_opts[m] = True
+            opt_p[m, :k] = s.option_probabilities
+            opt_p[m, k:] = -np.inf  # never chosen
+            opt_decay[m, :k] = s.option_decay if s.option_decay else 0.0
+            opt_global.append(
+                list(s.option_names) if s.option_names else [f"option{i}" for i in range(k)]
+            )
+        else:
+            opt_global.append([])
+    option_names = sorted(
+        {o for lst in opt_global for o in lst} | ({"pay", "wait"} if wop.any() else set())
+    )
+    opt_code = np.full((n_mech, n_opts), NO_OPTION, dtype=np.int64)
+    for m, lst in enumerate(opt_global):
+        for i, o in enumerate(lst):
+            opt_code[m, i] = option_names.index(o)
+    pay_code = option_names.index("pay") if "pay" in option_names else NO_OPTION
+    wait_code = option_names.index("wait") if "wait" in option_names else NO_OPTION
+    track_has_opts = has_opts[mech]
+
+    # ---- state
+    t = spec.start + person_start_draw[user_key] * start_spread
+    n_done = np.zeros(n_tr, dtype=np.int64)
+    session = np.zeros(n_tr, dtype=np.int64)
+    v = np.zeros(n_tr)
+    q = np.zeros((n_tr, n_opts))
+    since_win = np.zeros(n_tr, dtype=np.int64)
+    last_win = np.full(n_tr, -np.inf)
+    last_resp = np.full(n_tr, np.nan)
+    armed = t.copy()
+    active = np.ones(n_tr, dtype=bool)
+
+    ev_track: list[NDArray[np.int64]] = []
+    ev_kind: list[NDArray[np.int8]] = []
+    ev_t: list[NDArray[np.float64]] = []
+    ev_value: list[NDArray[np.float64]] = []
+    ev_cost: list[NDArray[np.float64]] = []
+    ev_option: list[NDArray[np.int64]] = []
+    ev_delay: list[NDArray[np.float64]] = []
+
+    def emit(
+        idx: NDArray[np.int64],
+        kind: int,
+        tt: NDArray[np.float64],
+        value: NDArray[np.float64],
+        cost: NDArray[np.float64],
+        option: NDArray[np.int64],
+        delay: NDArray[np.float64],
+    ) -> None:
+        ev_track.append(idx)
+        ev_kind.append(np.full(idx.shape[0], kind, dtype=np.int8))
+        ev_t.append(tt)
+        ev_value.append(value)
+        ev_cost.append(cost)
+        ev_option.append(option)
+        ev_delay.append(delay)
+
+    while active.any():
+        a = np.flatnonzero(active)
+        na = a.shape[0]
+        ta = np.round(t[a], 3)
+        t[a] = ta
+        ka = kind_code[a]
+        ma = mech[a]
+        n_before = n_done[a].astype(np.float64)
+        since_win[a] += 1
+        sw = since_win[a]
+        u_draw = rng.random(na)
+        fade = np.exp(-decay[a] * n_before)
+
+        # choices among options (softmax over learned values)
+        chosen = np.zeros(na, dtype=np.int64)
+        opt_out = np.full(na, NO_OPTION, dtype=np.int64)
+        ho = track_has_opts[a]
+        if ho.any():
+            logits = beta[a][ho, None] * q[a][ho] + np.where(
+                np.isfinite(opt_p[ma[ho]]), 0.0, -np.inf
+            )
+            logits -= logits.max(axis=1, keepdims=True)
+            prob = np.exp(logits)
+            prob /= prob.sum(axis=1, keepdims=True)
+            c = (rng.random(int(ho.sum()))[:, None] > np.cumsum(prob, axis=1)).sum(axis=1)
+            c = np.minimum(c, n_opts - 1)
+            chosen[ho] = c
+            opt_out[ho] = opt_code[ma[ho], c]
+
+        win = np.zeros(na, dtype=bool)
+        count = np.ones(na)
+        win |= ka == _CRF
+        win |= (ka == _FR) & (sw >= ratio[a])
+        p_vr = np.where(
+            ho,
+            np.where(
+                ho,
+                np.maximum(opt_p[ma, chosen], 0.0) * np.exp(-opt_decay[ma, chosen] * n_before),
+                0.0,
+            ),
+            1.0 / np.maximum(ratio[a], 1.0),
+        )
+        win |= (ka == _VR) & (u_draw < p_vr)
+        hazard = np.where(
+            sw >= pity_cap[a],
+            1.0,
+            pity_base[a]
+            + np.where(
+                (pity_soft[a] > 0) & (sw >= pity_soft[a]),
+                pity_step[a] * (sw - pity_soft[a] + 1),
+                0.0,
+            ),
+        )
+        win |= (ka == _PITY) & (u_draw < hazard)
+        day_now = np.floor((ta + offset[a]) / DAY_S)
+        day_last = np.floor((last_win[a] + offset[a]) / DAY_S)
+        fi_ready = np.where(calendar[a], day_now > day_last, ta - last_win[a] >= interval[a])
+        win |= (ka == _FI) & fi_ready
+        vi = ka == _VI
+        if vi.any():
+            elapsed = np.where(np.isnan(last_resp[a]), interval[a], ta - last_resp[a])
+            lam = np.where(vi & poisson[a], elapsed / interval[a], 0.0)
+            arrivals = rng.poisson(lam).astype(np.float64)
+            vi_win = np.where(poisson[a], arrivals > 0, ta >= armed[a])
+            win |= vi & vi_win
+            count = np.where(vi & poisson[a], np.maximum(arrivals, 1.0), 1.0)
+
+        # magnitudes
+        tier_draw = rng.random(na)
+        tier = (tier_draw[:, None] > tier_cum[ma]).sum(axis=1)
+        tier = np.minimum(tier, n_tiers - 1)
+        noise = np.exp(sigma_mag[a] * rng.standard_normal(na) - 0.5 * sigma_mag[a] ** 2)
+        magnitude = tier_values[ma, tier] * noise * count * fade
+        gain = np.where(win, magnitude, consolation[a] * fade)
+        gain += np.where(rng.random(na) < bonus_p[a], bonus_value[a] * fade, 0.0)
+        missed = (
+            (ka == _FI)
+            & win
+            & np.isfinite(last_win[a])
+            & np.where(calendar[a], day_now - day_last > 1, ta - last_win[a] > 2 * interval[a])
+        )
+        loss = np.where(missed, streak_loss[a], 0.0)
+
+        # wait-or-pay offers: hyperbolic value of waiting vs paying now
+        delay = np.full(na, np.nan)
+        cost = base_cost[a].copy()
+        wa = wop[a]
+        if wa.any():
+            d = np.exp(rng.uniform(np.log(delay_lo[a][wa]), np.log(delay_hi[a][wa])))
+            theta = price_share[a][wa]
+            utility = (1.0 - theta) - 1.0 / (1.0 + disc_k[a][wa] * d)
+            pay = rng.random(int(wa.sum())) < _expit(wait_noise[a][wa] * utility)
+            delay[wa] = d
+            opt_out[wa] = np.where(pay, pay_code, wait_code)
+            cost[wa] = np.where(pay, theta * gain[wa], 0.0)
+
+        emit(a, RESPONSE, ta, np.zeros(na), cost, opt_out, delay)
+        has_gain = gain > 0.0
+        if has_gain.any():
+            emit(
+                a[has_gain],
+                REWARD,
+                ta[has_gain],
+                gain[has_gain],
+                np.zeros(int(has_gain.sum())),
+                np.full(int(has_gain.sum()), NO_OPTION, dtype=np.int64),
+                np.full(int(has_gain.sum()), np.nan),
+            )
+        has_loss = loss > 0.0
+        if has_loss.any():
+            emit(
+                a[has_loss],
+                REWARD,
+                ta[has_loss],
+                -loss[has_loss],
+                np.zeros(int(has_loss.sum())),
+                np.full(int(has_loss.sum()), NO_OPTION, dtype=np.int64),
+                np.full(int(has_loss.sum()), np.nan),
+            )
+        nothing = ~has_gain & ~has_loss & (rng.random(na) < log_nothing[a])
+        if nothing.any():
+            k0 = int(nothing.sum())
+            emit(
+                a[nothing],
+                REWARD,
+                ta[nothing],
+                np.zeros(k0),
+                np.zeros(k0),
+                np.full(k0, NO_OPTION, dtype=np.int64),
+                np.full(k0, np.nan),
+            )
+
+        # schedule state
+        since_win[a] = np.where(win, 0, since_win[a])
+        last_win[a] = np.where(win, ta, last_win[a])
+        armed[a] = np.where(win & vi, ta + rng.exponential(1.0, na) * interval[a], armed[a])
+        last_resp[a] = ta
+        n_done[a] += 1
+
+        # learning
+        r = (gain - loss) / scale[a]
+        if ho.any():
+            rows = a[ho]
+            q_chosen = q[rows, chosen[ho]]
+            d_q = r[ho] - q_chosen
+            q[rows, chosen[ho]] = q_chosen + alpha[rows] * d_q
+        delta = r - v[a]
+        v[a] = v[a] + alpha[a] * delta
+        if ho.any():
+            delta[ho] = d_q
+            v[a[ho]] = q[a[ho], chosen[ho]]
+
+        # continue or stop
+        logit = b0[a] + session_trend[a] * session[a] + b_v[a] * v[a] + b_delta[a] * delta
+        cont = rng.random(na) < _expit(logit)
+        reached = n_done[a] >= target[a]
+        done = (reached & (exact[a] | ~cont)) | (n_done[a] >= 3 * target[a] + 50)
+        cont &= ~done
+        active[a[done]] = False
+
+        go_on = a[cont & ~done]
+        if go_on.size:
+            irt = tempo[go_on] * np.exp(tempo_sigma[go_on] * rng.standard_normal(go_on.size))
+            t[go_on] = ta[cont & ~done] + np.clip(irt, 0.05, 0.9 * SESSION_GAP_S)
+        pause = a[~cont & ~done]
+        if pause.size:
+            session[pause] += 1
+            gap = gap_med[pause] * np.exp(
+                gap_trend[pause] * session[pause] + 0.8 * rng.standard_normal(pause.size)
+            )
+            nxt = ta[~cont & ~done] + 1.05 * SESSION_GAP_S + gap
+            off = offset[pause]
+            hour = _local_hour(nxt, off)
+            is_owl = owl[pause]
+            day_fix = ~is_owl & (hour < 7.0)
+            nxt = np.where(
+                day_fix, _next_local(nxt, off, 7.0) + rng.uniform(0, 3 * 3600, pause.size), nxt
+            )
+            owl_fix = is_owl & (hour >= 4.0) & (hour < 23.0)
+            nxt = np.where(
+                owl_fix, _next_local(nxt, off, 23.0) + rng.uniform(0, 4 * 3600, pause.size), nxt
+            )
+            t[pause] = nxt
+
+    track = np.concatenate(ev_track)
+    option = np.concatenate(ev_option).astype(np.int32)
+    return SimulatedProduct(
+        user=user_code[track],
+        mechanic=mech[track].astype(np.int32),
+        kind=np.concatenate(ev_kind),
+        t=np.concatenate(ev_t),
+        value=np.concatenate(ev_value),
+        cost=np.concatenate(ev_cost),
+        option=option,
+        delay_s=np.concatenate(ev_delay),
+        utc_offset_s=offset[track].astype(np.int32),
+        user_ids=user_ids,
+        mechanics=names,
+        options=tuple(option_names),
+        spec=spec,
+        tracks=TrackTruth(
+            user=user_code,
+            mechanic=mech.astype(np.int32),
+            alpha=alpha,
+            b0=b0,
+            b_v=b_v,
+            b_delta=b_delta,
+            beta=np.where(track_has_opts, beta, np.nan),
+            discount_k=np.where(wop, disc_k, np.nan),
+            night_owl=owl,
+            utc_offset_s=offset.astype(np.int32),
+            responses=n_done,
+        ),
+    )
+
+
+def with_population(spec: MechanicSpec, **changes: Any) -> MechanicSpec:
+    """A copy of the mechanic with population fields replaced."""
+    return replace(spec, population=replace(spec.population, **changes))
