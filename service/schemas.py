@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from service.errors import InvalidInput
 from service.keys import Scope
 
 
@@ -79,3 +80,41 @@ class StatsRead(BaseModel):
 class ErrorRead(BaseModel):
     error: str
     detail: object
+
+
+class AuditCreate(BaseModel):
+    """What to audit. All optional: by default every mechanic, all time, default settings."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    mechanics: list[str] | None = Field(None, description="Mechanics to audit (default: all).")
+    from_: datetime | None = Field(None, alias="from", description="Start of the window.")
+    to: datetime | None = Field(None, description="End of the window (exclusive).")
+    config: dict[str, Any] | None = Field(
+        None,
+        description="Analysis settings (e.g. session_gap_s) and, under `rules`, threshold "
+        "overrides keyed 'rule-id.threshold'.",
+    )
+
+    def as_request(self) -> dict[str, Any]:
+        request: dict[str, Any] = {}
+        if self.mechanics:
+            request["mechanics"] = self.mechanics
+        if self.from_ is not None:
+            request["from"] = _aware(self.from_, "from").isoformat()
+        if self.to is not None:
+            request["to"] = _aware(self.to, "to").isoformat()
+        if self.config:
+            request["config"] = self.config
+        return request
+
+
+def _aware(value: datetime, field: str) -> datetime:
+    if value.tzinfo is None:
+        raise InvalidInput(f"{field}: needs a time zone")
+    return value
+
+
+class AuditQueued(BaseModel):
+    id: str
+    status: str

@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 
 from service import projects
 from service.api.deps import Admin, Manager, Reader, SessionDep, own_project
+from service.erasure import erase_user
 from service.schemas import (
     KeyCreate,
     KeyCreated,
@@ -76,3 +77,10 @@ def revoke_key(project_id: int, key_id: int, principal: Manager, session: Sessio
     """Revoke a key; it stops working at once."""
     own_project(principal, project_id)
     projects.revoke_key(session, project_id=project_id, key_id=key_id)
+
+
+@router.delete("/{project_id}/users/{user_id}")
+def erase(project_id: int, user_id: str, principal: Manager, session: SessionDep) -> dict[str, int]:
+    """Erase a user: their events and their rows in stored per-user results."""
+    own_project(principal, project_id)
+    return erase_user(session, project_id=project_id, user_id=user_id)

@@ -1,0 +1,31 @@
+"""User erasure: a user's events (native and raw) and stored per-user results are deleted.
+
+Reports keep only aggregates, so the report chain stays intact and verifiable.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, select
+from sqlalchemy.orm import Session
+
+from service.tables import Audit, AuditUser, Event, RawEvent
+
+
+def erase_user(session: Session, *, project_id: int, user_id: str) -> dict[str, int]:
+    def deleted(statement: Any) -> int:
+        return int(cast(CursorResult[Any], session.execute(statement)).rowcount)
+
+    audits = select(Audit.id).where(Audit.project_id == project_id)
+    return {
+        "events": deleted(
+            delete(Event).where(Event.project_id == project_id, Event.user_id == user_id)
+        ),
+        "raw_events": deleted(
+            delete(RawEvent).where(RawEvent.project_id == project_id, RawEvent.user_id == user_id)
+        ),
+        "audit_results": deleted(
+            delete(AuditUser).where(AuditUser.audit_id.in_(audits), AuditUser.user_id == user_id)
+        ),
+    }

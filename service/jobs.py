@@ -1,0 +1,150 @@
+"""Durable audit jobs, queued in the database.
+
+An audit is claimed by one worker at a time through a lease: a conditional UPDATE (and, on
+PostgreSQL, `FOR UPDATE SKIP LOCKED` so that workers never queue behind each other). The
+worker renews the lease while it runs; if it dies, the lease expires and another worker picks
+the audit up again. Finishing is fenced: only the lease holder can store the report, in the
+same transaction that marks the audit succeeded, so an audit gets exactly one report.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from service.errors import NotFound
+from service.tables import Audit
+
+QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
+# A worker that has not renewed its lease for this long is presumed dead.
+DEFAULT_LEASE_S = 60.0
+# An audit whose worker died this many times is failed rather than retried forever.
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    audit_id: str
+    project_id: int
+    request: dict[str, Any]
+    attempt: int
+
+
+def enqueue(session: Session, *, project_id: int, request: dict[str, Any]) -> Audit:
+    audit = Audit(
+        id=str(uuid.uuid4()),
+        project_id=project_id,
+        status=QUEUED,
+        request=request,
+        progress={"stage": "queued", "done": 0, "total": 0},
+        attempts=0,
+        created_at=datetime.now(UTC),
+    )
+    session.add(audit)
+    session.flush()
+    return audit
+
+
+def _claimable(now: datetime) -> Any:
+    return or_(
+        Audit.status == QUEUED,
+        (Audit.status == RUNNING) & (Audit.lease_expires_at < now),
+    )
+
+
+def claim(session: Session, *, worker: str, lease_s: float = DEFAULT_LEASE_S) -> Claim | None:
+    """Take the oldest queued audit (or one whose worker's lease expired), or None."""
+    while True:
+        now = datetime.now(UTC)
+        query = select(Audit.id).where(_claimable(now)).order_by(Audit.created_at).limit(1)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        audit_id = session.scalar(query)
+        if audit_id is None:
+            return None
+        taken = session.execute(
+            update(Audit)
+            .where(Audit.id == audit_id, _claimable(now))
+            .values(
+                status=RUNNING,
+                lease_owner=worker,
+                lease_expires_at=now + timedelta(seconds=lease_s),
+                attempts=Audit.attempts + 1,
+                started_at=now,
+                error=None,
+            )
+            .returning(Audit.project_id, Audit.request, Audit.attempts)
+        ).first()
+        if taken is None:  # another worker won the race; look again
+            continue
+        if taken.attempts > MAX_ATTEMPTS:
+            _finish(session, audit_id, worker, FAILED, error=f"abandoned by {MAX_ATTEMPTS} workers")
+            continue
+        return Claim(audit_id, taken.project_id, dict(taken.request), taken.attempts)
+
+
+def renew(
+    session: Session,
+    *,
+    audit_id: str,
+    worker: str,
+    progress: dict[str, Any] | None = None,
+    lease_s: float = DEFAULT_LEASE_S,
+) -> bool:
+    """Extend the lease (and record progress); False when the lease was lost."""
+    values: dict[str, Any] = {"lease_expires_at": datetime.now(UTC) + timedelta(seconds=lease_s)}
+    if progress is not None:
+        values["progress"] = progress
+    result = session.execute(
+        update(Audit)
+        .where(Audit.id == audit_id, Audit.lease_owner == worker, Audit.status == RUNNING)
+        .values(**values)
+        .returning(Audit.id)
+    )
+    return result.first() is not None
+
+
+class LeaseLost(RuntimeError):
+    """The worker no longer holds the audit (its lease expired and another took it)."""
+
+
+def _finish(
+    session: Session, audit_id: str, worker: str, status: str, *, error: str | None = None
+) -> None:
+    values: dict[str, Any] = {
+        "status": status,
+        "finished_at": datetime.now(UTC),
+        "lease_expires_at": None,
+        "error": error,
+    }
+    if status == SUCCEEDED:
+        values["progress"] = {"stage": "done", "done": 1, "total": 1}
+    result = session.execute(
+        update(Audit)
+        .where(Audit.id == audit_id, Audit.lease_owner == worker, Audit.status == RUNNING)
+        .values(**values)
+        .returning(Audit.id)
+    )
+    if result.first() is None:
+        raise LeaseLost(f"audit {audit_id} is no longer held by {worker}")
+
+
+def succeed(session: Session, *, audit_id: str, worker: str) -> None:
+    """Mark the audit done; call in the transaction that stores its report."""
+    _finish(session, audit_id, worker, SUCCEEDED)
+
+
+def fail(session: Session, *, audit_id: str, worker: str, error: str) -> None:
+    _finish(session, audit_id, worker, FAILED, error=error)
+
+
+def get_audit(session: Session, *, project_id: int, audit_id: str) -> Audit:
+    audit = session.get(Audit, audit_id)
+    if audit is None or audit.project_id != project_id:
+        raise NotFound(f"no audit {audit_id}")
+    return audit
