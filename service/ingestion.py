@@ -13,17 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Insert
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from service.event_store import store_events
 from service.events import EventRecord, EventRejected, validate_event
-from service.tables import Event
 
 Status = Literal["accepted", "duplicate", "rejected"]
-# Rows per INSERT statement: big enough to amortise the round trip, small enough to stay
-# under SQLite's 32,766 bound parameters (16 columns a row).
-INSERT_CHUNK = 1_000
 
 
 @dataclass(slots=True)
@@ -91,58 +86,3 @@ def ingest(
         if result.status == "accepted" and result.message_id not in stored:
             result.status = "duplicate"
     return IngestResult(results)
-
-
-def store_events(
-    session: Session,
-    *,
-    project_id: int,
-    records: Sequence[EventRecord],
-    source: str,
-    now: datetime,
-) -> set[str]:
-    """Insert `records` (unique message ids), skipping ids the project already has.
-
-    Returns the message ids actually inserted. One multi-row INSERT … ON CONFLICT DO NOTHING
-    … RETURNING per chunk, never one ORM object per event.
-    """
-    inserted: set[str] = set()
-    if not records:
-        return inserted
-    statement = _insert_ignoring_duplicates(session).returning(Event.message_id)
-    for start in range(0, len(records), INSERT_CHUNK):
-        rows = [
-            {
-                "project_id": project_id,
-                "message_id": r.message_id,
-                "user_id": r.user_id,
-                "mechanic": r.mechanic,
-                "kind": r.kind,
-                "ts": r.ts,
-                "value": r.value,
-                "cost": r.cost,
-                "option": r.option,
-                "session_id": r.session_id,
-                "utc_offset_s": r.utc_offset_s,
-                "delay_s": r.delay_s,
-                "properties": r.properties,
-                "source": source,
-                "received_at": now,
-            }
-            for r in records[start : start + INSERT_CHUNK]
-        ]
-        inserted.update(session.execute(statement, rows).scalars())
-    return inserted
-
-
-def _insert_ignoring_duplicates(session: Session) -> Insert:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(Event).on_conflict_do_nothing(
-            index_elements=["project_id", "message_id"]
-        )
-    if dialect == "sqlite":
-        return sqlite.insert(Event).on_conflict_do_nothing(
-            index_elements=["project_id", "message_id"]
-        )
-    raise RuntimeError(f"unsupported database {dialect!r}")

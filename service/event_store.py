@@ -1,0 +1,194 @@
+"""Bulk storage of validated events, on each database's fast path.
+
+PostgreSQL: new events are streamed by binary COPY into the event table (duplicates looked up
+first); on a race with a concurrent batch, through a staging table and INSERT … SELECT … ON
+CONFLICT DO NOTHING RETURNING.
+SQLite: multi-row INSERT … ON CONFLICT DO NOTHING RETURNING in chunks. Never one ORM object
+per event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from psycopg.errors import UniqueViolation
+from psycopg.types.json import Jsonb
+from sqlalchemy import Insert, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from service.events import EventRecord
+from service.tables import Event
+
+# Rows per INSERT statement on SQLite: under its 32,766 bound parameters (16 columns a row).
+INSERT_CHUNK = 1_000
+
+_STAGING_COLUMNS = (
+    "message_id text, user_id text, mechanic text, kind int2, ts timestamptz, value float8,"
+    " cost float8, option text, session_id text, utc_offset_s int4, delay_s float8,"
+    " properties jsonb"
+)
+_STAGING_TYPES = [
+    "text", "text", "text", "int2", "timestamptz", "float8", "float8", "text", "text", "int4",
+    "float8", "jsonb",
+]  # fmt: skip
+_COLUMNS = (
+    "message_id, user_id, mechanic, kind, ts, value, cost, option, session_id, utc_offset_s,"
+    " delay_s, properties"
+)
+
+
+def store_events(
+    session: Session,
+    *,
+    project_id: int,
+    records: Sequence[EventRecord],
+    source: str,
+    now: datetime,
+) -> set[str]:
+    """Insert `records` (unique message ids), skipping ids the project already has.
+
+    Returns the message ids actually inserted. Runs in the caller's transaction.
+    """
+    if not records:
+        return set()
+    if session.get_bind().dialect.name == "postgresql":
+        return _store_postgres(session, project_id, records, source, now)
+    return _store_rows(session, project_id, records, source, now)
+
+
+def _store_postgres(
+    session: Session,
+    project_id: int,
+    records: Sequence[EventRecord],
+    source: str,
+    now: datetime,
+) -> set[str]:
+    """COPY the new events straight into the event table: the ids the project already has
+    are looked up first (one index probe each), so the common case costs what a bulk load
+    costs. Should a concurrent batch store one of the same ids in between, the COPY fails on
+    the unique key and the batch goes through the staging path, which skips conflicts."""
+    connection = session.connection()
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(
+        "SELECT message_id FROM event WHERE project_id = %s AND message_id = ANY(%s)",
+        (project_id, [r.message_id for r in records]),
+    )
+    known = {row[0] for row in cursor.fetchall()}
+    fresh = [r for r in records if r.message_id not in known]
+    if not fresh:
+        cursor.close()
+        return set()
+    savepoint = connection.begin_nested()
+    try:
+        _copy(cursor, "event", fresh, extra=(project_id, source, now))
+    except UniqueViolation:
+        savepoint.rollback()
+        inserted = _store_via_staging(connection, cursor, project_id, fresh, source, now)
+    else:
+        savepoint.commit()
+        inserted = {r.message_id for r in fresh}
+    cursor.close()
+    return inserted
+
+
+def _copy(
+    cursor: Any, table: str, records: Sequence[EventRecord], *, extra: tuple[Any, ...] = ()
+) -> None:
+    columns = f"{_COLUMNS}, project_id, source, received_at" if extra else _COLUMNS
+    types = [*_STAGING_TYPES, "int4", "text", "timestamptz"] if extra else _STAGING_TYPES
+    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(types)
+        for r in records:
+            copy.write_row(
+                (
+                    r.message_id,
+                    r.user_id,
+                    r.mechanic,
+                    r.kind,
+                    r.ts,
+                    r.value,
+                    r.cost,
+                    r.option,
+                    r.session_id,
+                    r.utc_offset_s,
+                    r.delay_s,
+                    None if r.properties is None else Jsonb(r.properties),
+                    *extra,
+                )
+            )
+
+
+def _store_via_staging(
+    connection: Any,
+    cursor: Any,
+    project_id: int,
+    records: Sequence[EventRecord],
+    source: str,
+    now: datetime,
+) -> set[str]:
+    connection.execute(
+        text(
+            f"CREATE TEMP TABLE IF NOT EXISTS event_staging ({_STAGING_COLUMNS})"
+            " ON COMMIT DELETE ROWS"
+        )
+    )
+    _copy(cursor, "event_staging", records)
+    cursor.execute(
+        f"INSERT INTO event (project_id, source, received_at, {_COLUMNS})"
+        f" SELECT %s, %s, %s, {_COLUMNS} FROM event_staging"
+        " ON CONFLICT (project_id, message_id) DO NOTHING RETURNING message_id",
+        (project_id, source, now),
+    )
+    inserted = {row[0] for row in cursor.fetchall()}
+    cursor.execute("DELETE FROM event_staging")
+    return inserted
+
+
+def _store_rows(
+    session: Session,
+    project_id: int,
+    records: Sequence[EventRecord],
+    source: str,
+    now: datetime,
+) -> set[str]:
+    inserted: set[str] = set()
+    statement = _insert_ignoring_duplicates(session).returning(Event.message_id)
+    for start in range(0, len(records), INSERT_CHUNK):
+        rows = [
+            {
+                "project_id": project_id,
+                "message_id": r.message_id,
+                "user_id": r.user_id,
+                "mechanic": r.mechanic,
+                "kind": r.kind,
+                "ts": r.ts,
+                "value": r.value,
+                "cost": r.cost,
+                "option": r.option,
+                "session_id": r.session_id,
+                "utc_offset_s": r.utc_offset_s,
+                "delay_s": r.delay_s,
+                "properties": r.properties,
+                "source": source,
+                "received_at": now,
+            }
+            for r in records[start : start + INSERT_CHUNK]
+        ]
+        inserted.update(session.execute(statement, rows).scalars())
+    return inserted
+
+
+def _insert_ignoring_duplicates(session: Session) -> Insert:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(Event).on_conflict_do_nothing(
+            index_elements=["project_id", "message_id"]
+        )
+    if dialect == "sqlite":
+        return sqlite.insert(Event).on_conflict_do_nothing(
+            index_elements=["project_id", "message_id"]
+        )
+    raise RuntimeError(f"unsupported database {dialect!r}")
