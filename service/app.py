@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.responses import Response
 
 import service
-from service.api import events, health, projects
+from service.api import events, health, mappings, projects, vendors
 from service.db import make_engine, make_sessionmaker
 from service.errors import AppError
 from service.settings import Settings, get_settings
@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_exception_handler(AppError, _app_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
-    for module in (health, events, projects):
+    for module in (health, events, projects, vendors, mappings):
         app.include_router(module.router)
     return app
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.errors import InvalidInput
 from service.keys import Scope
@@ -118,3 +118,86 @@ def _aware(value: datetime, field: str) -> datetime:
 class AuditQueued(BaseModel):
     id: str
     status: str
+
+
+# --- mappings (vendor event → native event) ----------------------------------------------
+
+FilterValue = str | int | float | bool | None
+PropertyPath = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class MappingRuleIn(BaseModel):
+    """One rule: a vendor event name (`*` for any) and property filters → native event."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_name: str = Field(min_length=1, max_length=256, examples=["Spin"])
+    filters: dict[PropertyPath, FilterValue | list[FilterValue]] | None = Field(
+        None,
+        description="Property path → value (or list of accepted values) the event must carry.",
+        examples=[{"game": "slots"}],
+    )
+    mechanic: str = Field(min_length=1, max_length=128, examples=["slots"])
+    kind: Literal["response", "reward"]
+    value_property: PropertyPath | None = Field(
+        None, description="Reward magnitude property (default: `value`)."
+    )
+    cost_property: PropertyPath | None = Field(
+        None, description="Response cost property (default: `cost`)."
+    )
+    option_property: PropertyPath | None = Field(
+        None, description="Chosen option property (default: `option`)."
+    )
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> MappingRuleIn:
+        if self.kind == "response" and self.value_property is not None:
+            raise ValueError("a response carries no value: value_property is for rewards")
+        if self.kind == "reward" and self.cost_property is not None:
+            raise ValueError("a reward carries no cost: cost_property is for responses")
+        return self
+
+
+class MappingPut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rules: list[MappingRuleIn] = Field(max_length=1000, description="First match wins.")
+
+
+class MappingRuleRead(BaseModel):
+    position: int
+    event_name: str
+    filters: dict[str, Any] | None
+    mechanic: str
+    kind: str
+    value_property: str | None
+    cost_property: str | None
+    option_property: str | None
+    events: int = Field(description="Stored vendor events this rule maps.")
+    failed: int = Field(description="Stored vendor events it matches but cannot map.")
+
+
+class MappingDefaultsRead(BaseModel):
+    properties: dict[str, str]
+    events: int
+    failed: int
+
+
+class UnmatchedName(BaseModel):
+    event_name: str
+    events: int
+
+
+class MappingRead(BaseModel):
+    project_id: int
+    rules: list[MappingRuleRead]
+    defaults: MappingDefaultsRead
+    raw_events: int = Field(description="Vendor events stored for the project.")
+    mapped: int = Field(description="Of those, how many are native events audits see.")
+    unmapped: int
+    unmatched_event_names: list[UnmatchedName] = Field(
+        description="The commonest event names no rule matches (to write the next rule)."
+    )
+    remapped: dict[str, int] | None = Field(
+        None, description="After PUT: native events added, changed and removed."
+    )

@@ -34,6 +34,17 @@ class Settings(BaseSettings):
     future_tolerance_s: float = Field(
         default=86_400.0, description="How far in the future an event timestamp may lie."
     )
+    ingest_rate_events_per_s: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="Events per second a project may send through the vendor endpoints "
+        "(Segment, PostHog, Amplitude, Mixpanel) before 429; 0 turns the limit off.",
+    )
+    ingest_burst_events: int = Field(
+        default=20_000,
+        ge=1,
+        description="Events a project may send at once before the rate limit applies.",
+    )
     run_audits_in_process: bool | None = Field(
         default=None,
         description="Run queued audits inside `serve` (default: yes on SQLite, no otherwise).",

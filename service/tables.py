@@ -144,6 +144,10 @@ class RawEvent(Base):
     ts: Mapped[datetime] = mapped_column(UtcDateTime())
     payload: Mapped[dict[str, Any]] = mapped_column(Json)
     mapped: Mapped[bool] = mapped_column(default=False)
+    # Which rule of the project's current mapping matches it: its position, -1 for the default
+    # property names, NULL for none. Kept current when the mapping is replaced, so coverage
+    # is a GROUP BY.
+    rule_position: Mapped[int | None] = mapped_column(Integer)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (

@@ -1,0 +1,119 @@
+"""Vendor events into storage: raw as they arrived, and native wherever the mapping covers them.
+
+The same path as `service.ingestion.ingest`: each mapped event is validated by the native
+schema and stored by the same bulk insert; what is added here is the raw copy of every vendor
+event and the mapping in between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from service.adapters.common import Translated, VendorEvent
+from service.event_store import store_events
+from service.events import EventRecord, EventRejected, Rejection, validate_event
+from service.ingestion import IngestResult, ItemResult
+from service.mappings import apply, load_rules
+from service.tables import RawEvent
+
+# Rows per INSERT: under SQLite's 32,766 bound parameters (10 columns a row).
+INSERT_CHUNK = 1_000
+
+
+def ingest_vendor(
+    session: Session,
+    *,
+    project_id: int,
+    items: Sequence[Translated],
+    now: datetime,
+    future_tolerance_s: float,
+) -> IngestResult:
+    """Store vendor events raw, and as native events where the project's mapping covers them.
+
+    Every well-formed vendor event is kept raw (so that a mapping added later can re-map it)
+    and is `accepted` the first time and `duplicate` after, whether or not a mapping covers
+    it; `rejected` means the vendor event itself is unusable (the adapter said why). An event
+    that a rule matches but cannot map (a cost that is not a number, say) is kept raw,
+    unmapped, and counted as failed in the mapping's coverage (`GET …/mappings`).
+    """
+    rules = load_rules(session, project_id)
+    results: list[ItemResult] = []
+    raw_rows: dict[str, dict[str, Any]] = {}
+    natives: dict[str, list[EventRecord]] = {}
+    for index, item in enumerate(items):
+        if isinstance(item, Rejection):
+            results.append(ItemResult(index, "rejected", item.field, item.reason))
+            continue
+        if item.message_id in raw_rows:
+            results.append(ItemResult(index, "duplicate", message_id=item.message_id))
+            continue
+        outcome = apply(rules, item)
+        record = None
+        if outcome.native is not None:
+            try:
+                record = validate_event(
+                    outcome.native, now=now, future_tolerance_s=future_tolerance_s
+                )
+            except EventRejected:
+                record = None
+        raw_rows[item.message_id] = _raw_row(
+            item, project_id=project_id, mapped=record is not None, rule=outcome.rule, now=now
+        )
+        if record is not None:
+            natives.setdefault(item.source, []).append(record)
+        results.append(ItemResult(index, "accepted", message_id=item.message_id))
+    fresh = store_raw_events(session, rows=list(raw_rows.values()))
+    for source, records in natives.items():
+        store_events(session, project_id=project_id, records=records, source=source, now=now)
+    for result in results:
+        if result.status == "accepted" and result.message_id not in fresh:
+            result.status = "duplicate"
+    return IngestResult(results)
+
+
+def _raw_row(
+    event: VendorEvent, *, project_id: int, mapped: bool, rule: int | None, now: datetime
+) -> dict[str, Any]:
+    return {
+        "project_id": project_id,
+        "source": event.source,
+        "message_id": event.message_id,
+        "event_name": event.event_name,
+        "user_id": event.user_id,
+        "ts": event.ts,
+        "payload": event.payload,
+        "mapped": mapped,
+        "rule_position": rule,
+        "received_at": now,
+    }
+
+
+def store_raw_events(session: Session, *, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Insert raw vendor events (unique message ids), skipping ids the project already has;
+    returns the message ids actually inserted."""
+    inserted: set[str] = set()
+    if not rows:
+        return inserted
+    statement = _insert_ignoring_duplicates(session).returning(RawEvent.message_id)
+    for start in range(0, len(rows), INSERT_CHUNK):
+        inserted.update(session.execute(statement, rows[start : start + INSERT_CHUNK]).scalars())
+    return inserted
+
+
+def _insert_ignoring_duplicates(session: Session) -> Insert:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(RawEvent).on_conflict_do_nothing(
+            index_elements=["project_id", "message_id"]
+        )
+    if dialect == "sqlite":
+        return sqlite.insert(RawEvent).on_conflict_do_nothing(
+            index_elements=["project_id", "message_id"]
+        )
+    raise RuntimeError(f"unsupported database {dialect!r}")
