@@ -24,7 +24,13 @@ from sqlalchemy.orm import Session
 
 from service import adapters
 from service.adapters.common import VendorEvent, dig
-from service.events import EventRecord, EventRejected, Rejection, validate_event
+from service.events import (
+    MAX_UTC_OFFSET_S,
+    EventRecord,
+    EventRejected,
+    Rejection,
+    validate_event,
+)
 from service.tables import Event, RawEvent
 from service.tables import Mapping as MappingRow
 
@@ -38,7 +44,7 @@ DEFAULT_PROPERTIES = {
 }
 ANY_EVENT = "*"
 # Native properties the audit reads with a meaning of their own; a vendor's zone is passed
-# only once it has been checked, so a stray property cannot reject the event.
+# only once it has been checked, so that a stray property cannot make the event unmappable.
 _ZONE_PROPERTIES = ("timezone", "utc_offset_s")
 REMAP_CHUNK = 1_000
 
@@ -157,6 +163,8 @@ def _native(
     properties = {k: v for k, v in event.properties.items() if k not in _ZONE_PROPERTIES}
     if event.timezone:
         properties["timezone"] = event.timezone
+    elif _utc_offset(event.properties.get("utc_offset_s")) is not None:
+        properties["utc_offset_s"] = event.properties["utc_offset_s"]
     native: dict[str, Any] = {
         "user_id": event.user_id,
         "timestamp": event.ts.isoformat(),
@@ -187,6 +195,12 @@ def _native(
         native["option"] = option if isinstance(option, str) else _option_text(option)
         sources["option"] = f"properties.{option_property}"
     return Outcome(rule, native=native, sources=sources)
+
+
+def _utc_offset(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return int(value) if abs(value) <= MAX_UTC_OFFSET_S else None
 
 
 def _number(value: Any) -> float | None:
