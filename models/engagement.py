@@ -1,0 +1,301 @@
+"""Per-user engagement model: does reward prediction error drive continuing a session?
+
+DESIGN §4.2. After each response t the user continues the session (cₜ = 1) or stops (cₜ = 0):
+
+    P(cₜ = 1) = σ(b₀ + b_V·Vₜ₊₁ + b_δ·δₜ)
+
+with Vₜ₊₁ and δₜ from Rescorla-Wagner at the user's learning rate α (models.expectation), on
+rewards divided by the unit's scale s (root mean square of its non-zero rewards), so b_V and b_δ
+are per typical reward and comparable across mechanics. b_δ < 0 with a significant test is loss
+chasing (continuing after disappointments; Lesieur 1984, Braverman & Shaffer 2010); b_δ > 0 is
+RPE-driven engagement (Rutledge et al. 2014).
+
+Fitting, for all units at once (maximum likelihood, Wilson & Collins 2019):
+1. profile likelihood over a grid of α shared by all units: for each grid α the expectations of
+   every unit come from one `lfilter` pass, then (b₀, b_V, b_δ) are fitted per unit by a Newton
+   iteration whose gradients and Hessians are segment sums (`np.add.reduceat`), warm-started
+   from the neighbouring grid point; a weak Gaussian prior (ridge) keeps separable cases finite;
+2. each unit's α is refined by a parabolic step on its profile (logit scale) and re-fitted at
+   its own α (prefix-scan expectations);
+3. the 95 % interval is the profile-likelihood interval {α : ℓ(α) ≥ ℓ̂ − χ²₁(0.95)/2}, the hull
+   of the grid points inside it with linear interpolation to the crossings (Venzon & Moolgavkar
+   1988; Pawitan 2001 §2.6). An interval that runs to the end of the grid means α is not
+   identified on that side — reported as such, never hidden (Wilson & Collins 2019, rule 6);
+4. the likelihood-ratio test and AIC compare against the intercept-only null P(c) = σ(b₀).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import expit, logit
+from scipy.stats import chi2
+
+from models.expectation import rescorla_wagner
+from models.profile import alpha_grid, parabolic_peak, profile_interval
+from models.segments import Segments
+
+FITTED, INSUFFICIENT_DATA, NO_VARIATION, NO_REWARDS = 0, 1, 2, 3
+STATUS_NAMES: tuple[str, ...] = ("fitted", "insufficient_data", "no_variation", "no_rewards")
+
+MIN_EACH_OUTCOME = 3  # fewer stops (or continues) than this cannot inform a logistic slope
+NULL_DF = 3  # parameters the null omits: b_V, b_δ and α (α is unidentified under the null)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngagementConfig:
+    """Hyperparameters of the engagement fit.
+
+    alpha_grid:  number of grid points for the α profile, logit-spaced on [alpha_min, alpha_max]
+    v0:          initial expectation V₁
+    ridge:       precision of the N(0, 1/ridge) prior on b_V and b_δ (per unit reward scale);
+                 0.01 is a prior s.d. of 10, negligible against any real effect
+    iterations:  maximum Newton iterations per grid point
+    tolerance:   convergence threshold on the largest Newton step
+    """
+
+    alpha_grid: int = 25
+    alpha_min: float = 0.01
+    alpha_max: float = 0.99
+    v0: float = 0.0
+    ridge: float = 0.01
+    iterations: int = 50
+    tolerance: float = 1e-7
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngagementFit:
+    """Per-unit results, (u,) arrays; NaN where the unit was not fitted.
+
+    status:      FITTED, INSUFFICIENT_DATA, NO_VARIATION (never or always continues) or
+                 NO_REWARDS (nothing to learn from)
+    n_obs:       observed (uncensored) continue/stop decisions
+    alpha:       learning rate; alpha_lo, alpha_hi: 95 % profile-likelihood interval
+    b0, b_v, b_delta: engagement weights; b_delta_se: its standard error (at α̂)
+    loglik, loglik_null: maximised log-likelihoods of the model and of the null
+    lr_stat, p_value: likelihood-ratio statistic and its χ²(3) p-value against the null
+    aic_delta:   AIC(model) − AIC(null); negative favours the model
+    scale:       the reward scale s the b's are expressed in
+    """
+
+    status: NDArray[np.int8]
+    n_obs: NDArray[np.int64]
+    alpha: NDArray[np.float64]
+    alpha_lo: NDArray[np.float64]
+    alpha_hi: NDArray[np.float64]
+    b0: NDArray[np.float64]
+    b_v: NDArray[np.float64]
+    b_delta: NDArray[np.float64]
+    b_delta_se: NDArray[np.float64]
+    loglik: NDArray[np.float64]
+    loglik_null: NDArray[np.float64]
+    lr_stat: NDArray[np.float64]
+    p_value: NDArray[np.float64]
+    aic_delta: NDArray[np.float64]
+    scale: NDArray[np.float64]
+
+    @property
+    def b_delta_p(self) -> NDArray[np.float64]:
+        """Two-sided Wald p-value of b_δ at α̂ (NaN where not fitted)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = np.abs(self.b_delta / self.b_delta_se)
+        return np.asarray(2.0 * _norm_sf(z), dtype=np.float64)
+
+
+def _norm_sf(z: NDArray[np.float64]) -> NDArray[np.float64]:
+    from scipy.special import ndtr
+
+    return np.asarray(ndtr(-z), dtype=np.float64)
+
+
+def reward_scale(reward: NDArray[np.float64], segments: Segments) -> NDArray[np.float64]:
+    """(u,) root mean square of each unit's non-zero rewards; 0 when it has none."""
+    nonzero = reward != 0.0
+    count = segments.sum(nonzero)
+    sq = segments.sum(reward * reward)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, np.sqrt(sq / np.maximum(count, 1.0)), 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class _Logistic:
+    b: NDArray[np.float64]  # (u, 3)
+    loglik: NDArray[np.float64]  # (u,) unpenalised
+    objective: NDArray[np.float64]  # (u,) penalised
+    cov: NDArray[np.float64]  # (u, 3, 3) inverse of the penalised negative Hessian
+
+
+def _fit_logistic(
+    x1: NDArray[np.float64],
+    x2: NDArray[np.float64],
+    y: NDArray[np.float64],
+    weight: NDArray[np.float64],
+    seg: Segments,
+    b: NDArray[np.float64],
+    config: EngagementConfig,
+) -> _Logistic:
+    """Newton-Raphson for σ(b₀ + b₁x₁ + b₂x₂) in every segment at once (rows weighted 0/1)."""
+    ridge = np.array([1e-6, config.ridge, config.ridge])
+    b = b.copy()
+    s = seg.sum
+    for _ in range(config.iterations):
+        eta = seg.broadcast(b[:, 0]) + seg.broadcast(b[:, 1]) * x1 + seg.broadcast(b[:, 2]) * x2
+        p = expit(eta)
+        wt = p * (1.0 - p) * weight
+        res = (y - p) * weight
+        grad = np.stack([s(res), s(res * x1), s(res * x2)], axis=1) - ridge * b
+        w1 = wt * x1
+        w2 = wt * x2
+        h = np.empty((seg.count, 3, 3))
+        h[:, 0, 0] = s(wt)
+        h[:, 0, 1] = h[:, 1, 0] = s(w1)
+        h[:, 0, 2] = h[:, 2, 0] = s(w2)
+        h[:, 1, 1] = s(w1 * x1)
+        h[:, 1, 2] = h[:, 2, 1] = s(w1 * x2)
+        h[:, 2, 2] = s(w2 * x2)
+        h += np.diag(ridge)
+        step = np.linalg.solve(h, grad[:, :, None])[:, :, 0]
+        step = np.clip(step, -5.0, 5.0)
+        b += step
+        if not step.size or float(np.max(np.abs(step))) < config.tolerance:
+            break
+    eta = seg.broadcast(b[:, 0]) + seg.broadcast(b[:, 1]) * x1 + seg.broadcast(b[:, 2]) * x2
+    loglik = s(weight * (y * eta - np.logaddexp(0.0, eta)))
+    p = expit(eta)
+    wt = p * (1.0 - p) * weight
+    h = np.empty((seg.count, 3, 3))
+    h[:, 0, 0] = s(wt)
+    h[:, 0, 1] = h[:, 1, 0] = s(wt * x1)
+    h[:, 0, 2] = h[:, 2, 0] = s(wt * x2)
+    h[:, 1, 1] = s(wt * x1 * x1)
+    h[:, 1, 2] = h[:, 2, 1] = s(wt * x1 * x2)
+    h[:, 2, 2] = s(wt * x2 * x2)
+    h += np.diag(ridge)
+    objective = loglik - 0.5 * (ridge * b * b).sum(axis=1)
+    return _Logistic(
+        b=b, loglik=loglik, objective=objective, cov=np.asarray(np.linalg.inv(h), dtype=np.float64)
+    )
+
+
+def fit_engagement(
+    reward: NDArray[np.float64],
+    continued: NDArray[np.bool_],
+    censored: NDArray[np.bool_],
+    segments: Segments,
+    *,
+    min_responses: int,
+    config: EngagementConfig,
+) -> EngagementFit:
+    """Fit the engagement model for every unit (segment) at once.
+
+    reward:    (n,) net reward rₜ of each response
+    continued: (n,) cₜ, the session continued after response t
+    censored:  (n,) cₜ unobservable (excluded from the likelihood; Vₜ still learns from rₜ)
+    min_responses: units with fewer observed decisions are INSUFFICIENT_DATA
+    """
+    u = segments.count
+    observed = ~censored
+    n_obs = segments.sum(observed).astype(np.int64)
+    n_cont = segments.sum(observed & continued)
+    n_stop = n_obs - n_cont
+    scale = reward_scale(reward, segments)
+
+    status = np.full(u, FITTED, dtype=np.int8)
+    status[scale == 0.0] = NO_REWARDS
+    status[(n_cont < MIN_EACH_OUTCOME) | (n_stop < MIN_EACH_OUTCOME)] = NO_VARIATION
+    status[n_obs < min_responses] = INSUFFICIENT_DATA
+    fit = status == FITTED
+
+    nan = np.full(u, np.nan)
+    out = {k: nan.copy() for k in ("alpha", "alpha_lo", "alpha_hi", "b0", "b_v", "b_delta")}
+    out |= {k: nan.copy() for k in ("b_delta_se", "loglik", "loglik_null", "lr_stat", "p_value")}
+    out["aic_delta"] = nan.copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_null = n_cont / n_obs
+        ll_null = np.where(
+            (p_null > 0) & (p_null < 1),
+            n_cont * np.log(p_null) + n_stop * np.log1p(-p_null),
+            0.0,
+        )
+    out["loglik_null"] = np.where(n_obs > 0, ll_null, np.nan)
+
+    if fit.any():
+        res = _fit_units(
+            reward[segments.rows_of(fit)] / segments.broadcast(scale)[segments.rows_of(fit)],
+            continued[segments.rows_of(fit)].astype(np.float64),
+            observed[segments.rows_of(fit)].astype(np.float64),
+            segments.take(fit),
+            logit(np.clip(p_null[fit], 1e-6, 1 - 1e-6)),
+            config,
+        )
+        for key, values in res.items():
+            out[key][fit] = values
+        lr = np.maximum(2.0 * (out["loglik"][fit] - ll_null[fit]), 0.0)
+        out["lr_stat"][fit] = lr
+        out["p_value"][fit] = chi2.sf(lr, NULL_DF)
+        out["aic_delta"][fit] = 2.0 * NULL_DF - lr
+
+    return EngagementFit(
+        status=status,
+        n_obs=n_obs,
+        scale=scale,
+        **out,
+    )
+
+
+def _fit_units(
+    r: NDArray[np.float64],
+    y: NDArray[np.float64],
+    weight: NDArray[np.float64],
+    seg: Segments,
+    b0_start: NDArray[np.float64],
+    config: EngagementConfig,
+) -> dict[str, NDArray[np.float64]]:
+    grid = alpha_grid(config.alpha_grid, config.alpha_min, config.alpha_max)
+    xs = logit(grid)
+    n_grid = grid.shape[0]
+    profile = np.empty((n_grid, seg.count))
+    bs = np.empty((n_grid, seg.count, 3))
+    b = np.zeros((seg.count, 3))
+    b[:, 0] = b0_start
+    for g, a in enumerate(grid):
+        e = rescorla_wagner(r, seg, float(a), v0=config.v0)
+        fit = _fit_logistic(e.v_post, e.delta, y, weight, seg, b, config)
+        profile[g] = fit.objective
+        bs[g] = fit.b
+        b = fit.b
+
+    units = np.arange(seg.count)
+    g_best, x_ref = parabolic_peak(profile, xs)
+    best_obj = profile[g_best, units]
+    a_ref = expit(x_ref)
+    e = rescorla_wagner(r, seg, a_ref, v0=config.v0)
+    refined = _fit_logistic(e.v_post, e.delta, y, weight, seg, bs[g_best, units], config)
+    better = refined.objective > best_obj
+    alpha = np.where(better, a_ref, grid[g_best])
+    final_obj = np.where(better, refined.objective, best_obj)
+    # the reported fit is re-evaluated where the grid point won, to carry its covariance
+    e = rescorla_wagner(r, seg, alpha, v0=config.v0)
+    final = _fit_logistic(
+        e.v_post,
+        e.delta,
+        y,
+        weight,
+        seg,
+        np.where(better[:, None], refined.b, bs[g_best, units]),
+        config,
+    )
+
+    lo, hi = profile_interval(profile, xs, np.maximum(final_obj, final.objective))
+    return {
+        "alpha": alpha,
+        "alpha_lo": np.minimum(expit(lo), alpha),
+        "alpha_hi": np.maximum(expit(hi), alpha),
+        "b0": final.b[:, 0],
+        "b_v": final.b[:, 1],
+        "b_delta": final.b[:, 2],
+        "b_delta_se": np.sqrt(np.maximum(final.cov[:, 2, 2], 0.0)),
+        "loglik": final.loglik,
+    }

@@ -1,0 +1,74 @@
+"""Profile-likelihood intervals for a learning rate fitted on a grid.
+
+Both per-user fits (engagement and choice) maximise the other parameters at each α of a grid
+shared by all units, which gives each unit's profile log-likelihood ℓ(α). The 95 % interval is
+{α : ℓ(α) ≥ ℓ̂ − χ²₁(0.95)/2} (Venzon & Moolgavkar 1988; Pawitan 2001 §2.6); where the profile
+never falls that far on one side, α is not identified there and the interval runs to the end of
+the grid (Wilson & Collins 2019, rule 6: report parameter uncertainty honestly).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import expit, logit
+from scipy.stats import chi2
+
+PROFILE_DROP_95 = float(chi2.ppf(0.95, 1)) / 2.0  # 1.92: half the χ²₁ 95 % quantile
+
+
+def alpha_grid(size: int, lo: float, hi: float) -> NDArray[np.float64]:
+    """(size,) learning rates evenly spaced on the logit scale between lo and hi."""
+    return np.asarray(expit(np.linspace(logit(lo), logit(hi), size)), dtype=np.float64)
+
+
+def parabolic_peak(
+    profile: NDArray[np.float64], xs: NDArray[np.float64]
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Best grid index (u,) and a refined peak location (u,) on the even grid xs (G,).
+
+    The refined point is the vertex of the parabola through the best grid point and its two
+    neighbours, kept within one grid step; at the grid's ends it is the end point.
+    profile: (G, u).
+    """
+    n_grid, u = profile.shape
+    units = np.arange(u)
+    best = np.argmax(profile, axis=0)
+    if n_grid < 3:
+        return best, xs[best]
+    inner = np.clip(best, 1, n_grid - 2)
+    f_lo, f_mid, f_hi = profile[inner - 1, units], profile[inner, units], profile[inner + 1, units]
+    h = float(xs[1] - xs[0])
+    curvature = f_lo - 2.0 * f_mid + f_hi
+    with np.errstate(divide="ignore", invalid="ignore"):
+        offset = np.where(curvature < 0, 0.5 * h * (f_lo - f_hi) / curvature, 0.0)
+    offset = np.where(np.isfinite(offset), np.clip(offset, -h, h), 0.0)
+    return best, np.where(best == inner, xs[inner] + offset, xs[best])
+
+
+def profile_interval(
+    profile: NDArray[np.float64], xs: NDArray[np.float64], best: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Hull (lo, hi) on the xs scale of {x : profile(x) ≥ best − 1.92}, with linear
+    interpolation to the threshold crossings; the grid's end where there is no crossing.
+
+    profile: (G, u) on the grid xs (G,); best: (u,) the maximum, at least every grid value.
+    """
+    n_grid, u = profile.shape
+    units = np.arange(u)
+    threshold = best - PROFILE_DROP_95
+    inside = profile >= threshold[None, :]
+    any_inside = inside.any(axis=0)
+    first = np.where(any_inside, np.argmax(inside, axis=0), np.argmax(profile, axis=0))
+    last = np.where(any_inside, n_grid - 1 - np.argmax(inside[::-1], axis=0), first)
+
+    def crossing(i_in: NDArray[np.int64], i_out: NDArray[np.int64]) -> NDArray[np.float64]:
+        f_in, f_out = profile[i_in, units], profile[i_out, units]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frac = np.clip((f_in - threshold) / (f_in - f_out), 0.0, 1.0)
+        frac = np.where(np.isfinite(frac), frac, 0.0)
+        return np.asarray(xs[i_in] + frac * (xs[i_out] - xs[i_in]), dtype=np.float64)
+
+    lo = np.where(first > 0, crossing(first, np.maximum(first - 1, 0)), xs[0])
+    hi = np.where(last < n_grid - 1, crossing(last, np.minimum(last + 1, n_grid - 1)), xs[-1])
+    return lo, hi
