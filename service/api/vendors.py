@@ -241,14 +241,16 @@ def _form(request: Request, body: bytes | AppError) -> dict[str, str] | None:
 
 
 for _path in ("/track", "/track/"):
-    router.add_api_route(
-        _path,
-        mixpanel_track,
-        methods=["POST", "GET"],
-        summary="Mixpanel track",
-        response_class=Response,
-        include_in_schema=_path == "/track",
-    )
+    for _method in ("POST", "GET"):
+        router.add_api_route(
+            _path,
+            mixpanel_track,
+            methods=[_method],
+            summary="Mixpanel track",
+            operation_id=f"mixpanel_track_{_method.lower()}",
+            response_class=Response,
+            include_in_schema=_path == "/track",
+        )
 
 
 @router.post("/import", response_class=Response)
