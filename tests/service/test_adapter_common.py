@@ -298,3 +298,11 @@ def test_message_id_is_the_vendors_key_or_a_stable_digest() -> None:
     first = message_id("segment", None, {"event": "Spin", "sentAt": "a"}, "sentAt")
     again = message_id("segment", None, {"event": "Spin", "sentAt": "b"}, "sentAt")
     assert first == again != message_id("segment", None, {"event": "Win"}, "sentAt")
+
+
+def test_the_vendor_routes_are_documented(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/v1/batch", "/v1/track", "/batch/", "/i/v0/e/", "/2/httpapi", "/track"):
+        assert path in paths
+    assert set(paths["/track"]) == {"get", "post"}
+    assert {"get", "put"} <= set(paths["/v1/projects/{project_id}/mappings"])
