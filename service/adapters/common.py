@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import orjson
 from starlette.responses import Response
 
-from service.adapters.ratelimit import RateLimited
 from service.errors import (
     AppError,
     BadRequest,
@@ -32,6 +31,7 @@ from service.errors import (
 )
 from service.events import EPOCH, MILLISECONDS_ABOVE, Rejection
 from service.payloads import loads
+from service.ratelimit import RateLimited
 
 # Keys that carry a project key in some vendor's format. The key is a credential: it is never
 # stored (keys are kept only as digests), so it is removed from every stored payload.

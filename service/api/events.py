@@ -13,6 +13,7 @@ from service.errors import PayloadTooLarge
 from service.events import NativeEvent
 from service.ingestion import ingest
 from service.payloads import decode, parse_batch, read_body
+from service.ratelimit import limiter
 from service.schemas import IngestRead
 
 router = APIRouter(prefix="/v1", tags=["ingestion"])
@@ -56,6 +57,7 @@ def post_events(
         raise PayloadTooLarge(
             f"batch of {len(items)} events exceeds the limit of {settings.max_batch_events}"
         )
+    limiter(request, settings).take(principal.project_id, len(items))
     result = ingest(
         session,
         project_id=principal.project_id,

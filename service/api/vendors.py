@@ -20,12 +20,12 @@ from starlette.responses import Response
 from service.adapters import amplitude, mixpanel, posthog, segment
 from service.adapters.common import Parsed, Translated, bounded, form_fields, is_form, rejections
 from service.adapters.ingest import ingest_vendor
-from service.adapters.ratelimit import limiter
 from service.api.deps import SessionDep, SettingsDep, authenticate, presented_key
 from service.errors import AppError, PayloadTooLarge, Unauthorized
 from service.ingestion import IngestResult
 from service.keys import Scope
 from service.payloads import decode, read_body
+from service.ratelimit import limiter
 from service.settings import Settings
 
 router = APIRouter(tags=["vendor ingestion"])

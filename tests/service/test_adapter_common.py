@@ -15,10 +15,10 @@ from sqlalchemy import Engine, func, select
 
 from service import projects
 from service.adapters.common import instant, message_id, scrub
-from service.adapters.ratelimit import RateLimited, TokenBuckets
 from service.app import create_app
 from service.db import make_sessionmaker, transaction
 from service.keys import Scope
+from service.ratelimit import RateLimited, TokenBuckets
 from service.tables import Event, RawEvent
 from tests.service.conftest import ProjectKey, make_project, settings_for
 

@@ -166,3 +166,17 @@ def test_acknowledged_events_are_committed_before_the_answer(
     assert response.json()["accepted"] == 5
     # A separate connection sees them at once: the commit preceded the response.
     assert len(stored(clean_database, project.id)) == 5
+
+
+def test_rate_limit_answers_429_with_retry_after(
+    client: TestClient, project: ProjectKey, clean_database: Engine
+) -> None:
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    settings.ingest_rate_events_per_s = 1.0
+    settings.ingest_burst_events = 10
+    assert client.post("/v1/events", json=native_batch(8), headers=project.auth).status_code == 200
+    refused = client.post("/v1/events", json=native_batch(8, 8), headers=project.auth)
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert refused.json()["error"] == "RateLimited"
+    assert len(stored(clean_database, project.id)) == 8
