@@ -91,9 +91,12 @@ class _Layout:
     prev: NDArray[np.int64]  # (K, m) last earlier trial of the unit that chose option k
     onehot: NDArray[np.float64]  # (K, m) chosen option indicator (option-major: reductions
     # over options are then sums of K contiguous rows, much faster than over a short last axis)
+    avail: NDArray[np.bool_]  # (K, m) the option is in the unit's choice set
 
 
-def _layout(choice: NDArray[np.int64], seg: Segments, n_options: int) -> _Layout:
+def _layout(
+    choice: NDArray[np.int64], seg: Segments, n_options: int, n_available: NDArray[np.int64]
+) -> _Layout:
     perm = np.lexsort((seg.position, choice, seg.index)).astype(np.int64)
     key = seg.index[perm] * n_options + choice[perm]
     first = np.ones(perm.shape[0], dtype=bool)
@@ -101,8 +104,14 @@ def _layout(choice: NDArray[np.int64], seg: Segments, n_options: int) -> _Layout
     prev = np.stack([previous_index(choice == k, seg) for k in range(n_options)])
     onehot = np.zeros((n_options, choice.shape[0]))
     onehot[choice, np.arange(choice.shape[0])] = 1.0
+    avail = np.arange(n_options)[:, None] < seg.broadcast_int(n_available)[None, :]
     return _Layout(
-        seg=seg, perm=perm, groups=Segments.from_first_flags(first), prev=prev, onehot=onehot
+        seg=seg,
+        perm=perm,
+        groups=Segments.from_first_flags(first),
+        prev=prev,
+        onehot=onehot,
+        avail=avail,
     )
 
 
@@ -112,15 +121,16 @@ def _values_before(post: NDArray[np.float64], lay: _Layout, fill: float) -> NDAr
 
 
 def _softmax_terms(
-    q: NDArray[np.float64], beta_rows: NDArray[np.float64], onehot: NDArray[np.float64]
+    q: NDArray[np.float64], beta_rows: NDArray[np.float64], lay: _Layout
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Per-trial log-likelihood (m,) and choice probabilities (K, m)."""
-    z = beta_rows[None, :] * q
+    """Per-trial log-likelihood (m,) and choice probabilities (K, m) over available options."""
+    z = np.where(lay.avail, beta_rows[None, :] * q, -np.inf)
     z_max = np.maximum.reduce(z, axis=0)
     ez = np.exp(z - z_max)
     total = np.add.reduce(ez, axis=0)
     prob = ez / total
-    ll = np.add.reduce(z * onehot, axis=0) - (z_max + np.log(total))
+    chosen_z = np.add.reduce(np.where(lay.onehot > 0, z, 0.0), axis=0)
+    ll = chosen_z - (z_max + np.log(total))
     return ll, prob
 
 
@@ -150,7 +160,7 @@ def _best_beta(
     hi = np.full(seg.count, config.beta_max)
     beta = np.clip(beta, lo, hi)
     for _ in range(100):
-        _, prob = _softmax_terms(q, seg.broadcast(beta), lay.onehot)
+        _, prob = _softmax_terms(q, seg.broadcast(beta), lay)
         mean = _over_options(prob * q)
         var = _over_options(prob * q * q) - mean * mean
         grad = seg.sum(q_c - mean)
@@ -170,7 +180,7 @@ def _best_beta(
         beta = nxt
         if not seg.count or float(np.max(moved)) < config.tolerance:
             break
-    ll, _ = _softmax_terms(q, seg.broadcast(beta), lay.onehot)
+    ll, _ = _softmax_terms(q, seg.broadcast(beta), lay)
     return beta, seg.sum(ll)
 
 
@@ -209,7 +219,7 @@ def _evaluate(
     seg = lay.seg
     q, d1, d2 = _derivatives(r, lay, alpha, v0)
     beta_rows = seg.broadcast(beta)
-    ll, prob = _softmax_terms(q, beta_rows, lay.onehot)
+    ll, prob = _softmax_terms(q, beta_rows, lay)
     oh = lay.onehot
     e_q = _over_options(prob * q)
     e_d1 = _over_options(prob * d1)
@@ -283,23 +293,22 @@ def fit_choice(
     reward: NDArray[np.float64],
     segments: Segments,
     *,
-    n_options: int,
+    n_available: NDArray[np.int64],
     min_choices: int,
     config: ChoiceConfig,
 ) -> ChoiceFit:
     """Fit α and β for every unit (segment of choice trials in time order).
 
-    choice: (m,) chosen option in 0..n_options−1; reward: (m,) outcome of the chosen option,
-    in the unit's reward scale. Units with fewer than `min_choices` trials are
-    INSUFFICIENT_DATA; units that only ever chose one option are NO_VARIATION (their β is not
-    identified: always choosing one option fits any large β).
+    choice: (m,) chosen option, coded 0..n_available[u]−1 within each unit; reward: (m,)
+    outcome of the chosen option, in the unit's reward scale; n_available: (u,) size of each
+    unit's choice set (the softmax runs over it). Units with fewer than `min_choices` trials
+    are INSUFFICIENT_DATA; units with a single option are NO_VARIATION (β is not identified).
     """
     u = segments.count
     n = segments.length.astype(np.int64)
-    chosen_any = np.zeros((u, n_options), dtype=bool)
-    chosen_any[segments.index, choice] = True
+    n_options = int(n_available.max()) if u else 1
     status = np.full(u, FITTED, dtype=np.int8)
-    status[chosen_any.sum(axis=1) < 2] = NO_VARIATION
+    status[n_available < 2] = NO_VARIATION
     status[n < min_choices] = INSUFFICIENT_DATA
     fit = status == FITTED
     nan = np.full(u, np.nan)
@@ -307,7 +316,7 @@ def fit_choice(
     if fit.any():
         rows = segments.rows_of(fit)
         seg = segments.take(fit)
-        lay = _layout(choice[rows], seg, n_options)
+        lay = _layout(choice[rows], seg, n_options, n_available[fit])
         r = reward[rows]
         grid = alpha_grid(config.alpha_grid, config.alpha_min, config.alpha_max)
         xs = logit(grid)
@@ -337,5 +346,5 @@ def fit_choice(
         alpha_hi=hi_a,
         beta=beta,
         loglik=ll,
-        loglik_null=-n * np.log(max(n_options, 1)),
+        loglik_null=-n * np.log(np.maximum(n_available, 1).astype(np.float64)),
     )

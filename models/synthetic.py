@@ -309,6 +309,21 @@ def _next_local(
     return target - offset
 
 
+def _waking_hours(
+    t: NDArray[np.float64],
+    offset: NDArray[np.float64],
+    owl: NDArray[np.bool_],
+    rng: np.random.Generator,
+) -> NDArray[np.float64]:
+    """Move session starts into the user's habitual hours: day users start between 07:00 and
+    24:00 local, night owls around midnight (23:00–03:00)."""
+    hour = _local_hour(t, offset)
+    day_fix = ~owl & (hour < 7.0)
+    t = np.where(day_fix, _next_local(t, offset, 7.0) + rng.uniform(0, 3 * 3600, t.size), t)
+    owl_fix = owl & (hour >= 4.0) & (hour < 23.0)
+    return np.where(owl_fix, _next_local(t, offset, 23.0) + rng.uniform(0, 4 * 3600, t.size), t)
+
+
 def simulate_product(spec: ProductSpec, seed: int) -> SimulatedProduct:
     """Simulate every track of the product; returns the event log and the truth."""
     rng = np.random.default_rng(seed)
@@ -468,7 +483,7 @@ def simulate_product(spec: ProductSpec, seed: int) -> SimulatedProduct:
     track_has_opts = has_opts[mech]
 
     # ---- state
-    t = spec.start + person_start_draw[user_key] * start_spread
+    t = _waking_hours(spec.start + person_start_draw[user_key] * start_spread, offset, owl, rng)
     n_done = np.zeros(n_tr, dtype=np.int64)
     session = np.zeros(n_tr, dtype=np.int64)
     v = np.zeros(n_tr)
@@ -675,18 +690,7 @@ def simulate_product(spec: ProductSpec, seed: int) -> SimulatedProduct:
                 gap_trend[pause] * session[pause] + 0.8 * rng.standard_normal(pause.size)
             )
             nxt = ta[~cont & ~done] + 1.05 * SESSION_GAP_S + gap
-            off = offset[pause]
-            hour = _local_hour(nxt, off)
-            is_owl = owl[pause]
-            day_fix = ~is_owl & (hour < 7.0)
-            nxt = np.where(
-                day_fix, _next_local(nxt, off, 7.0) + rng.uniform(0, 3 * 3600, pause.size), nxt
-            )
-            owl_fix = is_owl & (hour >= 4.0) & (hour < 23.0)
-            nxt = np.where(
-                owl_fix, _next_local(nxt, off, 23.0) + rng.uniform(0, 4 * 3600, pause.size), nxt
-            )
-            t[pause] = nxt
+            t[pause] = _waking_hours(nxt, offset[pause], owl[pause], rng)
 
     track = np.concatenate(ev_track)
     option = np.concatenate(ev_option).astype(np.int32)
@@ -885,3 +889,96 @@ def schedule_benchmark(
         for i, (kind, variant) in enumerate(_variant_kind_order(n_mechanics))
     )
     return ProductSpec(mechanics=mechanics, shared_users=False)
+
+
+def demo_spec(n_users: int = 100) -> ProductSpec:
+    """A small product with three known mechanics, for demos and the service's tests.
+
+    - "daily_reward": a daily login reward that resets at local midnight (fixed interval), with
+      a streak loss (negative reward) when a day is missed;
+    - "quests": every 5th quest pays 10 coins (fixed ratio), free, played by day by users whose
+      sessions shorten as novelty wears off (habituation), with no loss chasing;
+    - "slots": a paid slot machine (cost 1 per spin, spend varying 3× between users): one spin
+      in 9 wins 2, 5, 20 or 100 (a variable ratio), nothing logged as a 0 reward, 30 % loss
+      chasers and 20 % night owls.
+
+    An audit must call slots `variable_ratio` with a `variable-ratio-reward` finding,
+    daily_reward `fixed_interval`, and raise nothing above `info` on quests.
+    """
+    zones = (-5.0, 0.0, 1.0, 9.0)
+    return ProductSpec(
+        mechanics=(
+            MechanicSpec(
+                name="daily_reward",
+                schedule=ScheduleSpec(
+                    kind="fixed_interval",
+                    interval_s=DAY_S,
+                    calendar=True,
+                    values=(50.0,),
+                    streak_loss=20.0,
+                    reward_scale=50.0,
+                ),
+                population=PopulationSpec(
+                    n_users=n_users,
+                    responses=(10.0, 60.0),
+                    b0=(-3.0, -2.0),
+                    gap_s=8 * 3600.0,
+                    utc_offsets_h=zones,
+                    start_spread_s=3 * DAY_S,
+                ),
+            ),
+            MechanicSpec(
+                name="quests",
+                schedule=ScheduleSpec(
+                    kind="fixed_ratio", ratio=5.0, values=(10.0,), reward_scale=10.0
+                ),
+                population=PopulationSpec(
+                    n_users=n_users,
+                    responses=(40.0, 200.0),
+                    b0=(2.5, 3.5),
+                    session_trend=-0.15,
+                    tempo_s=20.0,
+                    gap_s=12 * 3600.0,
+                    utc_offsets_h=zones,
+                    start_spread_s=3 * DAY_S,
+                ),
+            ),
+            MechanicSpec(
+                name="slots",
+                schedule=ScheduleSpec(
+                    kind="variable_ratio",
+                    ratio=9.0,
+                    cost=1.0,
+                    values=(2.0, 5.0, 20.0, 100.0),
+                    probabilities=(0.55, 0.3, 0.12, 0.03),
+                    log_nothing=1.0,
+                    reward_scale=8.0,
+                ),
+                population=PopulationSpec(
+                    n_users=max(1, (n_users * 4) // 5),
+                    responses=(20.0, 300.0),
+                    b0=(1.0, 3.0),
+                    b_v=(-0.5, 0.5),
+                    b_delta=(0.0, 1.0),
+                    loss_chaser_share=0.3,
+                    tempo_s=4.0,
+                    gap_s=10 * 3600.0,
+                    night_owl_share=0.2,
+                    utc_offsets_h=zones,
+                    spend_sigma=1.0,
+                    start_spread_s=3 * DAY_S,
+                ),
+            ),
+        ),
+        shared_users=True,
+    )
+
+
+def simulate_demo(seed: int = 0, n_users: int = 100) -> SimulatedProduct:
+    """The demo product (`demo_spec`) simulated with `seed`."""
+    return simulate_product(demo_spec(n_users), seed)
+
+
+def demo_native_events(seed: int = 0, n_users: int = 100) -> list[dict[str, Any]]:
+    """The demo product's events as native JSON objects (DESIGN §3.1), ready to post."""
+    return simulate_demo(seed, n_users).native_events(id_prefix=f"demo{seed}")
