@@ -346,5 +346,5 @@ def fit_choice(
         alpha_hi=hi_a,
         beta=beta,
         loglik=ll,
-        loglik_null=-n * np.log(np.maximum(n_available, 1).astype(np.float64)),
+        loglik_null=-(n.astype(np.float64)) * np.log(np.maximum(n_available, 1).astype(np.float64)),
     )
