@@ -74,6 +74,7 @@ class EngagementFit:
     n_obs:       observed (uncensored) continue/stop decisions
     alpha:       learning rate; alpha_lo, alpha_hi: 95 % profile-likelihood interval
     b0, b_v, b_delta: engagement weights; b_delta_se: its standard error (at α̂)
+    b_delta_p:   p-value of the likelihood-ratio test of b_δ = 0 (χ²₁), α profiled in both models
     loglik, loglik_null: maximised log-likelihoods of the model and of the null
     lr_stat, p_value: likelihood-ratio statistic and its χ²(3) p-value against the null
     aic_delta:   AIC(model) − AIC(null); negative favours the model
@@ -89,25 +90,13 @@ class EngagementFit:
     b_v: NDArray[np.float64]
     b_delta: NDArray[np.float64]
     b_delta_se: NDArray[np.float64]
+    b_delta_p: NDArray[np.float64]
     loglik: NDArray[np.float64]
     loglik_null: NDArray[np.float64]
     lr_stat: NDArray[np.float64]
     p_value: NDArray[np.float64]
     aic_delta: NDArray[np.float64]
     scale: NDArray[np.float64]
-
-    @property
-    def b_delta_p(self) -> NDArray[np.float64]:
-        """Two-sided Wald p-value of b_δ at α̂ (NaN where not fitted)."""
-        with np.errstate(invalid="ignore", divide="ignore"):
-            z = np.abs(self.b_delta / self.b_delta_se)
-        return np.asarray(2.0 * _norm_sf(z), dtype=np.float64)
-
-
-def _norm_sf(z: NDArray[np.float64]) -> NDArray[np.float64]:
-    from scipy.special import ndtr
-
-    return np.asarray(ndtr(-z), dtype=np.float64)
 
 
 def reward_scale(reward: NDArray[np.float64], segments: Segments) -> NDArray[np.float64]:
@@ -127,6 +116,26 @@ class _Logistic:
     cov: NDArray[np.float64]  # (u, 3, 3) inverse of the penalised negative Hessian
 
 
+def _hessian(
+    wt: NDArray[np.float64],
+    x1: NDArray[np.float64],
+    x2: NDArray[np.float64],
+    seg: Segments,
+    ridge: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """(u, 3, 3) penalised negative Hessian Σ w·xxᵀ + diag(ridge) per segment, x = (1, x₁, x₂)."""
+    s = seg.sum
+    w1, w2 = wt * x1, wt * x2
+    h = np.empty((seg.count, 3, 3))
+    h[:, 0, 0] = s(wt)
+    h[:, 0, 1] = h[:, 1, 0] = s(w1)
+    h[:, 0, 2] = h[:, 2, 0] = s(w2)
+    h[:, 1, 1] = s(w1 * x1)
+    h[:, 1, 2] = h[:, 2, 1] = s(w1 * x2)
+    h[:, 2, 2] = s(w2 * x2)
+    return h + np.diag(ridge)
+
+
 def _fit_logistic(
     x1: NDArray[np.float64],
     x2: NDArray[np.float64],
@@ -136,43 +145,43 @@ def _fit_logistic(
     b: NDArray[np.float64],
     config: EngagementConfig,
 ) -> _Logistic:
-    """Newton-Raphson for σ(b₀ + b₁x₁ + b₂x₂) in every segment at once (rows weighted 0/1)."""
+    """Newton-Raphson for σ(b₀ + b₁x₁ + b₂x₂) in every segment at once (rows weighted 0/1).
+
+    Each iteration works only on the segments that have not converged yet (their rows are
+    gathered into a compact array), so the few slow, nearly separable users do not make
+    every user pay for their extra iterations.
+    """
     ridge = np.array([1e-6, config.ridge, config.ridge])
     b = b.copy()
-    s = seg.sum
+    active = np.arange(seg.count)
+    sx1, sx2, sy, sw, sseg = x1, x2, y, weight, seg
     for _ in range(config.iterations):
-        eta = seg.broadcast(b[:, 0]) + seg.broadcast(b[:, 1]) * x1 + seg.broadcast(b[:, 2]) * x2
-        p = expit(eta)
-        wt = p * (1.0 - p) * weight
-        res = (y - p) * weight
-        grad = np.stack([s(res), s(res * x1), s(res * x2)], axis=1) - ridge * b
-        w1 = wt * x1
-        w2 = wt * x2
-        h = np.empty((seg.count, 3, 3))
-        h[:, 0, 0] = s(wt)
-        h[:, 0, 1] = h[:, 1, 0] = s(w1)
-        h[:, 0, 2] = h[:, 2, 0] = s(w2)
-        h[:, 1, 1] = s(w1 * x1)
-        h[:, 1, 2] = h[:, 2, 1] = s(w1 * x2)
-        h[:, 2, 2] = s(w2 * x2)
-        h += np.diag(ridge)
-        step = np.linalg.solve(h, grad[:, :, None])[:, :, 0]
-        step = np.clip(step, -5.0, 5.0)
-        b += step
-        if not step.size or float(np.max(np.abs(step))) < config.tolerance:
+        if active.size == 0:
             break
+        ba = b[active]
+        eta = (
+            sseg.broadcast(ba[:, 0])
+            + sseg.broadcast(ba[:, 1]) * sx1
+            + sseg.broadcast(ba[:, 2]) * sx2
+        )
+        p = expit(eta)
+        res = (sy - p) * sw
+        grad = (
+            np.stack([sseg.sum(res), sseg.sum(res * sx1), sseg.sum(res * sx2)], axis=1) - ridge * ba
+        )
+        h = _hessian(p * (1.0 - p) * sw, sx1, sx2, sseg, ridge)
+        step = np.clip(np.linalg.solve(h, grad[:, :, None])[:, :, 0], -5.0, 5.0)
+        b[active] = ba + step
+        moving = np.abs(step).max(axis=1) >= config.tolerance
+        if not moving.all():
+            active = active[moving]
+            rows = sseg.rows_of(moving)
+            sx1, sx2, sy, sw = sx1[rows], sx2[rows], sy[rows], sw[rows]
+            sseg = sseg.take(moving)
     eta = seg.broadcast(b[:, 0]) + seg.broadcast(b[:, 1]) * x1 + seg.broadcast(b[:, 2]) * x2
-    loglik = s(weight * (y * eta - np.logaddexp(0.0, eta)))
+    loglik = seg.sum(weight * (y * eta - np.logaddexp(0.0, eta)))
     p = expit(eta)
-    wt = p * (1.0 - p) * weight
-    h = np.empty((seg.count, 3, 3))
-    h[:, 0, 0] = s(wt)
-    h[:, 0, 1] = h[:, 1, 0] = s(wt * x1)
-    h[:, 0, 2] = h[:, 2, 0] = s(wt * x2)
-    h[:, 1, 1] = s(wt * x1 * x1)
-    h[:, 1, 2] = h[:, 2, 1] = s(wt * x1 * x2)
-    h[:, 2, 2] = s(wt * x2 * x2)
-    h += np.diag(ridge)
+    h = _hessian(p * (1.0 - p) * weight, x1, x2, seg, ridge)
     objective = loglik - 0.5 * (ridge * b * b).sum(axis=1)
     return _Logistic(
         b=b, loglik=loglik, objective=objective, cov=np.asarray(np.linalg.inv(h), dtype=np.float64)
@@ -210,7 +219,8 @@ def fit_engagement(
 
     nan = np.full(u, np.nan)
     out = {k: nan.copy() for k in ("alpha", "alpha_lo", "alpha_hi", "b0", "b_v", "b_delta")}
-    out |= {k: nan.copy() for k in ("b_delta_se", "loglik", "loglik_null", "lr_stat", "p_value")}
+    out |= {k: nan.copy() for k in ("b_delta_se", "b_delta_p", "loglik", "loglik_null")}
+    out |= {k: nan.copy() for k in ("lr_stat", "p_value")}
     out["aic_delta"] = nan.copy()
     with np.errstate(divide="ignore", invalid="ignore"):
         p_null = n_cont / n_obs
@@ -257,15 +267,21 @@ def _fit_units(
     xs = logit(grid)
     n_grid = grid.shape[0]
     profile = np.empty((n_grid, seg.count))
+    reduced = np.empty((n_grid, seg.count))  # the model without b_δ, for its likelihood ratio
     bs = np.empty((n_grid, seg.count, 3))
     b = np.zeros((seg.count, 3))
     b[:, 0] = b0_start
+    b_red = b.copy()
+    no_delta = np.zeros_like(r)
     for g, a in enumerate(grid):
         e = rescorla_wagner(r, seg, float(a), v0=config.v0)
         fit = _fit_logistic(e.v_post, e.delta, y, weight, seg, b, config)
         profile[g] = fit.objective
         bs[g] = fit.b
         b = fit.b
+        fit_red = _fit_logistic(e.v_post, no_delta, y, weight, seg, b_red, config)
+        reduced[g] = fit_red.objective
+        b_red = fit_red.b
 
     units = np.arange(seg.count)
     g_best, x_ref = parabolic_peak(profile, xs)
@@ -288,7 +304,11 @@ def _fit_units(
         config,
     )
 
-    lo, hi = profile_interval(profile, xs, np.maximum(final_obj, final.objective))
+    best = np.maximum(final_obj, final.objective)
+    lo, hi = profile_interval(profile, xs, best)
+    # likelihood ratio of b_δ = 0, α profiled in both models (a Wald test at α̂ alone ignores
+    # that α̂ was chosen to fit, and rejects too often under the null)
+    lr_delta = np.maximum(2.0 * (best - _peak_value(reduced, xs)), 0.0)
     return {
         "alpha": alpha,
         "alpha_lo": np.minimum(expit(lo), alpha),
@@ -297,5 +317,23 @@ def _fit_units(
         "b_v": final.b[:, 1],
         "b_delta": final.b[:, 2],
         "b_delta_se": np.sqrt(np.maximum(final.cov[:, 2, 2], 0.0)),
+        "b_delta_p": chi2.sf(lr_delta, 1),
         "loglik": final.loglik,
     }
+
+
+def _peak_value(profile: NDArray[np.float64], xs: NDArray[np.float64]) -> NDArray[np.float64]:
+    """(u,) maximum of each grid profile, raised to its parabolic vertex where interior."""
+    units = np.arange(profile.shape[1])
+    g_best, x_peak = parabolic_peak(profile, xs)
+    top = profile[g_best, units]
+    inner = np.clip(g_best, 1, profile.shape[0] - 2)
+    f_lo, f_mid, f_hi = profile[inner - 1, units], profile[inner, units], profile[inner + 1, units]
+    h = float(xs[1] - xs[0])
+    curvature = (f_lo - 2.0 * f_mid + f_hi) / (h * h)
+    slope = (f_hi - f_lo) / (2.0 * h)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vertex = f_mid + slope * (x_peak - xs[inner]) + 0.5 * curvature * (x_peak - xs[inner]) ** 2
+    return np.where(
+        (g_best == inner) & (curvature < 0) & np.isfinite(vertex), np.maximum(vertex, top), top
+    )

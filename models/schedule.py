@@ -551,8 +551,8 @@ def _step(w: NDArray[np.int64], n: NDArray[np.int64], *, straddle: bool) -> _Ste
         return None
     i = int(np.argmin(errors))
     lw, ln, uw, un = below_w[i], below_n[i], above_w[i], above_n[i]
-    if uw < STEP_MIN_WINS:
-        return None
+    if uw < STEP_MIN_WINS or ln < STEP_MIN_WINS:
+        return None  # both levels must be observed
     lower = lw / ln if ln > 0 else 0.0
     upper = uw / un if un > 0 else 0.0
     ll = _binom_ll(np.array([lw, uw]), np.array([ln, un]), np.array([lower, upper]))

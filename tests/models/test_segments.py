@@ -1,0 +1,39 @@
+"""Segments: layout, reductions and fills on hand-worked arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.segments import Segments, forward_fill_index, previous_index
+
+
+def test_layout_and_reductions() -> None:
+    seg = Segments.from_lengths(np.array([2, 3, 1]))
+    np.testing.assert_array_equal(seg.start, [0, 2, 5])
+    np.testing.assert_array_equal(seg.index, [0, 0, 1, 1, 1, 2])
+    np.testing.assert_array_equal(seg.position, [0, 1, 0, 1, 2, 0])
+    np.testing.assert_array_equal(seg.last, [False, True, False, False, True, True])
+    np.testing.assert_array_equal(seg.sum(np.arange(6.0)), [1.0, 9.0, 5.0])
+    np.testing.assert_array_equal(seg.max(np.array([3.0, 1, 0, 7, 2, 4])), [3.0, 7.0, 4.0])
+    np.testing.assert_array_equal(seg.broadcast(np.array([1.0, 2, 3])), [1, 1, 2, 2, 2, 3])
+    kept = seg.take(np.array([True, False, True]))
+    np.testing.assert_array_equal(kept.length, [2, 1])
+    np.testing.assert_array_equal(seg.rows_of(np.array([False, True, False])), [0, 0, 1, 1, 1, 0])
+
+
+def test_from_first_flags_matches_lengths() -> None:
+    seg = Segments.from_first_flags(np.array([True, False, True, True, False, False]))
+    np.testing.assert_array_equal(seg.length, [2, 1, 3])
+
+
+def test_empty_segments_are_rejected() -> None:
+    with pytest.raises(ValueError, match="non-empty"):
+        Segments.from_lengths(np.array([2, 0]))
+
+
+def test_fills_never_cross_segments() -> None:
+    seg = Segments.from_lengths(np.array([3, 3]))
+    mark = np.array([True, False, False, False, True, False])
+    np.testing.assert_array_equal(forward_fill_index(mark, seg), [0, 0, 0, -1, 4, 4])
+    np.testing.assert_array_equal(previous_index(mark, seg), [-1, 0, 0, -1, -1, 4])
