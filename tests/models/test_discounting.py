@@ -33,7 +33,8 @@ def test_users_who_never_pay_are_not_fitted() -> None:
         seg,
         min_choices=10,
     )
-    assert fit.status[0] == NO_VARIATION and np.isnan(fit.k[0])
+    assert fit.status[0] == NO_VARIATION
+    assert np.isnan(fit.k[0])
 
 
 def test_discount_rates_are_recovered_from_simulated_users() -> None:

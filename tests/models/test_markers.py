@@ -37,7 +37,8 @@ def test_lorenz_curve_ends_and_equality() -> None:
     assert pop.shape == share.shape == (101,)
     np.testing.assert_allclose(share, pop)  # equal spend: the diagonal
     _, share = mk.lorenz(np.array([0.0, 0.0, 0.0, 8.0]))
-    assert share[0] == 0.0 and share[-1] == 1.0
+    assert share[0] == 0.0
+    assert share[-1] == 1.0
     assert share[75] == pytest.approx(0.0)  # the first three quarters hold nothing
 
 

@@ -31,6 +31,8 @@ def test_heavy_spenders_are_the_top_percent_of_each_mechanic() -> None:
     group = np.concatenate([np.zeros(205, dtype=np.int64), [1]])
     heavy = heavy_spender(spend, group)
     assert heavy[:200].sum() == 2  # the top 1 % of 200 spenders
-    assert heavy[199] and heavy[198] and not heavy[197]
+    assert heavy[199]
+    assert heavy[198]
+    assert not heavy[197]
     assert not heavy[200:205].any()  # non-spenders never
     assert heavy[205]  # the only spender of its mechanic
