@@ -1,0 +1,273 @@
+"""The entry point: configuration, partitioned == whole, determinism, report shape, the demo."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from models.analysis import (
+    Analysis,
+    AnalysisConfig,
+    analyse,
+    analyse_partition,
+    merge,
+    split_by_user,
+)
+from models.columns import RESPONSE, REWARD, EventColumns
+from models.rules import DEFAULT_TABLE, SEVERITIES
+from models.synthetic import (
+    MechanicSpec,
+    PopulationSpec,
+    ProductSpec,
+    ScheduleSpec,
+    demo_native_events,
+    demo_spec,
+    simulate_demo,
+    simulate_product,
+)
+
+
+def _mixed_product_columns() -> EventColumns:
+    """The demo's mechanics plus a two-option bandit and a wait-or-pay timer, shared users."""
+    bandit = MechanicSpec(
+        name="bandit",
+        schedule=ScheduleSpec(
+            kind="variable_ratio", option_probabilities=(0.7, 0.3), option_names=("a", "b")
+        ),
+        population=PopulationSpec(n_users=30, responses=(40.0, 120.0)),
+    )
+    timer = MechanicSpec(
+        name="timer",
+        schedule=ScheduleSpec(kind="continuous", wait_or_pay=True, values=(10.0,)),
+        population=PopulationSpec(n_users=30, responses=(20.0, 60.0)),
+    )
+    spec = ProductSpec(mechanics=(bandit, *demo_spec(40).mechanics, timer))
+    return simulate_product(spec, 11).columns()
+
+
+COLUMNS = _mixed_product_columns()
+CONFIG = AnalysisConfig(observed_until=float(COLUMNS.t.max()))
+
+
+def _close(a: Any, b: Any, path: str = "") -> None:
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for k in a:
+            _close(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _close(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) and isinstance(b, float):
+        assert a == pytest.approx(b, rel=1e-8, abs=1e-12), path
+    else:
+        assert a == b, path
+
+
+def _same_users(a: Analysis, b: Analysis) -> None:
+    assert a.users.columns.keys() == b.users.columns.keys()
+    for name, col in a.users.columns.items():
+        other = b.users[name]
+        if col.dtype.kind == "f":
+            np.testing.assert_allclose(col, other, rtol=1e-8, equal_nan=True, err_msg=name)
+        else:
+            np.testing.assert_array_equal(col, other, err_msg=name)
+
+
+def test_partitioned_analysis_equals_the_whole() -> None:
+    whole = analyse(COLUMNS, config=CONFIG, table=DEFAULT_TABLE)
+    parts = split_by_user(COLUMNS, 3)
+    assert len(parts) == 3
+    assert sum(len(p) for p in parts) == len(COLUMNS)
+    merged = merge(
+        [analyse_partition(p, config=CONFIG) for p in parts], config=CONFIG, table=DEFAULT_TABLE
+    )
+    _close(whole.as_dict(), merged.as_dict())
+    _same_users(whole, merged)
+    chunked = analyse(
+        COLUMNS, config=dataclasses.replace(CONFIG, partition_events=5000), table=DEFAULT_TABLE
+    )
+    _close(whole.as_dict(), chunked.as_dict())
+
+
+def test_merge_refuses_partitions_with_different_windows() -> None:
+    loose = AnalysisConfig()  # each part would end its window at its own last event
+    parts = [analyse_partition(p, config=loose) for p in split_by_user(COLUMNS, 2)]
+    with pytest.raises(ValueError, match="observed_until"):
+        merge(parts, config=loose, table=DEFAULT_TABLE)
+
+
+def test_report_is_deterministic_and_plain_json() -> None:
+    a = json.dumps(analyse(COLUMNS, config=CONFIG, table=DEFAULT_TABLE).as_dict(), allow_nan=False)
+    b = json.dumps(analyse(COLUMNS, config=CONFIG, table=DEFAULT_TABLE).as_dict(), allow_nan=False)
+    assert a == b
+
+
+def test_report_has_the_design_shape() -> None:
+    analysis = analyse(COLUMNS, config=CONFIG, table=DEFAULT_TABLE)
+    report = analysis.as_dict()
+    assert [m["mechanic"] for m in report["mechanics"]] == [
+        "bandit",
+        "daily_reward",
+        "quests",
+        "slots",
+        "timer",
+    ]
+    for m in report["mechanics"]:
+        assert set(m["schedule"]) >= {
+            "kind", "confidence", "reward_probability", "mean_ratio", "ratio_cv",
+            "mean_interval_s", "interval_cv", "magnitude_cv", "evidence",
+        }  # fmt: skip
+        assert {"count", "fitted", "alpha", "risk_tiers"} <= set(m["users"])
+        assert {"median", "p10", "p90"} == set(m["users"]["alpha"])
+        assert {"spend_gini", "spend_top1_share", "spend_top10_share", "night_share",
+                "loss_chasing_share", "rpe_persistence"} <= set(m["markers"])  # fmt: skip
+        assert {"hazard", "rpe_by_exposure", "lorenz", "alpha_histogram"} <= set(m["charts"])
+        assert len(m["charts"]["lorenz"]["population"]) == 101
+        for f in m["findings"]:
+            assert f["severity"] in SEVERITIES
+            assert {
+                "rule_id",
+                "situation",
+                "insight",
+                "evidence",
+                "recommendation",
+                "references",
+            } <= set(f)
+    assert report["findings"] == [f for m in report["mechanics"] for f in m["findings"]]
+    assert analysis.rules_version == DEFAULT_TABLE.version
+
+
+def test_user_rows_are_plain_json_with_the_api_keys() -> None:
+    analysis = analyse(COLUMNS, config=CONFIG, table=DEFAULT_TABLE)
+    rows = list(analysis.user_rows())
+    assert len(rows) == len(analysis.users)
+    keys = {
+        "user_id",
+        "mechanic",
+        "responses",
+        "alpha",
+        "alpha_ci",
+        "beta",
+        "b_delta",
+        "risk_tier",
+        "markers",
+        "raised_by",
+        "fit",
+    }
+    for row in rows:
+        assert keys <= set(row)
+        assert row["risk_tier"] in ("none", "low", "medium", "high")
+    json.dumps(rows, allow_nan=False)
+    by_mech = {r["mechanic"]: r for r in rows if r["fit"]["choice"]["status"] == "fitted"}
+    assert by_mech["bandit"]["beta"] is not None  # choice fits report β ...
+    assert by_mech["bandit"]["fit"]["alpha_source"] == "choice"  # ... and their α
+    assert any(r["markers"]["discount_k"] is not None for r in rows if r["mechanic"] == "timer")
+    assert [(r["mechanic"], r["user_id"]) for r in rows] == sorted(
+        (r["mechanic"], r["user_id"]) for r in rows
+    )
+
+
+def _demo_bar(analysis: Analysis) -> None:
+    by_name = {m.mechanic: m for m in analysis.mechanics}
+    slots, daily, quests = by_name["slots"], by_name["daily_reward"], by_name["quests"]
+    assert slots.schedule.kind == "variable_ratio"
+    assert "variable-ratio-reward" in [f.rule_id for f in slots.findings]
+    assert daily.schedule.kind == "fixed_interval"
+    assert all(SEVERITIES.index(f.severity) <= SEVERITIES.index("info") for f in quests.findings)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_the_demo_product_reads_as_designed(seed: int) -> None:
+    _demo_bar(analyse(simulate_demo(seed).columns(), config=AnalysisConfig(), table=DEFAULT_TABLE))
+
+
+def columns_from_native(events: list[dict[str, Any]]) -> EventColumns:
+    """Native JSON events → columns, by the conventions the service follows."""
+    props = [e.get("properties") or {} for e in events]
+    return EventColumns.from_arrays(
+        user_id=[e["user_id"] for e in events],
+        mechanic=[e["mechanic"] for e in events],
+        kind=[RESPONSE if e["kind"] == "response" else REWARD for e in events],
+        t=[
+            dt.datetime.fromisoformat(e["timestamp"].replace("Z", "+00:00")).timestamp()
+            for e in events
+        ],
+        value=[float(e.get("value", 0.0)) for e in events],
+        cost=[float(e.get("cost", 0.0)) for e in events],
+        option=[e.get("option") for e in events],
+        session_id=[e.get("session_id") for e in events],
+        utc_offset_s=[int(p.get("utc_offset_s", 0)) for p in props],
+        delay_s=[float(p.get("delay_s", math.nan)) for p in props],
+    )
+
+
+def test_the_demo_posted_as_native_events_reads_the_same() -> None:
+    events = json.loads(json.dumps(demo_native_events(seed=0)))
+    from_json = analyse(columns_from_native(events), config=AnalysisConfig(), table=DEFAULT_TABLE)
+    _demo_bar(from_json)
+    direct = analyse(simulate_demo(0).columns(), config=AnalysisConfig(), table=DEFAULT_TABLE)
+    _close(from_json.as_dict(), direct.as_dict())
+
+
+def test_too_little_data_is_reported_not_fitted() -> None:
+    cols = EventColumns.from_arrays(
+        user_id=["a", "a", "b"],
+        mechanic=["m", "m", "m"],
+        kind=[RESPONSE, REWARD, RESPONSE],
+        t=[0.0, 1.0, 5.0],
+        value=[0.0, 3.0, 0.0],
+    )
+    analysis = analyse(cols, config=AnalysisConfig(), table=DEFAULT_TABLE)
+    (mech,) = analysis.mechanics
+    assert mech.schedule.kind == "insufficient_data"
+    assert mech.findings == ()
+    assert set(analysis.users["fit_status"]) == {"insufficient_data"}
+    json.dumps(analysis.as_dict(), allow_nan=False)
+
+
+def test_no_events_no_mechanics() -> None:
+    cols = EventColumns.from_arrays(user_id=[], mechanic=[], kind=[], t=[])
+    analysis = analyse(cols, config=AnalysisConfig(), table=DEFAULT_TABLE)
+    assert analysis.as_dict() == {"mechanics": [], "findings": []}
+    assert list(analysis.user_rows()) == []
+
+
+def test_progress_reports_every_stage() -> None:
+    seen: list[tuple[str, int, int]] = []
+    analyse(
+        COLUMNS, config=CONFIG, table=DEFAULT_TABLE, progress=lambda s, d, t: seen.append((s, d, t))
+    )
+    stages = [s for s, _, _ in seen]
+    assert {"fits", "schedules", "markers"} <= set(stages)
+    assert all(0 <= d <= t for _, d, t in seen)
+    assert seen[-1] == ("markers", 5, 5)
+
+
+def test_config_round_trips_through_json() -> None:
+    config = AnalysisConfig(session_gap_s=600.0, min_responses_fit=80, observed_until=1.5e9)
+    assert AnalysisConfig.from_dict(json.loads(json.dumps(config.as_dict()))) == config
+    assert AnalysisConfig.from_dict({}) == AnalysisConfig()
+
+
+@pytest.mark.parametrize(
+    ("mapping", "key"),
+    [
+        ({"session_gap": 10}, "session_gap"),
+        ({"session_gap_s": "long"}, "session_gap_s"),
+        ({"min_responses_fit": 2.5}, "min_responses_fit"),
+        ({"alpha_min": 0.995}, "alpha_min"),
+        ({"session_gap_s": -1}, "session_gap_s"),
+        ({"beta_max": float("inf")}, "beta_max"),
+        ({"min_responses_fit": True}, "min_responses_fit"),
+    ],
+)
+def test_bad_config_names_the_key(mapping: dict[str, Any], key: str) -> None:
+    with pytest.raises(ValueError, match=key):
+        AnalysisConfig.from_dict(mapping)

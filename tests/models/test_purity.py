@@ -1,0 +1,25 @@
+"""models never imports the web or database stack (DESIGN §2)."""
+
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+
+import models
+
+FORBIDDEN = ("service", "fastapi", "pydantic", "sqlalchemy", "starlette", "alembic")
+
+
+def test_models_imports_only_numerical_libraries() -> None:
+    modules = sorted(f"models.{m.name}" for m in pkgutil.iter_modules(models.__path__))
+    assert "models.analysis" in modules
+    script = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r})\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -1,0 +1,190 @@
+"""Schedule identification: the benchmark bar, censoring-aware life tables, exact merging."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.schedule import (
+    ScheduleStats,
+    _isotonic,
+    _step,
+    identify,
+    merge_stats,
+    rung_index,
+    rung_value,
+    schedule_stats,
+)
+from models.segments import Segments
+from models.synthetic import (
+    MechanicSpec,
+    PopulationSpec,
+    ProductSpec,
+    ScheduleSpec,
+    simulate_product,
+)
+from models.trials import build_trials
+from models.validate import SCHEDULE_MIN_ACCURACY, schedule_bar
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_benchmark_bar_at_test_size(seed: int) -> None:
+    bar = schedule_bar(56, seed=seed)
+    assert bar.accuracy >= SCHEDULE_MIN_ACCURACY, bar.errors
+    assert bar.false_slot_machine == 0
+
+
+def test_no_false_slot_machine_with_few_users_and_short_histories() -> None:
+    # starved data may be called insufficient, never a slot machine it is not
+    bar = schedule_bar(56, seed=2, users=(20, 40), responses=(2.0, 40.0))
+    assert bar.false_slot_machine == 0
+
+
+def test_no_false_slot_machine_when_the_audit_window_cuts_first_runs() -> None:
+    bar = schedule_bar(56, seed=3, window_days=3.0)
+    assert bar.false_slot_machine == 0
+    assert bar.accuracy >= 0.9
+
+
+def _stats(units: Segments, gain: np.ndarray, t: np.ndarray | None = None) -> ScheduleStats:
+    t = np.arange(units.rows, dtype=float) * 10.0 if t is None else t
+    n = units.rows
+    return schedule_stats(units, t, gain, np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int32))
+
+
+def test_fixed_ratio_life_table_is_exact() -> None:
+    units = Segments.from_lengths(np.full(20, 38))
+    gain = ((units.position + 1) % 4 == 0).astype(float)
+    s = identify(_stats(units, gain))
+    assert s.kind == "fixed_ratio"
+    assert s.mean_ratio == pytest.approx(4.0)
+    assert s.ratio_cv == pytest.approx(0.0, abs=1e-12)
+    np.testing.assert_allclose(s.hazard[:4], [0.0, 0.0, 0.0, 1.0])
+
+
+def test_censored_runs_do_not_bias_the_mean_ratio() -> None:
+    # most users stop before their next win: the mean length of completed runs is biased low,
+    # the life table is not (Kaplan & Meier 1958)
+    rng = np.random.default_rng(0)
+    lengths = rng.geometric(0.05, 3000)  # users leave after ~20 responses
+    units = Segments.from_lengths(lengths.astype(np.int64))
+    win = rng.random(units.rows) < 0.1  # one response in 10 pays
+    s = identify(_stats(units, win.astype(float)))
+    runs = np.diff(np.flatnonzero(win))  # gaps between wins within the whole array
+    naive = runs[units.index[np.flatnonzero(win)[1:]] == units.index[np.flatnonzero(win)[:-1]]]
+    assert naive.mean() < 8.5  # completed runs alone: biased towards short runs
+    assert s.mean_ratio == pytest.approx(10.0, rel=0.06)
+    assert s.ratio_cv == pytest.approx(np.sqrt(0.9), rel=0.1)  # geometric: √(1 − p)
+
+
+def test_interval_life_table_recovers_a_fixed_interval() -> None:
+    units = Segments.from_lengths(np.full(30, 60))
+    t = units.position * 600.0 + units.index * 7.0  # a response every 10 minutes
+    gain = (units.position % 6 == 0).astype(float)  # paid every hour
+    s = identify(_stats(units, gain, t.astype(float)))
+    assert s.mean_interval_s == pytest.approx(3600.0, rel=0.06)  # bins are 12 % wide
+
+
+def test_partition_statistics_add_up_exactly() -> None:
+    spec = ProductSpec(
+        mechanics=(
+            MechanicSpec(
+                name="m",
+                schedule=ScheduleSpec(
+                    kind="variable_ratio",
+                    ratio=4,
+                    values=(1.0, 10.0, 100.0),
+                    probabilities=(0.8, 0.15, 0.05),
+                ),
+                population=PopulationSpec(n_users=40),
+            ),
+        )
+    )
+    cols = simulate_product(spec, 0).columns()
+    tr = build_trials(cols, session_gap_s=1800.0, observed_until=float(cols.t.max()))
+
+    def stats_of(keep: np.ndarray) -> ScheduleStats:
+        rows = tr.units.rows_of(keep)
+        return schedule_stats(
+            tr.units.take(keep),
+            tr.t[rows],
+            tr.gain[rows],
+            tr.loss[rows],
+            tr.cost[rows],
+            tr.utc_offset_s[rows],
+        )
+
+    every = np.ones(tr.units.count, dtype=bool)
+    half = np.arange(tr.units.count) < tr.units.count // 2
+    whole, merged = stats_of(every), merge_stats([stats_of(half), stats_of(~half)])
+    for a, b in ((whole.any_tables, merged.any_tables), (whole.cost_tables, merged.cost_tables)):
+        for name in ("count_n", "count_w", "elapsed_n", "irt_w", "day_w", "gap_event"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert sorted(whole.rung_tables) == sorted(merged.rung_tables)
+    for j in whole.rung_tables:
+        np.testing.assert_array_equal(whole.rung_tables[j].count_w, merged.rung_tables[j].count_w)
+    assert whole.gain_mean == pytest.approx(merged.gain_mean)
+    assert whole.gain_m2 == pytest.approx(merged.gain_m2)
+    assert identify(whole).kind == identify(merged).kind
+
+
+def test_ladder_rungs_are_exact_at_powers_of_ten() -> None:
+    np.testing.assert_array_equal(
+        rung_index(np.array([1.0, 10.0, 100.0, 1000.0, 9.99])), [0, 4, 8, 12, 3]
+    )
+    assert rung_value(4) == 10.0
+
+
+def test_isotonic_hazard_pools_violators() -> None:
+    rates, _ = _isotonic(np.array([1, 0, 2]), np.array([2, 2, 2]))
+    np.testing.assert_allclose(rates, [0.25, 0.25, 1.0])
+
+
+def test_step_finds_a_fixed_ratio() -> None:
+    w = np.array([0, 0, 12, 0])
+    n = np.array([40, 30, 12, 0])
+    st = _step(w, n, straddle=False)
+    assert st is not None
+    assert (st.cut, st.early_share, st.lower_rate, st.upper_rate) == (2, 0.0, 0.0, 1.0)
+
+
+def _identify_one(schedule: ScheduleSpec, seed: int = 0, **population: object):  # type: ignore[no-untyped-def]
+    pop = PopulationSpec(n_users=80, responses=(30.0, 200.0), **population)  # type: ignore[arg-type]
+    cols = simulate_product(
+        ProductSpec(mechanics=(MechanicSpec(name="m", schedule=schedule, population=pop),)), seed
+    ).columns()
+    tr = build_trials(cols, session_gap_s=1800.0, observed_until=float(cols.t.max()))
+    return identify(schedule_stats(tr.units, tr.t, tr.gain, tr.loss, tr.cost, tr.utc_offset_s))
+
+
+def test_a_loot_box_that_always_pays_something_is_still_a_variable_ratio() -> None:
+    s = _identify_one(
+        ScheduleSpec(kind="variable_ratio", ratio=10, consolation=1.0, values=(60.0,))
+    )
+    assert s.kind == "variable_ratio"
+    assert s.evidence["magnitude_lottery"] is True
+    assert s.reward_probability == pytest.approx(0.1, abs=0.02)
+
+
+def test_a_fixed_reward_with_a_random_bonus_is_the_healthy_mix() -> None:
+    s = _identify_one(
+        ScheduleSpec(kind="continuous", values=(10.0,), bonus_value=40.0, bonus_probability=0.08)
+    )
+    assert s.kind == "continuous"
+    assert s.bonus is not None
+    assert s.bonus["kind"] == "variable_ratio"
+    assert s.bonus["rate"] == pytest.approx(0.08, abs=0.02)
+
+
+def test_front_loaded_payouts_are_not_a_lottery() -> None:
+    s = _identify_one(ScheduleSpec(kind="continuous", values=(100.0,), decay=1 / 40))
+    assert s.kind == "continuous"
+
+
+def test_paid_spins_are_judged_by_wins_at_least_the_stake() -> None:
+    s = _identify_one(
+        ScheduleSpec(kind="variable_ratio", ratio=8, cost=1.0, consolation=0.3, values=(5.0,))
+    )
+    assert s.kind == "variable_ratio"
+    assert s.outcome == "reward ≥ cost"
+    assert s.reward_probability == pytest.approx(1 / 8, abs=0.02)
