@@ -23,6 +23,7 @@ run: install
 
 ## Lint, type-check and run every test (SQLite and PostgreSQL).
 test: install
+	scripts/ensure-chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -11,10 +11,11 @@ from fastapi.exceptions import RequestValidationError
 from starlette.responses import Response
 
 import service
-from service.api import events, health, mappings, projects, vendors
+from service.api import audits, events, health, mappings, projects, rules, vendors
 from service.db import make_engine, make_sessionmaker
 from service.errors import AppError
 from service.settings import Settings, get_settings
+from service.worker import InProcessWorker
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -23,7 +24,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if _runs_audits_in_process(settings, app.state.engine.dialect.name):
+            worker = InProcessWorker(app.state.sessionmaker)
+            worker.start()
         yield
+        if worker is not None:
+            worker.stop()
         app.state.engine.dispose()
 
     app = FastAPI(
@@ -39,9 +46,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_exception_handler(AppError, _app_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
-    for module in (health, events, projects, vendors, mappings):
+    for module in (health, events, projects, audits, rules, mappings, vendors):
         app.include_router(module.router)
     return app
+
+
+def _runs_audits_in_process(settings: Settings, dialect: str) -> bool:
+    """On the embedded SQLite default the API runs audits itself (no separate worker)."""
+    if settings.run_audits_in_process is not None:
+        return settings.run_audits_in_process
+    return dialect == "sqlite"
 
 
 def _json(status_code: int, body: object, headers: dict[str, str] | None = None) -> Response:

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import orjson
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import projects
+from service.auditing import Progress, plan_audit
 from service.db import make_engine, make_sessionmaker, transaction
+from service.errors import InvalidInput
 from service.keys import DEFAULT_SCOPES, Scope
+from service.rendering import SEVERITIES, render_html, render_markdown, worst_severity
 from service.settings import get_settings
+from service.worker import run_one, run_worker, worker_name
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,7 +60,39 @@ def _parser() -> argparse.ArgumentParser:
     listing = project.add_parser("list", help="list projects")
     listing.set_defaults(handler=_project_list)
 
-    demo = commands.add_parser("demo", help="set up a demo project and show how to use it")
+    worker = commands.add_parser("worker", help="run queued audits (several may run at once)")
+    worker.add_argument("--poll", type=float, default=1.0, help="seconds between queue polls")
+    worker.add_argument(
+        "--lease",
+        type=float,
+        default=60.0,
+        help="seconds before a silent worker's audit is retaken",
+    )
+    worker.add_argument("--once", action="store_true", help="run at most one audit, then exit")
+    worker.set_defaults(handler=_worker)
+
+    audit = commands.add_parser(
+        "audit", help="audit native event files offline (NDJSON, JSON, CSV; gzip allowed)"
+    )
+    audit.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    audit.add_argument("--format", choices=["json", "markdown", "html"], default="json")
+    audit.add_argument(
+        "--fail-on",
+        choices=list(SEVERITIES),
+        help="exit with status 3 when a finding reaches this severity",
+    )
+    audit.add_argument("--out", type=Path, help="write the report here instead of stdout")
+    audit.add_argument("--mechanic", action="append", help="audit only these (repeatable)")
+    audit.add_argument("--from", dest="start", help="window start (RFC 3339)")
+    audit.add_argument("--to", dest="end", help="window end, exclusive (RFC 3339)")
+    audit.add_argument(
+        "--config", help="analysis settings and rule overrides as JSON (or @file.json)"
+    )
+    audit.set_defaults(handler=_audit)
+
+    demo = commands.add_parser(
+        "demo", help="simulate a product, ingest and audit it, and show where the report is"
+    )
     demo.add_argument("--host", default="127.0.0.1", help="where `serve` will listen")
     demo.add_argument("--port", type=int, default=8000)
     demo.set_defaults(handler=_demo)
@@ -119,31 +161,113 @@ def _project_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    factory = _session_factory()
+    if args.once:
+        run_one(factory, worker=worker_name(), lease_s=args.lease)
+        return 0
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    run_worker(factory, stop=stop, poll_s=args.poll, lease_s=args.lease)
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from service.offline import BadInput, audit_files
+
+    try:
+        plan = plan_audit(_audit_request(args))
+    except (InvalidInput, ValueError) as exc:
+        sys.stderr.write(f"retention-audit: {exc}\n")
+        return 2
+    with _progress_bar() as progress:
+        try:
+            report = audit_files(list(args.files), plan, progress=progress)
+        except BadInput as exc:
+            for error in exc.errors[:20]:
+                sys.stderr.write(f"{error}\n")
+            if len(exc.errors) > 20:
+                sys.stderr.write(f"… and {len(exc.errors) - 20} more\n")
+            return 2
+    rendered = {
+        "json": lambda: orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n",
+        "markdown": lambda: render_markdown(report),
+        "html": lambda: render_html(report),
+    }[args.format]()
+    if args.out:
+        args.out.write_text(rendered, encoding="utf-8")
+    else:
+        sys.stdout.write(rendered)
+    if args.fail_on and worst_severity(report) >= SEVERITIES[args.fail_on]:
+        return 3
+    return 0
+
+
+def _audit_request(args: argparse.Namespace) -> dict[str, Any]:
+    request: dict[str, Any] = {}
+    if args.mechanic:
+        request["mechanics"] = args.mechanic
+    if args.start:
+        request["from"] = args.start
+    if args.end:
+        request["to"] = args.end
+    if args.config:
+        text = Path(args.config[1:]).read_text() if args.config.startswith("@") else args.config
+        try:
+            request["config"] = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            raise ValueError(f"--config is not valid JSON: {exc}") from None
+    return request
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Progress | None]:
+    """A progress bar on a terminal; silence otherwise (pipes, CI)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=0, unit="step", file=sys.stderr, leave=False) as bar:
+
+        def update(stage: str, done: int, total: int) -> None:
+            bar.set_description(stage)
+            bar.total = max(total, 1)
+            bar.n = done
+            bar.refresh()
+
+        yield update
+
+
 def _demo(args: argparse.Namespace) -> int:
-    with transaction(_session_factory()) as session:
-        existing = [p for p in projects.list_projects(session) if p.name == "demo"]
-        if existing:
-            project_id = existing[0].id
-            _, key = projects.create_key(
-                session, project_id=project_id, name="demo", scopes=DEFAULT_SCOPES
-            )
-        else:
-            project, key = projects.create_project(session, name="demo")
-            project_id = project.id
+    from service.demo import run_demo
+    from service.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.resolved_database_url())
+    sys.stdout.write("Simulating a product and auditing it (about a minute)…\n")
+    result = run_demo(_session_factory(), reports_dir=settings.data_dir / "reports")
     base = f"http://{args.host}:{args.port}"
+    auth = f"-H 'Authorization: Bearer {result.key}'"
     event = (
         '{"user_id":"u1","timestamp":"2026-05-01T12:00:00Z","mechanic":"slots",'
         '"kind":"response","cost":1}'
     )
     sys.stdout.write(
-        f"Demo project {project_id}; its key (shown once): {key}\n\n"
-        f"Send events:\n  curl -X POST {base}/v1/events -H 'Authorization: Bearer {key}' "
+        f"Demo project {result.project_id}: {result.events} simulated events "
+        f"(a slot machine, a daily reward, a predictable mechanic); audit {result.status}.\n"
+        f"Its key (shown once): {result.key}\n\n"
+        f"Read the report:\n  {result.report_path}\n"
+        f"  curl {base}/v1/audits/{result.audit_id}/report.html {auth} > report.html\n"
+        f"  curl {base}/v1/audits/{result.audit_id} {auth}\n"
+        f"Send events:\n  curl -X POST {base}/v1/events {auth} "
         f"-H 'Content-Type: application/x-ndjson' --data-binary '{event}'\n"
-        f"See what arrived:\n  curl {base}/v1/projects/{project_id}/stats "
-        f"-H 'Authorization: Bearer {key}'\n"
-        f"API docs: {base}/docs\n"
+        f"Audit again:\n  curl -X POST {base}/v1/audits {auth}\n"
+        f"API docs: {base}/docs\n\n"
     )
-    return 0
+    return 0 if result.status == "succeeded" else 1
 
 
 def _project_list(_args: argparse.Namespace) -> int:

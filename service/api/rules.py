@@ -1,0 +1,16 @@
+"""The decision table."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from models.rules import DEFAULT_TABLE
+from service.api.responses import OrjsonResponse
+
+router = APIRouter(prefix="/v1", tags=["rules"])
+
+
+@router.get("/rules")
+def rules() -> OrjsonResponse:
+    """The decision table every audit applies (unless overridden), with its version digest."""
+    return OrjsonResponse(DEFAULT_TABLE.as_dict())

@@ -1,0 +1,229 @@
+"""Audits: the one place where rows become arrays, arrays become a report, and the report
+becomes rows (DESIGN: events → arrays → models → report → rows).
+
+The HTTP API, the workers and the offline CLI all audit through `analyse_events`, so the same
+events and configuration give the same schedules, markers and findings everywhere.
+"""
+
+from __future__ import annotations
+
+import platform
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import scipy
+from sqlalchemy.orm import Session, sessionmaker
+
+import service
+from models.analysis import AnalysisConfig, analyse
+from models.columns import EventColumns
+from models.rules import DEFAULT_TABLE, DecisionTable
+from service import jobs
+from service.db import transaction
+from service.errors import InvalidInput
+from service.reading import EventWindow, InputSummary, read_events
+from service.reports import store_report
+
+Progress = Callable[[str, int, int], None]
+REQUEST_KEYS = frozenset({"mechanics", "from", "to", "config"})
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPlan:
+    """A validated audit request: what to read, how to analyse, which rules to apply."""
+
+    window: EventWindow
+    config: AnalysisConfig
+    table: DecisionTable
+    rule_overrides: dict[str, float]
+
+    def config_dict(self) -> dict[str, Any]:
+        return {
+            "analysis": self.config.as_dict(),
+            "rules": dict(sorted(self.rule_overrides.items())),
+        }
+
+
+def plan_audit(request: Mapping[str, Any], *, table: DecisionTable = DEFAULT_TABLE) -> AuditPlan:
+    """Validate an audit request (`mechanics`, `from`, `to`, `config`); errors name the field.
+
+    `config` holds analysis settings (e.g. `session_gap_s`) and, under `rules`, threshold
+    overrides keyed `rule-id.threshold` (e.g. `{"loss-chasing.min_share": 0.2}`).
+    """
+    unknown = set(request) - REQUEST_KEYS
+    if unknown:
+        raise InvalidInput(f"unknown field(s): {', '.join(sorted(unknown))}")
+    mechanics = request.get("mechanics") or []
+    if not isinstance(mechanics, list) or not all(isinstance(m, str) and m for m in mechanics):
+        raise InvalidInput("mechanics: must be a list of mechanic names")
+    start = _instant(request.get("from"), "from")
+    end = _instant(request.get("to"), "to")
+    if start is not None and end is not None and start >= end:
+        raise InvalidInput("from: must be earlier than to")
+    config = dict(request.get("config") or {})
+    overrides = config.pop("rules", None) or {}
+    if not isinstance(overrides, dict):
+        raise InvalidInput("config.rules: must map 'rule-id.threshold' to a number")
+    try:
+        analysis = AnalysisConfig.from_dict(config)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"config: {exc}") from None
+    try:
+        ruled = table.with_overrides(overrides)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"config.rules: {exc}") from None
+    return AuditPlan(
+        window=EventWindow(start=start, end=end, mechanics=tuple(sorted(set(mechanics)))),
+        config=analysis,
+        table=ruled,
+        rule_overrides={str(k): float(v) for k, v in overrides.items()},
+    )
+
+
+def _instant(value: Any, field: str) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field}: must be an RFC 3339 timestamp")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{field}: {value!r} is not RFC 3339") from None
+    if parsed.tzinfo is None:
+        raise InvalidInput(f"{field}: needs a time zone")
+    return parsed.astimezone(UTC)
+
+
+def engine_provenance() -> dict[str, str]:
+    """What computed the report, so a reviewer can reproduce it."""
+    return {
+        "retention_audit": service.__version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+    }
+
+
+def analyse_events(
+    columns: EventColumns,
+    summary: InputSummary,
+    plan: AuditPlan,
+    *,
+    progress: Progress | None = None,
+) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+    """The report body (without id and chain fields) and the per-user rows of an audit."""
+    analysis = analyse(columns, config=plan.config, table=plan.table, progress=progress)
+    window = plan.window
+    body: dict[str, Any] = {
+        "status": "succeeded",
+        "engine_version": service.__version__,
+        "engine": engine_provenance(),
+        "rules_version": plan.table.version,
+        "config": plan.config_dict(),
+        "window": {
+            "from": _iso(window.start),
+            "to": _iso(window.end),
+            "mechanics": list(window.mechanics),
+        },
+        "input": summary.as_dict(),
+        "created_at": _iso(datetime.now(UTC)),
+        **analysis.as_dict(),
+    }
+    return body, analysis.user_rows()
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def run_claimed(
+    factory: sessionmaker[Session],
+    claim: jobs.Claim,
+    *,
+    worker: str,
+    lease_s: float = jobs.DEFAULT_LEASE_S,
+) -> str:
+    """Run an audit this worker holds, to a stored report or a recorded failure."""
+    heartbeat = _Heartbeat(factory, claim.audit_id, worker, lease_s)
+    heartbeat.start()
+    try:
+        try:
+            plan = plan_audit(claim.request)
+            heartbeat.report("reading", 0, 1)
+            engine = factory.kw["bind"]
+            columns, summary = read_events(engine, claim.project_id, plan.window)
+            body, user_rows = analyse_events(columns, summary, plan, progress=heartbeat.report)
+            heartbeat.report("storing", 0, 1)
+        except Exception as exc:
+            heartbeat.stop()
+            with transaction(factory) as session:
+                jobs.fail(
+                    session,
+                    audit_id=claim.audit_id,
+                    worker=worker,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+            return jobs.FAILED
+        heartbeat.stop()
+        with transaction(factory) as session:
+            jobs.succeed(session, audit_id=claim.audit_id, worker=worker)
+            store_report(
+                session,
+                audit_id=claim.audit_id,
+                project_id=claim.project_id,
+                body=body,
+                user_rows=user_rows,
+            )
+        return jobs.SUCCEEDED
+    finally:
+        heartbeat.stop()
+
+
+class _Heartbeat:
+    """Renews the audit's lease and records its progress from a side thread, so a long model
+    stage never lets the lease lapse while the worker is alive."""
+
+    def __init__(
+        self, factory: sessionmaker[Session], audit_id: str, worker: str, lease_s: float
+    ) -> None:
+        self._factory = factory
+        self._audit_id = audit_id
+        self._worker = worker
+        self._lease_s = lease_s
+        self._progress: dict[str, Any] = {"stage": "starting", "done": 0, "total": 0}
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{audit_id}", daemon=True)
+        self.lost = False
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def report(self, stage: str, done: int, total: int) -> None:
+        self._progress = {"stage": stage, "done": int(done), "total": int(total)}
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join()
+
+    def _run(self) -> None:
+        # Often enough to show progress, and well inside the lease.
+        interval = min(2.0, self._lease_s / 4)
+        while True:
+            with transaction(self._factory) as session:
+                held = jobs.renew(
+                    session,
+                    audit_id=self._audit_id,
+                    worker=self._worker,
+                    progress=dict(self._progress),
+                    lease_s=self._lease_s,
+                )
+            if not held:
+                self.lost = True
+                return
+            if self._stopped.wait(interval):
+                return

@@ -1,0 +1,83 @@
+"""Audit workers: claim queued audits and run them, one at a time per worker.
+
+`retention-audit worker` runs this loop in its own process (several may run at once); `serve`
+on the SQLite default runs it in a thread, so `make run` needs nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from service import jobs
+from service.auditing import run_claimed
+from service.db import transaction
+
+log = logging.getLogger("retention_audit.worker")
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def run_one(
+    factory: sessionmaker[Session], *, worker: str, lease_s: float = jobs.DEFAULT_LEASE_S
+) -> str | None:
+    """Claim and run one audit; its final status, or None when nothing was queued."""
+    with transaction(factory) as session:
+        claim = jobs.claim(session, worker=worker, lease_s=lease_s)
+    if claim is None:
+        return None
+    log.info("audit %s: attempt %d by %s", claim.audit_id, claim.attempt, worker)
+    try:
+        status = run_claimed(factory, claim, worker=worker, lease_s=lease_s)
+    except jobs.LeaseLost:
+        log.warning("audit %s: lease lost; another worker has it", claim.audit_id)
+        return None
+    log.info("audit %s: %s", claim.audit_id, status)
+    return status
+
+
+def run_worker(
+    factory: sessionmaker[Session],
+    *,
+    stop: threading.Event,
+    worker: str | None = None,
+    poll_s: float = 1.0,
+    lease_s: float = jobs.DEFAULT_LEASE_S,
+) -> None:
+    """Run audits until `stop` is set, polling the queue when it is empty."""
+    name = worker or worker_name()
+    while not stop.is_set():
+        try:
+            ran = run_one(factory, worker=name, lease_s=lease_s)
+        except Exception:
+            log.exception("worker %s: unexpected error; continuing", name)
+            ran = None
+        if ran is None:
+            stop.wait(poll_s)
+
+
+class InProcessWorker:
+    """A worker thread inside the API process (for the embedded SQLite default)."""
+
+    def __init__(self, factory: sessionmaker[Session], *, poll_s: float = 0.5) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=run_worker,
+            kwargs={"factory": factory, "stop": self._stop, "poll_s": poll_s},
+            name="audit-worker",
+            daemon=True,
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
