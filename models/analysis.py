@@ -23,8 +23,15 @@ from models import choice as choice_model
 from models import discounting, engagement
 from models import markers as mk
 from models.columns import EventColumns
+from models.risk import (
+    ESCALATION_LOG,
+    LOSS_CHASING_P,
+    NIGHT_SHARE,
+    TIERS,
+    heavy_spender,
+    risk_tiers,
+)
 from models.risk import MARKERS as RISK_MARKERS
-from models.risk import TIERS, heavy_spender, risk_tiers
 from models.rules import DecisionTable, Finding, MechanicFacts, evaluate
 from models.schedule import (
     SLOT_MACHINE_KINDS,
@@ -150,8 +157,9 @@ class UserTable:
     Discounting: discount_status, wait_or_pay, discount_k, indifference_delay_s, price_share.
     Markers: night_share, session_escalation, frequency_escalation, post_reward_pause,
     rpe_persistence_count/_time, rpe_balance_count/_time, front_loading, option_concentration,
-    aversive_share. After merging also: alpha(_lo/_hi), alpha_source, rpe_persistence,
-    rpe_balance, risk_tier and one boolean column per risk marker ("raised_<name>").
+    aversive_share, aversive_expectation. After merging also: alpha(_lo/_hi), alpha_source,
+    rpe_persistence, rpe_balance, risk_tier and one boolean column per risk marker
+    ("raised_<name>").
     """
 
     columns: dict[str, NDArray[Any]]
@@ -334,6 +342,9 @@ def _unit_results(trials: Trials, config: AnalysisConfig) -> _UnitWork:
         "front_loading": mk.front_loading(trials.gain, units, m),
         "option_concentration": mk.option_concentration(choice_option, units),
         "aversive_share": units.sum(trials.loss > 0) / units.length,
+        "aversive_expectation": mk.aversive_expectation(
+            trials.gain / scale_rows, trials.loss / scale_rows, units, config.marker_alpha, m
+        ),
     }
     table |= _choice_columns(trials, choice_option, r_scaled, config)
     table |= _discount_columns(trials, wait_or_pay, config)
@@ -582,6 +593,7 @@ def _user_row(c: dict[str, NDArray[Any]], i: int) -> dict[str, Any]:
             "front_loading": c["front_loading"][i],
             "option_concentration": c["option_concentration"][i],
             "aversive_share": c["aversive_share"][i],
+            "aversive_expectation": c["aversive_expectation"][i],
             "discount_k": c["discount_k"][i],
         },
         "fit": {
@@ -805,6 +817,7 @@ def _facts(name: str, s: Schedule, sub: UserTable) -> MechanicFacts:
         rpe_balance=col("rpe_balance"),
         front_loading=col("front_loading"),
         option_concentration=col("option_concentration"),
+        aversive_expectation=col("aversive_expectation"),
     )
 
 
@@ -835,7 +848,7 @@ def _user_summary(sub: UserTable) -> dict[str, Any]:
     choice_ok = sub["choice_status"] == "fitted"
     has_alpha = eng_ok | choice_ok
     with np.errstate(invalid="ignore"):
-        sig = sub["b_delta_p"] < 0.05
+        sig = sub["b_delta_p"] < LOSS_CHASING_P
         chasing = eng_ok & (sub["b_delta"] < 0) & sig
         driven = eng_ok & (sub["b_delta"] > 0) & sig
     statuses, counts = np.unique(sub["fit_status"].astype(str), return_counts=True)
@@ -875,15 +888,15 @@ def _marker_summary(sub: UserTable, sums: MechanicPartial, s: Schedule) -> dict[
     if len(sub):
         eng_ok = sub["fit_status"] == "fitted"
         with np.errstate(invalid="ignore"):
-            chasing = eng_ok & (sub["b_delta"] < 0) & (sub["b_delta_p"] < 0.05)
+            chasing = eng_ok & (sub["b_delta"] < 0) & (sub["b_delta_p"] < LOSS_CHASING_P)
             night_users = np.isfinite(sub["night_share"].astype(float))
             balance = sub["rpe_balance"].astype(float)
             has_balance = np.isfinite(balance)
-            escalating = sub["session_escalation"].astype(float) >= np.log(1.5)
+            escalating = sub["session_escalation"].astype(float) >= ESCALATION_LOG
             has_trend = np.isfinite(sub["session_escalation"].astype(float))
         out |= {
             "loss_chasing_share": _share(chasing, eng_ok),
-            "night_user_share": _share(sub["night_share"] >= 0.5, night_users),
+            "night_user_share": _share(sub["night_share"] >= NIGHT_SHARE, night_users),
             "rpe_persistence": _median(sub["rpe_persistence"]),
             "rpe_balance": _median(balance),
             "negative_rpe_share": _share(balance <= NEGATIVE_RPE_BALANCE, has_balance),
@@ -894,6 +907,7 @@ def _marker_summary(sub: UserTable, sums: MechanicPartial, s: Schedule) -> dict[
             "front_loading": _median(sub["front_loading"]),
             "option_concentration": _median(sub["option_concentration"]),
             "discount_k": _median(sub["discount_k"]),
+            "aversive_expectation": _median(sub["aversive_expectation"]),
         }
     return out
 

@@ -24,6 +24,9 @@ chasing losses).
 - front_loading: (early − late) / (early + late) mean payout per response, first vs last third:
   > 0 when rewards fall with tenure.
 - option_concentration: share of a user's choices that went to their most chosen option.
+- aversive_expectation: the aversion V⁻ a user has learned to expect (opponent form), mean
+  over the last half: streak losses users anticipate keep them coming back to avoid them
+  (Solomon & Corbit 1974).
 - gini, top_share, lorenz: concentration of spend across users (Gini 1912; Lorenz 1905).
 """
 
@@ -34,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from models.expectation import rescorla_wagner
+from models.expectation import opponent, rescorla_wagner
 from models.segments import Segments, previous_index
 
 COUNT_STATES = 64  # responses since the last win, 1..64, then one state for "longer"
@@ -298,3 +301,18 @@ def option_concentration(option: NDArray[np.int32], segments: Segments) -> NDArr
         top[owner[starts]] = np.maximum.reduceat(counts, starts)
     total = np.bincount(unit, minlength=segments.count).astype(np.float64)
     return _ratio(top, total)
+
+
+def aversive_expectation(
+    gain: NDArray[np.float64],
+    loss: NDArray[np.float64],
+    segments: Segments,
+    alpha: float,
+    min_responses: int,
+) -> NDArray[np.float64]:
+    """(u,) mean V⁻ of the opponent learner over the last half of each unit's responses
+    (V⁻ after learning from each response; gain and loss in the unit's reward scale)."""
+    learned = opponent(gain, loss, segments, alpha_reward=alpha, alpha_aversion=alpha)
+    late = segments.position >= segments.broadcast_int(segments.length) // 2
+    mean = segments.sum(learned.aversion.v_post * late) / np.maximum(segments.sum(late), 1.0)
+    return np.where(segments.length >= min_responses, mean, np.nan)

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from models.markers import top_share
+
 SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
 
 
@@ -180,7 +182,7 @@ class MechanicFacts:
     rpe_balance: NDArray[np.float64]
     front_loading: NDArray[np.float64]
     option_concentration: NDArray[np.float64]
-    extra: dict[str, Any] = field(default_factory=dict)
+    aversive_expectation: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
 
 
 def _defined(x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -301,8 +303,6 @@ def _loss_chasing(rule: Rule, f: MechanicFacts) -> _Outcome:
 
 
 def _spend(rule: Rule, f: MechanicFacts) -> _Outcome:
-    from models.markers import top_share
-
     spenders = int((f.spend > 0).sum())
     if spenders < rule.threshold("min_spenders"):
         return None
@@ -353,6 +353,7 @@ def _appointment(rule: Rule, f: MechanicFacts) -> _Outcome:
         "mean_interval_s": f.mean_interval_s,
         "aversive_share": f.aversive_share,
         "streak_loss": aversive,
+        "aversive_expectation_median": _median(f.aversive_expectation),
     }
 
 

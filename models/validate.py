@@ -420,6 +420,17 @@ MARKER_CASES: tuple[MarkerCase, ...] = (
         expected=-0.5,
         compute=lambda: float(mk.rpe_balance(np.array([5.0, 5.0, -3.0, 1.0]), _one_unit(4), 2)[0]),
     ),
+    # losses 0, 0, 1, 1 with α = 0.2: V⁻ after each response 0, 0, 0.2, 0.36; last half 0.28
+    MarkerCase(
+        marker="aversive_expectation",
+        case="streak lost on the last two of four visits",
+        expected=0.28,
+        compute=lambda: float(
+            mk.aversive_expectation(
+                np.zeros(4), np.array([0.0, 0.0, 1.0, 1.0]), _one_unit(4), 0.2, 2
+            )[0]
+        ),
+    ),
     # options a, a, b, a, none: favourite a in 3 of 4 option-carrying responses
     MarkerCase(
         marker="option_concentration",

@@ -75,7 +75,9 @@ def _same_users(a: Analysis, b: Analysis) -> None:
     for name, col in a.users.columns.items():
         other = b.users[name]
         if col.dtype.kind == "f":
-            np.testing.assert_allclose(col, other, rtol=1e-8, equal_nan=True, err_msg=name)
+            np.testing.assert_allclose(
+                col, other, rtol=1e-8, atol=1e-12, equal_nan=True, err_msg=name
+            )
         else:
             np.testing.assert_array_equal(col, other, err_msg=name)
 

@@ -29,6 +29,7 @@ def test_every_reported_marker_has_a_case() -> None:
         "rpe_persistence",
         "rpe_balance",
         "option_concentration",
+        "aversive_expectation",
     }
 
 
