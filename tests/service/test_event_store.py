@@ -42,8 +42,8 @@ def test_racing_batches_store_each_event_once(clean_database: Engine) -> None:
 
     second_thread = threading.Thread(target=second)
     first_thread = threading.Thread(target=first)
+    second_thread.start()  # it waits for the first batch to be stored
     first_thread.start()
-    second_thread.start()
     first_thread.join()
     second_thread.join()
     assert len(results["first"]) == 200
