@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine
 
+from service import reading
 from service.db import make_sessionmaker, transaction
 from service.events import validate_event
 from service.ingestion import ingest
@@ -103,3 +104,20 @@ def test_empty(clean_database: Engine) -> None:
     columns, summary = read_events(clean_database, project.id, EventWindow())
     assert len(columns) == 0
     assert (summary.events, summary.users, summary.start) == (0, 0, None)
+
+
+def test_chunked_decoding_gives_the_same_arrays(
+    clean_database: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if clean_database.dialect.name != "postgresql":
+        pytest.skip("binary COPY decoding is the PostgreSQL reader's")
+    project = make_project(clean_database)
+    with transaction(make_sessionmaker(clean_database)) as session:
+        ingest(session, project_id=project.id, items=sample_events(), now=NOW, future_tolerance_s=0)
+    whole, whole_summary = read_events(clean_database, project.id, EventWindow())
+    # Decode in chunks far smaller than a COPY block, records split across chunk boundaries.
+    monkeypatch.setattr(reading, "_CHUNK_BYTES", 97)
+    chunked, chunked_summary = read_events(clean_database, project.id, EventWindow())
+    assert chunked_summary == whole_summary
+    for name in ("user", "mechanic", "kind", "t", "value", "cost", "option", "session"):
+        assert np.array_equal(getattr(chunked, name), getattr(whole, name)), name
