@@ -482,6 +482,7 @@ def _mechanic_partials(
             trials.loss[r0:r1],
             trials.cost[r0:r1],
             trials.utc_offset_s[r0:r1],
+            session_start=trials.sessions.first[r0:r1],
         )
         out[name] = MechanicPartial(
             schedule=stats,

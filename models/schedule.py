@@ -101,6 +101,12 @@ PITY_MIN_RISE = 2.0
 # at one count only, so pity needs ≥ 3 rewards away from the modal count, counted after a first
 # reward (immune to runs cut by the audit window)
 PITY_MIN_OFF_MODE_WINS = 3
+# pity pays at a positive base rate from the first response; a fixed ratio whose count restarts
+# (each session, each day) never pays below n responses since the last reward. A "floor" — no
+# reward below the first paying count although a tenth of that count's hazard would have
+# produced ≥ 5 there (P(none) < 1 %) — rules pity out (measured after a first reward)
+FLOOR_FRACTION = 0.1
+FLOOR_MIN_EXPECTED = 5.0
 # magnitude lotteries: nearly every response pays something …
 LOTTERY_MIN_PAID_SHARE = 0.9
 # … the valuable tier carries at least half the paid value …
@@ -155,6 +161,9 @@ class OutcomeTables:
     count_n, count_w:  (N_COUNT,) responses at risk / valuable outcomes by state k at index
                        k − 1; the last index pools k > K_MAX
     after_n, after_w:  the same for responses after the unit's first valuable outcome
+    session_n, session_w: (N_COUNT,) by responses since the last valuable outcome or the start
+                       of the session, whichever is later (counters that restart each session)
+    daily_n, daily_w:  the same restarting at local midnight (counters that restart each day)
     first_n, first_w:  units' first responses, and how many of them paid
     elapsed_n, elapsed_w: (N_TIME_ALL,) by time since the last valuable outcome
     irt_n, irt_w:      (N_TIME_ALL,) by time since the unit's previous response
@@ -172,6 +181,10 @@ class OutcomeTables:
     count_w: NDArray[np.int64]
     after_n: NDArray[np.int64]
     after_w: NDArray[np.int64]
+    session_n: NDArray[np.int64]
+    session_w: NDArray[np.int64]
+    daily_n: NDArray[np.int64]
+    daily_w: NDArray[np.int64]
     first_n: NDArray[np.int64]
     first_w: NDArray[np.int64]
     elapsed_n: NDArray[np.int64]
@@ -221,6 +234,14 @@ class _MechanicRows:
     tenure_bin: NDArray[np.int64]
     local_day: NDArray[np.float64]
     utc_day: NDArray[np.float64]
+    session_start: NDArray[np.bool_]
+    day_start: NDArray[np.bool_]
+
+
+def _count_bin(start: NDArray[np.bool_], n: int) -> NDArray[np.int64]:
+    """(n,) count state (k − 1, capped) of runs beginning where `start` is True."""
+    first = np.maximum.accumulate(np.where(start, np.arange(n), 0)) if n else np.zeros(0, np.int64)
+    return np.minimum(np.arange(n) - first, K_MAX).astype(np.int64)
 
 
 def _day_bin(day: NDArray[np.float64], prev_win: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -240,6 +261,8 @@ def _outcome_tables(win: NDArray[np.bool_], rows: _MechanicRows) -> OutcomeTable
     run_start |= units.first
     run_first = np.maximum.accumulate(np.where(run_start, np.arange(n), 0)) if n else run_start
     k_bin = np.minimum(np.arange(n) - run_first, K_MAX)
+    k_session = _count_bin(run_start | rows.session_start, n)
+    k_daily = _count_bin(run_start | rows.day_start, n)
     t_prev_win = rows.t[np.maximum(prev_win, 0)]
     elapsed = np.where(after, rows.t - t_prev_win, np.nan)
     e_bin = time_bin(elapsed)
@@ -258,6 +281,10 @@ def _outcome_tables(win: NDArray[np.bool_], rows: _MechanicRows) -> OutcomeTable
         count_n=_hist(k_bin, N_COUNT),
         count_w=_hist(k_bin, N_COUNT, win),
         after_n=_hist(k_bin, N_COUNT, after),
+        session_n=_hist(k_session, N_COUNT),
+        session_w=_hist(k_session, N_COUNT, win),
+        daily_n=_hist(k_daily, N_COUNT),
+        daily_w=_hist(k_daily, N_COUNT, win),
         after_w=_hist(k_bin, N_COUNT, after & win),
         first_n=np.array([int(first.sum())], dtype=np.int64),
         first_w=np.array([int((first & win).sum())], dtype=np.int64),
@@ -327,9 +354,17 @@ def schedule_stats(
     loss: NDArray[np.float64],
     cost: NDArray[np.float64],
     utc_offset_s: NDArray[np.int32],
+    session_start: NDArray[np.bool_] | None = None,
 ) -> ScheduleStats:
-    """Sufficient statistics of one mechanic from its responses (rows by unit, in time order)."""
+    """Sufficient statistics of one mechanic from its responses (rows by unit, in time order).
+
+    session_start: (n,) the response opens a session (default: only units' first responses).
+    """
     n = units.rows
+    local_day = np.floor((t + utc_offset_s) / 86400.0)
+    day_start = units.first.copy()
+    if n > 1:
+        day_start[1:] |= local_day[1:] != local_day[:-1]
     tau = np.full(n, np.nan)
     if n > 1:
         tau[1:] = t[1:] - t[:-1]
@@ -341,8 +376,10 @@ def schedule_stats(
         tenure_bin=np.minimum(
             np.floor(np.log2(units.position + 1.0)).astype(np.int64), N_TENURE - 1
         ),
-        local_day=np.floor((t + utc_offset_s) / 86400.0),
+        local_day=local_day,
         utc_day=np.floor(t / 86400.0),
+        session_start=units.first if session_start is None else session_start | units.first,
+        day_start=day_start,
     )
     paid = gain > 0.0
     any_tables = _outcome_tables(paid, rows)
@@ -727,6 +764,12 @@ def _fixed_step(tables: OutcomeTables, ev: dict[str, Any]) -> _Call | None:
         ("fixed_ratio", "count", _step(tables.count_w, tables.count_n, straddle=False)),
         ("fixed_ratio", "count_after_first", _step(tables.after_w, tables.after_n, straddle=False)),
         (
+            "fixed_ratio",
+            "count_in_session",
+            _step(tables.session_w, tables.session_n, straddle=False),
+        ),
+        ("fixed_ratio", "count_in_day", _step(tables.daily_w, tables.daily_n, straddle=False)),
+        (
             "fixed_interval",
             "elapsed",
             _step(tables.elapsed_w[:N_TIME], tables.elapsed_n[:N_TIME], straddle=True),
@@ -763,6 +806,16 @@ def _fixed_step(tables: OutcomeTables, ev: dict[str, Any]) -> _Call | None:
     ev["step_axis"] = axis
     rates = np.array([st.lower_rate, st.upper_rate])
     return _Call(kind, st.purity, float((rates * (1 - rates)).max() / 0.25), ev)
+
+
+def _count_floor(w: NDArray[np.int64], n: NDArray[np.int64]) -> int | None:
+    """The first paying count k if the hazard is zero below it with enough evidence, else None."""
+    paying = np.flatnonzero(w > 0)
+    if paying.size == 0 or paying[0] == 0:
+        return None
+    c = int(paying[0])
+    expected = FLOOR_FRACTION * (w[c] / n[c]) * n[:c].sum()
+    return c + 1 if expected >= FLOOR_MIN_EXPECTED else None
 
 
 def classify(tables: OutcomeTables) -> _Call:
@@ -871,12 +924,15 @@ def classify(tables: OutcomeTables) -> _Call:
     dependence = max(lr_count, time_lr, lr_tenure, lr_tenure_down)
 
     off_mode = int(tables.after_w.sum() - tables.after_w.max())
+    floor = _count_floor(tables.after_w, tables.after_n)
     ev["rewards_off_modal_count"] = off_mode
+    ev["count_floor"] = floor
     if (
         lr_count >= DEPENDENCE_MIN_LR
         and count_beats_time
         and rise >= PITY_MIN_RISE
         and off_mode >= PITY_MIN_OFF_MODE_WINS
+        and floor is None
     ):
         margin = 0.5 * min(np.inf if no_after else lr_k_after - lr_e, lr_k_not_first - lr_tau)
         unc = _uncertainty(iso_k, tables.count_n)

@@ -50,6 +50,7 @@ class ScheduleSpec:
     ratio:            fixed_ratio: responses per reward; variable_ratio: mean responses per win
                       (win probability 1/ratio per response, independent: a random-ratio schedule)
     ratio_spread:     variable_ratio: log spread of a per-user odds multiplier (personalised odds)
+    session_reset:    fixed_ratio / pity: the count restarts with every session ("5 in a row")
     pity_base, pity_soft_start, pity_soft_step, pity_cap:
                       pity: hazard p₀ before the soft start, rising by `pity_soft_step` per
                       response from it, and 1 at the cap (0.6 %, 74, 6 %, 90 is a well-known gacha)
@@ -84,6 +85,7 @@ class ScheduleSpec:
     kind: str
     ratio: float = 1.0
     ratio_spread: float = 0.0
+    session_reset: bool = False
     pity_base: float = 0.006
     pity_soft_start: int = 0
     pity_soft_step: float = 0.0
@@ -434,6 +436,7 @@ def simulate_product(spec: ProductSpec, seed: int) -> SimulatedProduct:
     pity_cap = mech_param("pity_cap")
     interval = mech_param("interval_s")
     calendar = mech_param("calendar") > 0.5
+    session_reset = mech_param("session_reset") > 0.5
     poisson = mech_param("poisson") > 0.5
     sigma_mag = mech_param("lognormal_sigma")
     consolation = mech_param("consolation")
@@ -492,7 +495,7 @@ def simulate_product(spec: ProductSpec, seed: int) -> SimulatedProduct:
     since_win = np.zeros(n_tr, dtype=np.int64)
     last_win = np.full(n_tr, -np.inf)
     last_resp = np.full(n_tr, np.nan)
-    armed = t.copy()
+    armed = np.full(n_tr, -np.inf)  # a variable-interval reward is waiting at the start
     active = np.ones(n_tr, dtype=bool)
 
     ev_track: list[NDArray[np.int64]] = []
@@ -696,6 +699,7 @@ def simulate_product(spec: ProductSpec, seed: int) -> SimulatedProduct:
             )
             nxt = ta[~cont & ~done] + 1.05 * SESSION_GAP_S + gap
             t[pause] = _waking_hours(nxt, offset[pause], owl[pause], rng)
+            since_win[pause] = np.where(session_reset[pause], 0, since_win[pause])
 
     track = np.concatenate(ev_track)
     option = np.concatenate(ev_option).astype(np.int32)
@@ -742,6 +746,7 @@ _VARIANTS: tuple[tuple[str, str], ...] = (
     ("continuous", "front_loaded"),
     ("fixed_ratio", "plain"),
     ("fixed_ratio", "tiers"),
+    ("fixed_ratio", "session_reset"),
     ("variable_ratio", "plain"),
     ("variable_ratio", "slot"),
     ("variable_ratio", "lottery"),
@@ -800,6 +805,8 @@ def benchmark_mechanic(
         sched |= {"ratio": float(int(np.exp(rng.uniform(np.log(2), np.log(50.5)))))}
         if variant == "tiers":
             sched |= {"values": (magnitude, 3 * magnitude), "probabilities": (0.7, 0.3)}
+        elif variant == "session_reset":
+            sched |= {"session_reset": True}
     elif kind == "variable_ratio":
         ratio = float(np.exp(rng.uniform(np.log(2.0), np.log(50.0))))
         sched |= {"ratio": ratio, "log_nothing": rng.choice([0.0, 1.0])}

@@ -188,3 +188,31 @@ def test_paid_spins_are_judged_by_wins_at_least_the_stake() -> None:
     assert s.kind == "variable_ratio"
     assert s.outcome == "reward ≥ cost"
     assert s.reward_probability == pytest.approx(1 / 8, abs=0.02)
+
+
+@pytest.mark.parametrize("gap_s", [1800.0, 7200.0])
+def test_a_fixed_ratio_restarting_each_session_is_never_pity(gap_s: float) -> None:
+    # "five in a row": the count restarts when the session ends. With our session gap equal to
+    # the product's, a clean step in the in-session count; with a longer gap the resets are
+    # blurred, but a fixed ratio never pays below its ratio, and that floor rules pity out
+    schedule = ScheduleSpec(kind="fixed_ratio", ratio=5.0, session_reset=True)
+    pop = PopulationSpec(n_users=80, responses=(20.0, 300.0), b0=(0.5, 3.0))
+    cols = simulate_product(
+        ProductSpec(mechanics=(MechanicSpec(name="m", schedule=schedule, population=pop),)), 0
+    ).columns()
+    tr = build_trials(cols, session_gap_s=gap_s, observed_until=float(cols.t.max()))
+    s = identify(
+        schedule_stats(
+            tr.units,
+            tr.t,
+            tr.gain,
+            tr.loss,
+            tr.cost,
+            tr.utc_offset_s,
+            session_start=tr.sessions.first,
+        )
+    )
+    assert s.kind not in ("pity", "variable_ratio")
+    if gap_s == 1800.0:
+        assert s.kind == "fixed_ratio"
+        assert s.evidence["step_axis"] == "count_in_session"
