@@ -111,13 +111,13 @@ _COPY_RECORD = np.dtype(
         *(
             item
             for name, kind in (
-                ("user", ">i4"),
-                ("mechanic", ">i4"),
+                ("user", ">i8"),
+                ("mechanic", ">i8"),
                 ("kind", ">i2"),
                 ("micros", ">i8"),
                 ("value", ">f8"),
                 ("cost", ">f8"),
-                ("option", ">i4"),
+                ("option", ">i8"),
                 ("session", ">i8"),
                 ("utc_offset_s", ">i4"),
                 ("delay_s", ">f8"),
@@ -130,20 +130,111 @@ _COPY_HEADER = 19  # signature (11) + flags (4) + header extension length (4)
 _COPY_TRAILER = 2
 
 
+# Name columns travel as 64-bit hashes (computed by PostgreSQL, no join needed) and become
+# codes here; `_ABSENT` stands for a missing option or session. Should two names of a column
+# share a hash (odds about n²/2⁶⁵), the names are coded by joins in SQL instead.
+_HASH = "hashtextextended({}, 0)"
+_ABSENT = -(2**63)
+_NAME_COLUMNS = ("user_id", "mechanic", "option", "session_id")
+
+
 def _read_postgres(
     connection: Connection, project_id: int, window: EventWindow
 ) -> tuple[EventColumns, InputSummary]:
     where, params = _postgres_filter(project_id, window)
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    names = _distinct_names(cursor, where, params)
+    hashed = all(_distinct_hashes(hashes) for _, hashes in names.values())
+    query = _hashed_query(where) if hashed else _joined_query(where)
+    fields = _RecordChunks()
+    with cursor.copy(query, params if hashed else params * 5) as copy:
+        for block in copy:
+            fields.feed(block)
+    cursor.close()
+    records = fields.finish()
+    codes = {}
+    for column, key in zip(_NAME_COLUMNS, ("user", "mechanic", "option", "session"), strict=True):
+        codes[key] = _codes(records[key], names[column][1]) if hashed else records[key]
+    micros = records["micros"]
+    columns = EventColumns(
+        user=codes["user"].astype(np.int64),
+        mechanic=codes["mechanic"].astype(np.int32),
+        kind=records["kind"],
+        t=micros / MICROSECONDS,
+        value=records["value"],
+        cost=records["cost"],
+        option=codes["option"].astype(np.int32),
+        session=codes["session"].astype(np.int64),
+        utc_offset_s=records["utc_offset_s"],
+        delay_s=records["delay_s"],
+        user_ids=names["user_id"][0],
+        mechanics=names["mechanic"][0],
+        options=names["option"][0],
+    )
+    return columns, summarise(columns, micros)
 
-    def names(column: str) -> tuple[str, ...]:
-        cursor.execute(
-            f'SELECT DISTINCT {column} COLLATE "C" AS name FROM event WHERE {where} '
-            f"AND {column} IS NOT NULL ORDER BY name",
-            params,
+
+def _distinct_names(
+    cursor: Any, where: str, params: list[Any]
+) -> dict[str, tuple[tuple[str, ...], NDArray[np.int64]]]:
+    """Each name column's distinct names in byte order (as numpy sorts them), with their
+    hashes, from one scan."""
+    grouping = ", ".join(_NAME_COLUMNS)
+    cursor.execute(
+        f"SELECT GROUPING({grouping}), coalesce({grouping}) AS name,"
+        f" {_HASH.format(f'coalesce({grouping})')}"
+        f" FROM event WHERE {where}"
+        f" GROUP BY GROUPING SETS ({', '.join(f'({c})' for c in _NAME_COLUMNS)})",
+        params,
+    )
+    # GROUPING(...) sets a bit for each column left out of the row's grouping set.
+    bit_of = {1 << (len(_NAME_COLUMNS) - 1 - i): c for i, c in enumerate(_NAME_COLUMNS)}
+    found: dict[str, list[tuple[str, int]]] = {c: [] for c in _NAME_COLUMNS}
+    full = (1 << len(_NAME_COLUMNS)) - 1
+    for grouping_bits, name, hashed in cursor.fetchall():
+        if name is not None:
+            found[bit_of[full ^ grouping_bits]].append((name, hashed))
+    out = {}
+    for column, pairs in found.items():
+        pairs.sort()
+        out[column] = (
+            tuple(name for name, _ in pairs),
+            np.array([h for _, h in pairs], dtype=np.int64),
         )
-        return tuple(row[0] for row in cursor.fetchall())
+    return out
 
+
+def _distinct_hashes(hashes: NDArray[np.int64]) -> bool:
+    return bool(np.unique(hashes).shape[0] == hashes.shape[0] and not np.any(hashes == _ABSENT))
+
+
+def _codes(event_hashes: NDArray[np.int64], name_hashes: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Each event's code (index into the sorted names) from its name's hash; -1 if absent."""
+    order = np.argsort(name_hashes)
+    ordered = name_hashes[order]
+    absent = event_hashes == _ABSENT
+    position = np.minimum(np.searchsorted(ordered, event_hashes), max(len(ordered) - 1, 0))
+    if len(ordered) == 0:
+        if not absent.all():
+            raise RuntimeError("events name values that the snapshot does not hold")
+        return np.full(event_hashes.shape[0], -1, dtype=np.int64)
+    if not np.array_equal(ordered[position][~absent], event_hashes[~absent]):
+        raise RuntimeError("events name values that the snapshot does not hold")
+    return np.where(absent, -1, order[position]).astype(np.int64)
+
+
+def _hashed_query(where: str) -> str:
+    user, mechanic, option, session = (_HASH.format(c) for c in _NAME_COLUMNS)
+    return (
+        f"COPY (SELECT {user}, {mechanic}, kind::int2,"
+        " (extract(epoch FROM ts) * 1000000)::int8, value, cost,"
+        f" coalesce({option}, {_ABSENT}), coalesce({session}, {_ABSENT}),"
+        " coalesce(utc_offset_s, 0)::int4, coalesce(delay_s, 'NaN')::float8"
+        f" FROM event WHERE {where}) TO STDOUT (FORMAT binary)"
+    )
+
+
+def _joined_query(where: str) -> str:
     # Codes are ranks in byte order (COLLATE "C"), the order numpy sorts the same names in.
     def coded(column: str) -> str:
         return (
@@ -152,10 +243,10 @@ def _read_postgres(
             f" AND {column} IS NOT NULL) d)"
         )
 
-    query = (
-        "COPY (SELECT u.code::int4, m.code::int4, e.kind::int2,"
+    return (
+        "COPY (SELECT u.code::int8, m.code::int8, e.kind::int2,"
         " (extract(epoch FROM e.ts) * 1000000)::int8, e.value, e.cost,"
-        " coalesce(o.code, -1)::int4, coalesce(s.code, -1)::int8,"
+        " coalesce(o.code, -1)::int8, coalesce(s.code, -1)::int8,"
         " coalesce(e.utc_offset_s, 0)::int4, coalesce(e.delay_s, 'NaN')::float8"
         f" FROM event e JOIN {coded('user_id')} u ON u.name = e.user_id"
         f" JOIN {coded('mechanic')} m ON m.name = e.mechanic"
@@ -164,40 +255,16 @@ def _read_postgres(
         f" WHERE {where}"
         ") TO STDOUT (FORMAT binary)"
     )
-    fields = _RecordChunks()
-    with cursor.copy(query, params * 5) as copy:
-        for block in copy:
-            fields.feed(block)
-    records = fields.finish()
-    user_ids, mechanics, options = names("user_id"), names("mechanic"), names("option")
-    cursor.close()
-    micros = records["micros"]
-    columns = EventColumns(
-        user=records["user"],
-        mechanic=records["mechanic"],
-        kind=records["kind"],
-        t=micros / MICROSECONDS,
-        value=records["value"],
-        cost=records["cost"],
-        option=records["option"],
-        session=records["session"],
-        utc_offset_s=records["utc_offset_s"],
-        delay_s=records["delay_s"],
-        user_ids=user_ids,
-        mechanics=mechanics,
-        options=options,
-    )
-    return columns, summarise(columns, micros)
 
 
 _NATIVE = {
     "user": np.int64,
-    "mechanic": np.int32,
+    "mechanic": np.int64,
     "kind": np.int8,
     "micros": np.int64,
     "value": np.float64,
     "cost": np.float64,
-    "option": np.int32,
+    "option": np.int64,
     "session": np.int64,
     "utc_offset_s": np.int32,
     "delay_s": np.float64,
@@ -316,17 +383,29 @@ def _micros(ts: datetime) -> int:
 def summarise(columns: EventColumns, micros: NDArray[np.int64]) -> InputSummary:
     """Counts, time span and a digest of the events' content in a canonical order.
 
-    The digest covers every field the models read, sorted by (mechanic, user, time, kind,
-    value, cost), so it identifies the input whatever order rows came back in.
+    The digest (SHA-256) covers the name tables and every field the models read, with the
+    events in an order fixed by their content alone — by a 64-bit fingerprint of all their
+    fields, then time — so it identifies the input whatever order rows came back in.
     """
     n = len(columns)
-    order = np.lexsort(
-        (columns.cost, columns.value, columns.kind, micros, columns.user, columns.mechanic)
-    )
+    fields = _digest_fields(columns, micros)
+    order = np.lexsort((micros, _fingerprints(fields)))
     digest = hashlib.sha256()
     for name_table in (columns.user_ids, columns.mechanics, columns.options):
         digest.update(b"\x1e".join(name.encode() for name in name_table) + b"\x1d")
-    for array in (
+    for array in fields:
+        digest.update(np.ascontiguousarray(array[order]).tobytes())
+    return InputSummary(
+        events=n,
+        users=len(columns.user_ids),
+        start=_iso(int(micros.min())) if n else None,
+        end=_iso(int(micros.max())) if n else None,
+        digest="sha256:" + digest.hexdigest(),
+    )
+
+
+def _digest_fields(columns: EventColumns, micros: NDArray[np.int64]) -> list[NDArray[Any]]:
+    return [
         columns.user,
         columns.mechanic,
         columns.kind,
@@ -337,15 +416,22 @@ def summarise(columns: EventColumns, micros: NDArray[np.int64]) -> InputSummary:
         columns.session,
         columns.utc_offset_s,
         columns.delay_s,
-    ):
-        digest.update(np.ascontiguousarray(array[order]).tobytes())
-    return InputSummary(
-        events=n,
-        users=len(columns.user_ids),
-        start=_iso(int(micros.min())) if n else None,
-        end=_iso(int(micros.max())) if n else None,
-        digest="sha256:" + digest.hexdigest(),
-    )
+    ]
+
+
+def _fingerprints(fields: list[NDArray[Any]]) -> NDArray[np.uint64]:
+    """A 64-bit fingerprint of each event's fields (splitmix64 finaliser, Steele et al. 2014),
+    vectorised; it only orders events, the digest itself covers the full content."""
+    h = np.zeros(fields[0].shape[0], dtype=np.uint64)
+    for field in fields:
+        bits = field.view(np.uint64) if field.dtype.itemsize == 8 else field.astype(np.uint64)
+        h ^= bits
+        h ^= h >> np.uint64(30)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(27)
+        h *= np.uint64(0x94D049BB133111EB)
+        h ^= h >> np.uint64(31)
+    return h
 
 
 def _iso(micros: int) -> str:

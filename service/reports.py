@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from psycopg.types.json import Jsonb
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from service.errors import NotFound
@@ -79,8 +80,26 @@ def store_report(
 
 
 def _store_user_rows(session: Session, audit_id: str, rows: Iterable[dict[str, Any]]) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    """Per-user rows in bulk: binary COPY on PostgreSQL, multi-row INSERTs elsewhere."""
+    if session.get_bind().dialect.name == "postgresql":
+        cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(
+            "COPY audit_user (audit_id, mechanic, user_id, risk_tier, body) FROM STDIN"
+            " (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(["text", "text", "text", "text", "jsonb"])
+            for row in rows:
+                copy.write_row(
+                    (
+                        audit_id,
+                        row["mechanic"],
+                        row["user_id"],
+                        row["risk_tier"],
+                        Jsonb(row, dumps=_json_text),
+                    )
+                )
+        cursor.close()
+        return
     batch: list[dict[str, Any]] = []
     for row in rows:
         batch.append(
@@ -93,10 +112,14 @@ def _store_user_rows(session: Session, audit_id: str, rows: Iterable[dict[str, A
             }
         )
         if len(batch) >= USER_ROWS_CHUNK:
-            session.execute(insert(AuditUser), batch)
+            session.execute(sqlite.insert(AuditUser), batch)
             batch = []
     if batch:
-        session.execute(insert(AuditUser), batch)
+        session.execute(sqlite.insert(AuditUser), batch)
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def load_report(session: Session, audit_id: str) -> dict[str, Any] | None:

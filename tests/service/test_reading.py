@@ -121,3 +121,33 @@ def test_chunked_decoding_gives_the_same_arrays(
     assert chunked_summary == whole_summary
     for name in ("user", "mechanic", "kind", "t", "value", "cost", "option", "session"):
         assert np.array_equal(getattr(chunked, name), getattr(whole, name)), name
+
+
+def test_hash_collisions_fall_back_to_exact_coding(
+    clean_database: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if clean_database.dialect.name != "postgresql":
+        pytest.skip("name hashing is the PostgreSQL reader's")
+    project = make_project(clean_database)
+    with transaction(make_sessionmaker(clean_database)) as session:
+        ingest(session, project_id=project.id, items=sample_events(), now=NOW, future_tolerance_s=0)
+    hashed, hashed_summary = read_events(clean_database, project.id, EventWindow())
+    # A hash that collides for names of equal length forces the join path.
+    monkeypatch.setattr(reading, "_HASH", "length({})::int8")
+    joined, joined_summary = read_events(clean_database, project.id, EventWindow())
+    assert joined_summary == hashed_summary
+    assert joined.user_ids == hashed.user_ids
+    for name in ("user", "mechanic", "option", "session", "t"):
+        assert np.array_equal(getattr(joined, name), getattr(hashed, name)), name
+
+
+def test_digest_ignores_order_and_sees_every_field() -> None:
+    events = sample_events()
+    _, base = direct(events)
+    _, reordered = direct(events[::-1])
+    assert reordered.digest == base.digest
+    changed = [dict(e) for e in events]
+    changed[17]["properties"] = {"utc_offset_s": 7200}  # only the zone of one event
+    _, other = direct(changed)
+    assert other.digest != base.digest
+    assert (other.events, other.users) == (base.events, base.users)
