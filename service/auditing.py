@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import platform
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,16 +19,16 @@ import scipy
 from sqlalchemy.orm import Session, sessionmaker
 
 import service
-from models.analysis import AnalysisConfig, analyse
+from models.analysis import AnalysisConfig, Progress
 from models.columns import EventColumns
 from models.rules import DEFAULT_TABLE, DecisionTable
 from service import jobs
 from service.db import transaction
 from service.errors import InvalidInput
+from service.parallel import analyse_on_cores
 from service.reading import EventWindow, InputSummary, read_events
 from service.reports import store_report
 
-Progress = Callable[[str, int, int], None]
 REQUEST_KEYS = frozenset({"mechanics", "from", "to", "config"})
 
 
@@ -114,9 +114,15 @@ def analyse_events(
     plan: AuditPlan,
     *,
     progress: Progress | None = None,
+    processes: int = 1,
 ) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
-    """The report body (without id and chain fields) and the per-user rows of an audit."""
-    analysis = analyse(columns, config=plan.config, table=plan.table, progress=progress)
+    """The report body (without id and chain fields) and the per-user rows of an audit.
+
+    The report is the same whatever `processes` is: partitions of users merge exactly.
+    """
+    analysis = analyse_on_cores(
+        columns, config=plan.config, table=plan.table, progress=progress, processes=processes
+    )
     window = plan.window
     body: dict[str, Any] = {
         "status": "succeeded",
@@ -146,6 +152,7 @@ def run_claimed(
     *,
     worker: str,
     lease_s: float = jobs.DEFAULT_LEASE_S,
+    processes: int = 1,
 ) -> str:
     """Run an audit this worker holds, to a stored report or a recorded failure."""
     heartbeat = _Heartbeat(factory, claim.audit_id, worker, lease_s)
@@ -156,7 +163,9 @@ def run_claimed(
             heartbeat.report("reading", 0, 1)
             engine = factory.kw["bind"]
             columns, summary = read_events(engine, claim.project_id, plan.window)
-            body, user_rows = analyse_events(columns, summary, plan, progress=heartbeat.report)
+            body, user_rows = analyse_events(
+                columns, summary, plan, progress=heartbeat.report, processes=processes
+            )
             heartbeat.report("storing", 0, 1)
         except Exception as exc:
             heartbeat.stop()

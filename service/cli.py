@@ -15,8 +15,9 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session, sessionmaker
 
+from models.analysis import Progress
 from service import projects
-from service.auditing import Progress, plan_audit
+from service.auditing import plan_audit
 from service.db import make_engine, make_sessionmaker, transaction
 from service.errors import InvalidInput
 from service.keys import DEFAULT_SCOPES, Scope
@@ -69,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds before a silent worker's audit is retaken",
     )
     worker.add_argument("--once", action="store_true", help="run at most one audit, then exit")
+    worker.add_argument(
+        "--processes", type=int, help="processes per audit (default: this machine's cores)"
+    )
     worker.set_defaults(handler=_worker)
 
     audit = commands.add_parser(
@@ -87,6 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--to", dest="end", help="window end, exclusive (RFC 3339)")
     audit.add_argument(
         "--config", help="analysis settings and rule overrides as JSON (or @file.json)"
+    )
+    audit.add_argument(
+        "--processes", type=int, help="processes for the analysis (default: this machine's cores)"
     )
     audit.set_defaults(handler=_audit)
 
@@ -164,13 +171,14 @@ def _project_create(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     factory = _session_factory()
+    processes = args.processes or get_settings().processes()
     if args.once:
-        run_one(factory, worker=worker_name(), lease_s=args.lease)
+        run_one(factory, worker=worker_name(), lease_s=args.lease, processes=processes)
         return 0
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    run_worker(factory, stop=stop, poll_s=args.poll, lease_s=args.lease)
+    run_worker(factory, stop=stop, poll_s=args.poll, lease_s=args.lease, processes=processes)
     return 0
 
 
@@ -184,7 +192,12 @@ def _audit(args: argparse.Namespace) -> int:
         return 2
     with _progress_bar() as progress:
         try:
-            report = audit_files(list(args.files), plan, progress=progress)
+            report = audit_files(
+                list(args.files),
+                plan,
+                progress=progress,
+                processes=args.processes or get_settings().processes(),
+            )
         except BadInput as exc:
             for error in exc.errors[:20]:
                 sys.stderr.write(f"{error}\n")

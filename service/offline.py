@@ -14,7 +14,8 @@ from typing import Any
 
 import orjson
 
-from service.auditing import AuditPlan, Progress, analyse_events
+from models.analysis import Progress
+from service.auditing import AuditPlan, analyse_events
 from service.events import EventRecord, EventRejected, validate_event
 from service.payloads import GZIP_MAGIC, loads
 from service.reading import columns_from_fields, records_to_fields
@@ -139,7 +140,7 @@ def load_records(
 
 
 def audit_files(
-    paths: list[Path], plan: AuditPlan, *, progress: Progress | None = None
+    paths: list[Path], plan: AuditPlan, *, progress: Progress | None = None, processes: int = 1
 ) -> dict[str, Any]:
     """The report (DESIGN §3.3) of the events in `paths`; its id is its input digest."""
     records = load_records(paths, now=datetime.now(UTC), future_tolerance_s=86_400.0)
@@ -152,7 +153,7 @@ def audit_files(
         and (not window.mechanics or r.mechanic in window.mechanics)
     ]
     columns, summary = columns_from_fields(records_to_fields(records))
-    body, user_rows = analyse_events(columns, summary, plan, progress=progress)
+    body, user_rows = analyse_events(columns, summary, plan, progress=progress, processes=processes)
     report = {
         **body,
         "id": "offline-" + summary.digest.removeprefix("sha256:")[:16],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -49,6 +50,18 @@ class Settings(BaseSettings):
         default=None,
         description="Run queued audits inside `serve` (default: yes on SQLite, no otherwise).",
     )
+
+    audit_processes: int | None = Field(
+        default=None,
+        ge=1,
+        description="Processes an audit's analysis may use (default: this machine's cores).",
+    )
+
+    def processes(self) -> int:
+        """Processes per audit: the setting, else the cores this process may run on."""
+        if self.audit_processes is not None:
+            return self.audit_processes
+        return max(1, len(os.sched_getaffinity(0)))
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the SQLite default (its folder is created on first use)."""

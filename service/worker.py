@@ -26,7 +26,11 @@ def worker_name() -> str:
 
 
 def run_one(
-    factory: sessionmaker[Session], *, worker: str, lease_s: float = jobs.DEFAULT_LEASE_S
+    factory: sessionmaker[Session],
+    *,
+    worker: str,
+    lease_s: float = jobs.DEFAULT_LEASE_S,
+    processes: int = 1,
 ) -> str | None:
     """Claim and run one audit; its final status, or None when nothing was queued."""
     with transaction(factory) as session:
@@ -35,7 +39,7 @@ def run_one(
         return None
     log.info("audit %s: attempt %d by %s", claim.audit_id, claim.attempt, worker)
     try:
-        status = run_claimed(factory, claim, worker=worker, lease_s=lease_s)
+        status = run_claimed(factory, claim, worker=worker, lease_s=lease_s, processes=processes)
     except jobs.LeaseLost:
         log.warning("audit %s: lease lost; another worker has it", claim.audit_id)
         return None
@@ -50,12 +54,13 @@ def run_worker(
     worker: str | None = None,
     poll_s: float = 1.0,
     lease_s: float = jobs.DEFAULT_LEASE_S,
+    processes: int = 1,
 ) -> None:
     """Run audits until `stop` is set, polling the queue when it is empty."""
     name = worker or worker_name()
     while not stop.is_set():
         try:
-            ran = run_one(factory, worker=name, lease_s=lease_s)
+            ran = run_one(factory, worker=name, lease_s=lease_s, processes=processes)
         except Exception:
             log.exception("worker %s: unexpected error; continuing", name)
             ran = None
@@ -66,11 +71,18 @@ def run_worker(
 class InProcessWorker:
     """A worker thread inside the API process (for the embedded SQLite default)."""
 
-    def __init__(self, factory: sessionmaker[Session], *, poll_s: float = 0.5) -> None:
+    def __init__(
+        self, factory: sessionmaker[Session], *, poll_s: float = 0.5, processes: int = 1
+    ) -> None:
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=run_worker,
-            kwargs={"factory": factory, "stop": self._stop, "poll_s": poll_s},
+            kwargs={
+                "factory": factory,
+                "stop": self._stop,
+                "poll_s": poll_s,
+                "processes": processes,
+            },
             name="audit-worker",
             daemon=True,
         )

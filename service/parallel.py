@@ -1,0 +1,60 @@
+"""Analyses split by user and run on this machine's cores.
+
+Per-user work is independent and mechanic statistics are sums, so `models.analysis` analyses
+partitions of users separately and merges them into the report a single pass would give. This
+module runs those partitions in worker processes; a distributed engine could run the same
+`analyse_partition` calls elsewhere and hand the partial results to the same `merge`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
+from models.analysis import (
+    Analysis,
+    AnalysisConfig,
+    PartialAnalysis,
+    Progress,
+    analyse,
+    analyse_partition,
+    merge,
+    split_by_user,
+)
+from models.columns import EventColumns
+from models.rules import DecisionTable
+
+
+def analyse_on_cores(
+    columns: EventColumns,
+    *,
+    config: AnalysisConfig,
+    table: DecisionTable,
+    progress: Progress | None = None,
+    processes: int = 1,
+) -> Analysis:
+    """`models.analysis.analyse`, with its user partitions spread over `processes` processes.
+
+    Small inputs (one partition's worth) are analysed in this process.
+    """
+    if processes <= 1 or len(columns) <= config.partition_events:
+        return analyse(columns, config=config, table=table, progress=progress)
+    if config.observed_until is None:
+        # Every partition must share the window's end, or their censoring would differ.
+        config = dataclasses.replace(config, observed_until=float(columns.t.max()))
+    n_parts = max(processes, math.ceil(len(columns) / config.partition_events))
+    parts = split_by_user(columns, n_parts)
+    # forkserver: children start from a clean process, not a fork of one holding database
+    # connections and threads.
+    context = multiprocessing.get_context("forkserver")
+    partials: list[PartialAnalysis] = []
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+        futures = [pool.submit(analyse_partition, part, config=config) for part in parts]
+        del parts
+        for done, future in enumerate(futures, start=1):
+            partials.append(future.result())
+            if progress is not None:
+                progress("fits", done, len(futures))
+    return merge(partials, config=config, table=table, progress=progress)
