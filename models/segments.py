@@ -81,12 +81,6 @@ class Segments:
             return np.zeros(0, dtype=np.float64)
         return np.add.reduceat(np.asarray(x, dtype=np.float64), self.start)
 
-    def max(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
-        """(u,) maximum of x (n,) over each segment."""
-        if self.count == 0:
-            return np.zeros(0, dtype=np.float64)
-        return np.maximum.reduceat(np.asarray(x, dtype=np.float64), self.start)
-
     def broadcast(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
         """(n,) each segment's value (u,) repeated over its rows."""
         return np.repeat(np.asarray(values, dtype=np.float64), self.length)

@@ -19,7 +19,7 @@ hot paths never call this module.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -731,11 +731,6 @@ def simulate_product(spec: ProductSpec, seed: int) -> SimulatedProduct:
             responses=n_done,
         ),
     )
-
-
-def with_population(spec: MechanicSpec, **changes: Any) -> MechanicSpec:
-    """A copy of the mechanic with population fields replaced."""
-    return replace(spec, population=replace(spec.population, **changes))
 
 
 # ---------------------------------------------------------------- ready-made products
