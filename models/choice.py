@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import logit
+from scipy.special import expit, logit
 
 from models.expectation import linear_recurrence, rescorla_wagner
 from models.profile import alpha_grid, parabolic_peak, profile_interval
@@ -331,8 +331,6 @@ def fit_choice(
         g_best, _ = parabolic_peak(profile, xs)
         a_fit, b_fit, ll_fit = _refine(r, lay, grid[g_best], betas[g_best, units], config)
         lo, hi = profile_interval(profile, xs, np.maximum(ll_fit, profile[g_best, units]))
-        from scipy.special import expit
-
         alpha[fit] = a_fit
         beta[fit] = b_fit
         ll[fit] = ll_fit
