@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import Response
 
 import service
 from service.api import audits, events, health, mappings, projects, rules, vendors
 from service.db import make_engine, make_sessionmaker
 from service.errors import AppError
+from service.metrics import REGISTRY, QueueCollector
 from service.settings import Settings, get_settings
 from service.worker import InProcessWorker
 
@@ -43,12 +48,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.metrics = metrics_registry(app.state.sessionmaker)
 
     app.add_exception_handler(AppError, _app_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     for module in (health, events, projects, audits, rules, mappings, vendors):
         app.include_router(module.router)
     return app
+
+
+def metrics_registry(factory: sessionmaker[Session]) -> CollectorRegistry:
+    """The process's counters plus this app's view of the audit queue."""
+    registry = CollectorRegistry()
+    registry.register(_Combined(factory))
+    return registry
+
+
+class _Combined(Collector):
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self._queue = QueueCollector(factory)
+
+    def collect(self) -> Iterator[Metric]:
+        yield from REGISTRY.collect()
+        yield from self._queue.collect()
 
 
 def _runs_audits_in_process(settings: Settings, dialect: str) -> bool:

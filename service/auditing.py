@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import platform
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from models.rules import DEFAULT_TABLE, DecisionTable
 from service import jobs
 from service.db import transaction
 from service.errors import InvalidInput
+from service.metrics import AUDIT_SECONDS, AUDITS
 from service.parallel import analyse_on_cores
 from service.reading import EventWindow, InputSummary, read_events
 from service.reports import store_report
@@ -155,6 +157,21 @@ def run_claimed(
     processes: int = 1,
 ) -> str:
     """Run an audit this worker holds, to a stored report or a recorded failure."""
+    started = time.perf_counter()
+    status = _run_claimed(factory, claim, worker=worker, lease_s=lease_s, processes=processes)
+    AUDITS.labels(status=status).inc()
+    AUDIT_SECONDS.observe(time.perf_counter() - started)
+    return status
+
+
+def _run_claimed(
+    factory: sessionmaker[Session],
+    claim: jobs.Claim,
+    *,
+    worker: str,
+    lease_s: float,
+    processes: int,
+) -> str:
     heartbeat = _Heartbeat(factory, claim.audit_id, worker, lease_s)
     heartbeat.start()
     try:

@@ -12,6 +12,7 @@ from service.api.responses import OrjsonResponse
 from service.errors import PayloadTooLarge
 from service.events import NativeEvent
 from service.ingestion import ingest
+from service.metrics import count_events
 from service.payloads import decode, parse_batch, read_body
 from service.ratelimit import limiter
 from service.schemas import IngestRead
@@ -65,4 +66,6 @@ def post_events(
         now=datetime.now(UTC),
         future_tolerance_s=settings.future_tolerance_s,
     )
-    return OrjsonResponse(result.as_dict())
+    answer = result.as_dict()
+    count_events("native", answer["accepted"], answer["duplicate"], answer["rejected"])
+    return OrjsonResponse(answer)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from starlette.responses import Response
 
 from service.api.deps import SessionDep
 from service.errors import AppError
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["operations"])
 
 
 class NotReady(AppError):
@@ -29,3 +31,10 @@ def readyz(session: SessionDep) -> dict[str, str]:
     except Exception as exc:
         raise NotReady(f"database not ready: {type(exc).__name__}") from exc
     return {"status": "ready"}
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(request: Request) -> Response:
+    """Prometheus metrics: ingestion answers, audits run, the audit queue."""
+    registry = request.app.state.metrics
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -22,8 +22,10 @@ from service.adapters.common import Parsed, Translated, bounded, form_fields, is
 from service.adapters.ingest import ingest_vendor
 from service.api.deps import SessionDep, SettingsDep, authenticate, presented_key
 from service.errors import AppError, PayloadTooLarge, Unauthorized
+from service.events import Rejection
 from service.ingestion import IngestResult
 from service.keys import Scope
+from service.metrics import count_events
 from service.payloads import decode, read_body
 from service.ratelimit import limiter
 from service.settings import Settings
@@ -89,6 +91,10 @@ def _ingest(
             items=items,
             now=now,
             future_tolerance_s=settings.future_tolerance_s,
+        )
+        source = next((i.source for i in items if not isinstance(i, Rejection)), "vendor")
+        count_events(
+            source, result.count("accepted"), result.count("duplicate"), result.count("rejected")
         )
         return accepted(result, parsed)
     except AppError as exc:
