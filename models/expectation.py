@@ -27,9 +27,6 @@ from scipy.signal import lfilter
 
 from models.segments import Segments
 
-# Products of (1 − α) below this are zero at float64 precision relative to a value of order 1.
-_NEGLIGIBLE = 1e-18
-
 
 @dataclass(frozen=True, slots=True)
 class Expectation:
@@ -50,15 +47,16 @@ def linear_recurrence(a: NDArray[np.float64], x: NDArray[np.float64]) -> NDArray
 
     Affine maps compose associatively — (a₂, x₂)∘(a₁, x₁) = (a₂a₁, a₂x₁ + x₂) — so log₂(n)
     vectorised passes suffice (Blelloch 1990, "Prefix sums and their applications"). Setting
-    aₜ = 0 cuts the carry, which is how units are reset. Stops early once every accumulated
-    product is negligible, so the depth is log₂ of the effective memory, not of n.
+    aₜ = 0 cuts the carry, which is how units are reset. The passes stop once every accumulated
+    product is exactly zero (each window reaches a reset or underflows), so the depth is log₂ of
+    the longest unit, and each unit's result is bit for bit independent of the other units.
     """
     acc = np.array(a, dtype=np.float64, copy=True)
     y = np.array(x, dtype=np.float64, copy=True)
     n = y.shape[0]
     shift = 1
     while shift < n:
-        if float(np.max(np.abs(acc[shift:]))) < _NEGLIGIBLE:
+        if not acc[shift:].any():
             break
         y[shift:] += acc[shift:] * y[:-shift]
         acc[shift:] = acc[shift:] * acc[:-shift]
@@ -78,6 +76,11 @@ def rescorla_wagner(
     reward:   (n,) rₜ, concatenated units in time order
     segments: the units
     alpha:    learning rate, one float for all units, or (u,) one per unit, in [0, 1]
+
+    A shared float α runs one `lfilter` pass, whose result for a unit carries rounding residue
+    (≈ machine epsilon × the previous unit's last value) from removing that carry; an array α
+    runs the prefix scan, exact per unit, for results that must not depend on how units are
+    laid out (e.g. partitions of users).
     """
     r = np.asarray(reward, dtype=np.float64)
     if np.ndim(alpha) == 0:

@@ -117,7 +117,8 @@ def state_rpe(
     first = np.ones(order.shape[0], dtype=bool)
     first[1:] = key[1:] != key[:-1]
     sub = Segments.from_first_flags(first)
-    delta_sorted = rescorla_wagner(reward[order], sub, alpha).delta
+    # a per-unit α array selects the exact prefix scan: partitions of users give equal results
+    delta_sorted = rescorla_wagner(reward[order], sub, np.full(sub.count, alpha)).delta
     delta = np.empty_like(delta_sorted)
     delta[order] = delta_sorted
     return delta
@@ -312,7 +313,8 @@ def aversive_expectation(
 ) -> NDArray[np.float64]:
     """(u,) mean V⁻ of the opponent learner over the last half of each unit's responses
     (V⁻ after learning from each response; gain and loss in the unit's reward scale)."""
-    learned = opponent(gain, loss, segments, alpha_reward=alpha, alpha_aversion=alpha)
+    rates = np.full(segments.count, alpha)  # the exact per-unit scan, as in state_rpe
+    learned = opponent(gain, loss, segments, alpha_reward=rates, alpha_aversion=rates)
     late = segments.position >= segments.broadcast_int(segments.length) // 2
     mean = segments.sum(learned.aversion.v_post * late) / np.maximum(segments.sum(late), 1.0)
     return np.where(segments.length >= min_responses, mean, np.nan)
