@@ -23,6 +23,7 @@ from models import choice as choice_model
 from models import discounting, engagement
 from models import markers as mk
 from models.columns import EventColumns
+from models.exactsum import ExactSums
 from models.risk import (
     ESCALATION_LOG,
     LOSS_CHASING_P,
@@ -193,8 +194,8 @@ class UserTable:
 class MechanicPartial:
     """Sums over one partition's users of one mechanic.
 
-    exposure_*: (N_EXPOSURE,) by log₂ response ordinal: responses, Σ|δ| of the count and time
-    learners, Σ payout.
+    exposure_*: by log₂ response ordinal (N_EXPOSURE bins): responses, and exact sums of |δ| of
+    the count and time learners and of payouts (exact, so partitions add up to the same bits).
     """
 
     schedule: ScheduleStats
@@ -202,9 +203,9 @@ class MechanicPartial:
     night_responses: int
     orphan_rewards: int
     exposure_n: NDArray[np.int64]
-    exposure_abs_delta_count: NDArray[np.float64]
-    exposure_abs_delta_time: NDArray[np.float64]
-    exposure_payout: NDArray[np.float64]
+    exposure_abs_delta_count: ExactSums
+    exposure_abs_delta_time: ExactSums
+    exposure_payout: ExactSums
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -454,19 +455,11 @@ def _mechanic_partials(
     events = np.bincount(columns.mechanic, minlength=len(columns.mechanics))
     exposure = np.minimum(np.floor(np.log2(units.position + 1.0)).astype(np.int64), N_EXPOSURE - 1)
     mech_rows = trials.row_mechanic.astype(np.int64)
-    key = mech_rows * N_EXPOSURE + exposure
-    size = len(trials.mechanics) * N_EXPOSURE
-
-    def by_exposure(weights: NDArray[np.float64] | None) -> NDArray[np.float64]:
-        return (
-            np.bincount(key, weights=weights, minlength=size).reshape(-1, N_EXPOSURE).astype(float)
-        )
-
-    ex_n = by_exposure(None)
-    ex_dc = by_exposure(np.abs(work.delta_count))
-    ex_dt = by_exposure(np.abs(work.delta_time))
-    ex_pay = by_exposure(trials.gain)
-    night = np.bincount(mech_rows, weights=work.night, minlength=len(trials.mechanics))
+    ex_n = np.bincount(
+        mech_rows * N_EXPOSURE + exposure, minlength=len(trials.mechanics) * N_EXPOSURE
+    )
+    ex_n = ex_n.reshape(-1, N_EXPOSURE).astype(np.int64)
+    night = np.bincount(mech_rows[work.night], minlength=len(trials.mechanics))
     bounds = np.searchsorted(trials.unit_mechanic, np.arange(len(trials.mechanics) + 1))
     for m, name in enumerate(trials.mechanics):
         lo, hi = int(bounds[m]), int(bounds[m + 1])
@@ -489,10 +482,14 @@ def _mechanic_partials(
             events=int(events[m]),
             night_responses=int(night[m]),
             orphan_rewards=int(trials.orphan_rewards[m]),
-            exposure_n=ex_n[m].astype(np.int64),
-            exposure_abs_delta_count=ex_dc[m],
-            exposure_abs_delta_time=ex_dt[m],
-            exposure_payout=ex_pay[m],
+            exposure_n=ex_n[m],
+            exposure_abs_delta_count=ExactSums.of(
+                exposure[r0:r1], np.abs(work.delta_count[r0:r1]), N_EXPOSURE
+            ),
+            exposure_abs_delta_time=ExactSums.of(
+                exposure[r0:r1], np.abs(work.delta_time[r0:r1]), N_EXPOSURE
+            ),
+            exposure_payout=ExactSums.of(exposure[r0:r1], trials.gain[r0:r1], N_EXPOSURE),
         )
     return out
 
@@ -743,9 +740,9 @@ def _sum_partials(pieces: Sequence[MechanicPartial]) -> MechanicPartial:
         night_responses=sum(p.night_responses for p in pieces),
         orphan_rewards=sum(p.orphan_rewards for p in pieces),
         exposure_n=np.sum([p.exposure_n for p in pieces], axis=0),
-        exposure_abs_delta_count=np.sum([p.exposure_abs_delta_count for p in pieces], axis=0),
-        exposure_abs_delta_time=np.sum([p.exposure_abs_delta_time for p in pieces], axis=0),
-        exposure_payout=np.sum([p.exposure_payout for p in pieces], axis=0),
+        exposure_abs_delta_count=ExactSums.merge(p.exposure_abs_delta_count for p in pieces),
+        exposure_abs_delta_time=ExactSums.merge(p.exposure_abs_delta_time for p in pieces),
+        exposure_payout=ExactSums.merge(p.exposure_payout for p in pieces),
     )
 
 
@@ -919,7 +916,7 @@ def _charts(sub: UserTable, sums: MechanicPartial, s: Schedule) -> dict[str, Any
     keep = np.flatnonzero(n > 0)
     abs_delta = (
         sums.exposure_abs_delta_time if s.kind in INTERVAL_KINDS else sums.exposure_abs_delta_count
-    )
+    ).values()
     spend = np.asarray(sub["spend"], dtype=np.float64) if len(sub) else np.zeros(0)
     pop, share = mk.lorenz(spend)
     alphas = np.asarray(sub["alpha"], dtype=np.float64) if len(sub) else np.zeros(0)
@@ -935,7 +932,7 @@ def _charts(sub: UserTable, sums: MechanicPartial, s: Schedule) -> dict[str, Any
         "rpe_by_exposure": {
             "responses_from": (2**keep).astype(np.int64),
             "mean_abs_rpe": abs_delta[keep] / n[keep],
-            "mean_payout": sums.exposure_payout[keep] / n[keep],
+            "mean_payout": sums.exposure_payout.values()[keep] / n[keep],
             "n": n[keep],
         },
         "lorenz": {"population": pop, "spend": share},

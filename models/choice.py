@@ -32,9 +32,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import expit, logit
 
-from models.expectation import linear_recurrence, rescorla_wagner
+from models.expectation import filter_rows, linear_recurrence
 from models.profile import alpha_grid, parabolic_peak, profile_interval
-from models.segments import Segments, previous_index
+from models.segments import RowLayout, Segments, previous_index
 
 FITTED, INSUFFICIENT_DATA, NO_VARIATION = 0, 1, 2
 STATUS_NAMES: tuple[str, ...] = ("fitted", "insufficient_data", "no_variation")
@@ -88,6 +88,7 @@ class _Layout:
     seg: Segments  # units over the choice trials (time order)
     perm: NDArray[np.int64]  # trials sorted by (unit, option, time)
     groups: Segments  # (unit, option) runs in that order
+    rows: RowLayout  # the runs as padded rows, for exact per-run filtering
     prev: NDArray[np.int64]  # (K, m) last earlier trial of the unit that chose option k
     onehot: NDArray[np.float64]  # (K, m) chosen option indicator (option-major: reductions
     # over options are then sums of K contiguous rows, much faster than over a short last axis)
@@ -105,10 +106,12 @@ def _layout(
     onehot = np.zeros((n_options, choice.shape[0]))
     onehot[choice, np.arange(choice.shape[0])] = 1.0
     avail = np.arange(n_options)[:, None] < seg.broadcast_int(n_available)[None, :]
+    groups = Segments.from_first_flags(first)
     return _Layout(
         seg=seg,
         perm=perm,
-        groups=Segments.from_first_flags(first),
+        groups=groups,
+        rows=RowLayout.of(groups),
         prev=prev,
         onehot=onehot,
         avail=avail,
@@ -139,8 +142,11 @@ def _over_options(x: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.asarray(np.add.reduce(x, axis=0), dtype=np.float64)
 
 
-def _q_shared(r: NDArray[np.float64], lay: _Layout, alpha: float, v0: float) -> NDArray[np.float64]:
-    post_sorted = rescorla_wagner(r[lay.perm], lay.groups, alpha, v0=v0).v_post
+def _q_shared(
+    r_rows: NDArray[np.float64], lay: _Layout, alpha: float, v0: float
+) -> NDArray[np.float64]:
+    """(K, m) option values before each trial at a shared α; r_rows: rewards in padded order."""
+    post_sorted = lay.rows.unpad(filter_rows(r_rows, lay.rows, alpha, v0=v0))
     post = np.empty_like(post_sorted)
     post[lay.perm] = post_sorted
     return _values_before(post, lay, v0)
@@ -318,13 +324,14 @@ def fit_choice(
         seg = segments.take(fit)
         lay = _layout(choice[rows], seg, n_options, n_available[fit])
         r = reward[rows]
+        r_rows = lay.rows.pad(r[lay.perm])
         grid = alpha_grid(config.alpha_grid, config.alpha_min, config.alpha_max)
         xs = logit(grid)
         profile = np.empty((grid.shape[0], seg.count))
         betas = np.empty((grid.shape[0], seg.count))
         b = np.ones(seg.count)
         for g, a in enumerate(grid):
-            q = _q_shared(r, lay, float(a), config.v0)
+            q = _q_shared(r_rows, lay, float(a), config.v0)
             b, profile[g] = _best_beta(q, lay, b, config)
             betas[g] = b
         units = np.arange(seg.count)

@@ -33,9 +33,9 @@ from numpy.typing import NDArray
 from scipy.special import expit, logit
 from scipy.stats import chi2
 
-from models.expectation import rescorla_wagner
+from models.expectation import Expectation, filter_rows, rescorla_wagner
 from models.profile import alpha_grid, parabolic_peak, profile_interval
-from models.segments import Segments
+from models.segments import RowLayout, Segments
 
 FITTED, INSUFFICIENT_DATA, NO_VARIATION, NO_REWARDS = 0, 1, 2, 3
 STATUS_NAMES: tuple[str, ...] = ("fitted", "insufficient_data", "no_variation", "no_rewards")
@@ -232,14 +232,19 @@ def fit_engagement(
     out["loglik_null"] = np.where(n_obs > 0, ll_null, np.nan)
 
     if fit.any():
+        rows = segments.rows_of(fit)
+        # the fit runs on a padded layout: units as zero-padded rows (weight 0 in the padding),
+        # so each unit's expectations come from its own rewards only, bit for bit
+        layout = RowLayout.of(segments.take(fit))
         res = _fit_units(
-            reward[segments.rows_of(fit)] / segments.broadcast(scale)[segments.rows_of(fit)],
-            continued[segments.rows_of(fit)].astype(np.float64),
-            observed[segments.rows_of(fit)].astype(np.float64),
-            segments.take(fit),
-            logit(np.clip(p_null[fit], 1e-6, 1 - 1e-6)),
+            layout.pad(reward[rows] / segments.broadcast(scale)[rows]),
+            layout.pad(continued[rows].astype(np.float64)),
+            layout.pad(observed[rows].astype(np.float64)),
+            layout,
+            logit(np.clip(p_null[fit], 1e-6, 1 - 1e-6))[layout.unit_order],
             config,
         )
+        res = {key: layout.units_back(values) for key, values in res.items()}
         for key, values in res.items():
             out[key][fit] = values
         lr = np.maximum(2.0 * (out["loglik"][fit] - ll_null[fit]), 0.0)
@@ -255,14 +260,24 @@ def fit_engagement(
     )
 
 
+def _expectation(r: NDArray[np.float64], layout: RowLayout, alpha: float, v0: float) -> Expectation:
+    v_post = filter_rows(r, layout, alpha, v0=v0)
+    v_pre = np.empty_like(v_post)
+    v_pre[1:] = v_post[:-1]
+    v_pre[layout.padded.first] = v0
+    return Expectation(v_pre=v_pre, delta=r - v_pre, v_post=v_post)
+
+
 def _fit_units(
     r: NDArray[np.float64],
     y: NDArray[np.float64],
     weight: NDArray[np.float64],
-    seg: Segments,
+    layout: RowLayout,
     b0_start: NDArray[np.float64],
     config: EngagementConfig,
 ) -> dict[str, NDArray[np.float64]]:
+    """Fit every unit; arrays are in `layout`'s padded order, results per padded row."""
+    seg = layout.padded
     grid = alpha_grid(config.alpha_grid, config.alpha_min, config.alpha_max)
     xs = logit(grid)
     n_grid = grid.shape[0]
@@ -274,7 +289,7 @@ def _fit_units(
     b_red = b.copy()
     no_delta = np.zeros_like(r)
     for g, a in enumerate(grid):
-        e = rescorla_wagner(r, seg, float(a), v0=config.v0)
+        e = _expectation(r, layout, float(a), config.v0)
         fit = _fit_logistic(e.v_post, e.delta, y, weight, seg, b, config)
         profile[g] = fit.objective
         bs[g] = fit.b

@@ -12,9 +12,12 @@ TD(0) with discount γ (Sutton & Barto 2018 §6.1; the seed's `td_update`):
 and the opponent form (seed: `dual_system_update`; Daw, Kakade & Dayan 2002), with separate
 expectations for rewards r⁺ = max(r, 0) and aversive outcomes r⁻ = max(−r, 0).
 
-All recurrences are linear in V, so over a flat array of concatenated units they are one
-first-order linear filter: `scipy.signal.lfilter` when α is shared by every unit, and a
-log-depth parallel prefix scan (`linear_recurrence`) when α differs per unit or per row.
+All recurrences are first-order linear filters in V. When α is shared by every unit, units are
+laid out as zero-padded rows of a few widths and `scipy.signal.lfilter` runs along the rows of
+each block (`filter_rows`); when α differs per unit or per row, a log-depth parallel prefix scan
+runs over the concatenated units (`linear_recurrence`). Either way no Python loop visits a unit,
+and each unit's values depend on its own rewards only, bit for bit — so partitions of users
+give the same results as one pass.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.signal import lfilter
 
-from models.segments import Segments
+from models.segments import RowLayout, Segments
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,14 +80,14 @@ def rescorla_wagner(
     segments: the units
     alpha:    learning rate, one float for all units, or (u,) one per unit, in [0, 1]
 
-    A shared float α runs one `lfilter` pass, whose result for a unit carries rounding residue
-    (≈ machine epsilon × the previous unit's last value) from removing that carry; an array α
-    runs the prefix scan, exact per unit, for results that must not depend on how units are
-    laid out (e.g. partitions of users).
+    A shared float α runs `lfilter` along the rows of a padded layout (`filter_rows`); an array
+    α runs the prefix scan. Either way a unit's values depend on its own rewards only, bit for
+    bit, so partitions of users give the same results.
     """
     r = np.asarray(reward, dtype=np.float64)
     if np.ndim(alpha) == 0:
-        v_post = _rw_shared_alpha(r, segments, float(alpha), v0)
+        layout = RowLayout.of(segments)
+        v_post = layout.unpad(filter_rows(layout.pad(r), layout, float(alpha), v0=v0))
     else:
         alpha_rows = segments.broadcast(np.asarray(alpha, dtype=np.float64))
         a = 1.0 - alpha_rows
@@ -96,20 +99,25 @@ def rescorla_wagner(
     return Expectation(v_pre=v_pre, delta=r - v_pre, v_post=v_post)
 
 
-def _rw_shared_alpha(
-    r: NDArray[np.float64], segments: Segments, alpha: float, v0: float
+def filter_rows(
+    reward_padded: NDArray[np.float64], layout: RowLayout, alpha: float, *, v0: float = 0.0
 ) -> NDArray[np.float64]:
-    # One C pass over all units: y = lfilter([α], [1, −(1−α)], r) carries the previous unit's
-    # last value c into the next, contributing c·(1−α)^(j+1) at position j; replace it by v₀.
-    if r.shape[0] == 0:
-        return r.copy()
-    if alpha >= 1.0:
-        return r.copy()
-    y = np.asarray(lfilter([alpha], [1.0, -(1.0 - alpha)], r), dtype=np.float64)
-    carry = np.zeros(segments.count, dtype=np.float64)
-    carry[1:] = y[segments.start[1:] - 1]
-    decay = np.exp((segments.position + 1.0) * np.log1p(-alpha))
-    return np.asarray(y - decay * segments.broadcast(carry - v0), dtype=np.float64)
+    """Vₜ₊₁ of Rescorla-Wagner for every unit, on rewards in `layout`'s padded order.
+
+    One `lfilter([α], [1, −(1−α)])` call per block of equal-width rows, along the rows, with
+    every row starting from V₁ = v₀ (initial state (1−α)·v₀): C speed, and no unit's state ever
+    reaches another (padding comes after each unit, so it cannot affect it).
+    """
+    out = np.empty_like(reward_padded)
+    for start, count, width in layout.blocks:
+        block = reward_padded[start : start + count * width].reshape(count, width)
+        if alpha >= 1.0:
+            y = block
+        else:
+            zi = np.full((count, 1), (1.0 - alpha) * v0)
+            y, _ = lfilter([alpha], [1.0, -(1.0 - alpha)], block, axis=1, zi=zi)
+        out[start : start + count * width] = np.asarray(y, dtype=np.float64).ravel()
+    return out
 
 
 def _shift_within(

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,7 @@ from numpy.typing import NDArray
 from scipy.optimize import minimize_scalar
 from scipy.stats import chi2
 
+from models.exactsum import ExactSums
 from models.segments import Segments, forward_fill_index, previous_index
 
 KINDS: tuple[str, ...] = (
@@ -169,7 +171,8 @@ class OutcomeTables:
     irt_n, irt_w:      (N_TIME_ALL,) by time since the unit's previous response
     irt_x:             (N_TIME_ALL,) float, valuable outcomes expected in each bin if every unit
                        paid at its own constant rate (Σ of the unit's rate over its responses):
-                       the within-user null, immune to differences between users
+                       the within-user null, immune to differences between users. Rates are
+                       rounded to multiples of 2⁻²⁴ so the sums are exact in any order
     day_n, day_w:      (N_DAY,) by local calendar days since the last valuable outcome
     utc_day_n, utc_day_w: (N_DAY,) the same on the UTC calendar (resets at UTC midnight)
     tenure_n, tenure_w: (N_TENURE,) by the unit's response ordinal (log₂ bins)
@@ -244,6 +247,9 @@ def _count_bin(start: NDArray[np.bool_], n: int) -> NDArray[np.int64]:
     return np.minimum(np.arange(n) - first, K_MAX).astype(np.int64)
 
 
+_RATE_GRID = float(1 << 24)
+
+
 def _day_bin(day: NDArray[np.float64], prev_win: NDArray[np.int64]) -> NDArray[np.int64]:
     gap = np.where(prev_win >= 0, day - day[np.maximum(prev_win, 0)], np.nan)
     return np.where(np.isnan(gap), N_DAY - 1, np.clip(np.nan_to_num(gap), 0, 2)).astype(np.int64)
@@ -269,7 +275,8 @@ def _outcome_tables(win: NDArray[np.bool_], rows: _MechanicRows) -> OutcomeTable
     d_bin = _day_bin(rows.local_day, prev_win)
     u_bin = _day_bin(rows.utc_day, prev_win)
     first = units.first
-    own_rate = units.broadcast(units.sum(win) / units.length)
+    # integer multiples of 2⁻²⁴: sums of up to 2²⁹ of them are exact in float64, whatever the order
+    own_rate = np.round(units.broadcast(units.sum(win) / units.length) * _RATE_GRID)
     # durations between valuable outcomes: completed at each later win, censored at a unit's end
     completed = e_bin[win & after]
     last_rows = units.start + units.length - 1
@@ -292,14 +299,14 @@ def _outcome_tables(win: NDArray[np.bool_], rows: _MechanicRows) -> OutcomeTable
         elapsed_w=_hist(e_bin, N_TIME_ALL, win),
         irt_n=_hist(rows.irt_bin, N_TIME_ALL),
         irt_w=_hist(rows.irt_bin, N_TIME_ALL, win),
-        irt_x=np.bincount(rows.irt_bin, weights=own_rate, minlength=N_TIME_ALL).astype(float),
+        irt_x=np.bincount(rows.irt_bin, weights=own_rate, minlength=N_TIME_ALL) / _RATE_GRID,
         day_n=_hist(d_bin, N_DAY),
         day_w=_hist(d_bin, N_DAY, win),
         utc_day_n=_hist(u_bin, N_DAY),
         utc_day_w=_hist(u_bin, N_DAY, win),
         tenure_n=_hist(rows.tenure_bin, N_TENURE),
         tenure_w=_hist(rows.tenure_bin, N_TENURE, win),
-        tenure_x=np.bincount(rows.tenure_bin, weights=own_rate, minlength=N_TENURE).astype(float),
+        tenure_x=np.bincount(rows.tenure_bin, weights=own_rate, minlength=N_TENURE) / _RATE_GRID,
         gap_event=_hist(completed, N_TIME_ALL)[:N_TIME],
         gap_censored=_hist(censored, N_TIME_ALL)[:N_TIME],
     )
@@ -309,21 +316,21 @@ def _outcome_tables(win: NDArray[np.bool_], rows: _MechanicRows) -> OutcomeTable
 class ScheduleStats:
     """Mergeable sufficient statistics of one mechanic's schedule.
 
-    responses, units:   counts; cost_responses: responses with cost > 0; cost_total: Σ cost
+    responses, units:   counts; cost_responses: responses with cost > 0
     paid_responses:     responses with any positive reward; aversive_responses: with a loss
     any_tables:         valuable = any positive reward
     cost_tables:        valuable = reward ≥ cost (and > 0)
     rung_tables:        valuable = reward ≥ rung_value(j), for rungs inside (min_gain, max_gain]
     none_tables:        no response valuable (what a rung above every payout yields)
     min_gain, max_gain: extreme positive payouts (inf / −inf when none)
-    ladder_count, ladder_value: {rung: count, Σ value} of positive payouts by ladder bin
-    gain_n, gain_mean, gain_m2: Welford moments of positive payouts (Chan et al. 1979 to merge)
+    ladder_count, ladder_value: {rung: count, exact Σ value} of positive payouts by ladder bin
+    gain_n, gain_sum, gain_sq_sum: count and exact Σg, Σg² of positive payouts (exact sums
+                        merge exactly, so the report does not depend on how users were split)
     """
 
     responses: int
     units: int
     cost_responses: int
-    cost_total: float
     paid_responses: int
     aversive_responses: int
     any_tables: OutcomeTables
@@ -333,10 +340,10 @@ class ScheduleStats:
     min_gain: float
     max_gain: float
     ladder_count: dict[int, int]
-    ladder_value: dict[int, float]
+    ladder_value: dict[int, Fraction]
     gain_n: int
-    gain_mean: float
-    gain_m2: float
+    gain_sum: Fraction
+    gain_sq_sum: Fraction
 
     def tables_for_rung(self, j: int) -> OutcomeTables:
         """Tables of 'reward ≥ rung_value(j)', derived when this partition did not need them."""
@@ -388,7 +395,7 @@ def schedule_stats(
     positive = gain[paid]
     rung_tables: dict[int, OutcomeTables] = {}
     ladder_count: dict[int, int] = {}
-    ladder_value: dict[int, float] = {}
+    ladder_value: dict[int, Fraction] = {}
     if positive.size:
         lo, hi = float(positive.min()), float(positive.max())
         bins = rung_index(positive)
@@ -398,18 +405,20 @@ def schedule_stats(
             rung_tables[j] = _outcome_tables(gain >= rung_value(j), rows)
         ub, inv = np.unique(bins, return_inverse=True)
         counts = np.bincount(inv)
-        values = np.bincount(inv, weights=positive)
+        values = ExactSums.of(inv.astype(np.int64), positive, int(ub.shape[0])).exact()
         ladder_count = {int(b): int(c) for b, c in zip(ub, counts, strict=True)}
-        ladder_value = {int(b): float(v) for b, v in zip(ub, values, strict=True)}
-        mean = float(positive.mean())
-        m2 = float(((positive - mean) ** 2).sum())
+        ladder_value = {int(b): v for b, v in zip(ub, values, strict=True)}
+        moments = ExactSums.of(
+            np.repeat(np.arange(2, dtype=np.int64), positive.size),
+            np.concatenate([positive, positive * positive]),
+            2,
+        ).exact()
     else:
-        lo, hi, mean, m2 = np.inf, -np.inf, 0.0, 0.0
+        lo, hi, moments = np.inf, -np.inf, [Fraction(0), Fraction(0)]
     return ScheduleStats(
         responses=n,
         units=units.count,
         cost_responses=int((cost > 0).sum()),
-        cost_total=float(cost.sum()),
         paid_responses=int(paid.sum()),
         aversive_responses=int((loss > 0).sum()),
         any_tables=any_tables,
@@ -421,8 +430,8 @@ def schedule_stats(
         ladder_count=ladder_count,
         ladder_value=ladder_value,
         gain_n=int(positive.size),
-        gain_mean=mean,
-        gain_m2=m2,
+        gain_sum=moments[0],
+        gain_sq_sum=moments[1],
     )
 
 
@@ -432,16 +441,6 @@ def merge_stats(parts: Sequence[ScheduleStats]) -> ScheduleStats:
         return parts[0]
     rungs = sorted({j for p in parts for j in p.rung_tables})
     ladder = sorted({j for p in parts for j in p.ladder_count})
-    # Welford / Chan et al. pairwise combination of payout moments
-    n_tot, mean, m2 = 0, 0.0, 0.0
-    for p in parts:
-        if p.gain_n == 0:
-            continue
-        n_new = n_tot + p.gain_n
-        d = p.gain_mean - mean
-        mean += d * p.gain_n / n_new
-        m2 += p.gain_m2 + d * d * n_tot * p.gain_n / n_new
-        n_tot = n_new
 
     def total(tables: Sequence[OutcomeTables]) -> OutcomeTables:
         out = tables[0]
@@ -453,7 +452,6 @@ def merge_stats(parts: Sequence[ScheduleStats]) -> ScheduleStats:
         responses=sum(p.responses for p in parts),
         units=sum(p.units for p in parts),
         cost_responses=sum(p.cost_responses for p in parts),
-        cost_total=float(sum(p.cost_total for p in parts)),
         paid_responses=sum(p.paid_responses for p in parts),
         aversive_responses=sum(p.aversive_responses for p in parts),
         any_tables=total([p.any_tables for p in parts]),
@@ -463,10 +461,12 @@ def merge_stats(parts: Sequence[ScheduleStats]) -> ScheduleStats:
         min_gain=min(p.min_gain for p in parts),
         max_gain=max(p.max_gain for p in parts),
         ladder_count={j: sum(p.ladder_count.get(j, 0) for p in parts) for j in ladder},
-        ladder_value={j: float(sum(p.ladder_value.get(j, 0.0) for p in parts)) for j in ladder},
-        gain_n=n_tot,
-        gain_mean=mean,
-        gain_m2=m2,
+        ladder_value={
+            j: sum((p.ladder_value.get(j, Fraction(0)) for p in parts), Fraction(0)) for j in ladder
+        },
+        gain_n=sum(p.gain_n for p in parts),
+        gain_sum=sum((p.gain_sum for p in parts), Fraction(0)),
+        gain_sq_sum=sum((p.gain_sq_sum for p in parts), Fraction(0)),
     )
 
 
@@ -956,6 +956,14 @@ def classify(tables: OutcomeTables) -> _Call:
     return _Call("insufficient_data", 0.0, const_unc, ev, dependence)
 
 
+def _cv(n: int, total: Fraction, squares: Fraction) -> float:
+    """Coefficient of variation from exact Σx and Σx² (sample variance, n − 1)."""
+    if n < 2 or total <= 0:
+        return float("nan")
+    variance = (squares - total * total / n) / (n - 1)
+    return float(np.sqrt(float(max(variance, Fraction(0))))) / float(total / n)
+
+
 def _median_payout(stats: ScheduleStats) -> float:
     if not stats.ladder_count:
         return float("nan")
@@ -970,9 +978,14 @@ def _valuable_rung(stats: ScheduleStats) -> int | None:
     if not stats.ladder_value:
         return None
     rungs = sorted(stats.ladder_value, reverse=True)
-    values = np.array([stats.ladder_value[j] for j in rungs])
-    reach = np.cumsum(values) >= LOTTERY_VALUE_SHARE * values.sum()
-    return int(rungs[int(np.argmax(reach))])
+    values = [stats.ladder_value[j] for j in rungs]
+    total = sum(values, Fraction(0))
+    running = Fraction(0)
+    for j, v in zip(rungs, values, strict=True):
+        running += v
+        if running >= Fraction(LOTTERY_VALUE_SHARE) * total:
+            return int(j)
+    return int(rungs[-1])
 
 
 def identify(stats: ScheduleStats) -> Schedule:
@@ -1004,11 +1017,7 @@ def identify(stats: ScheduleStats) -> Schedule:
     call = classify(tables)
     mean_ratio, ratio_cv, ratio_complete = _ratio_distribution(tables.count_w, tables.count_n)
     mean_int, int_cv, int_complete = _interval_distribution(tables.gap_event, tables.gap_censored)
-    mag_cv = (
-        float(np.sqrt(stats.gain_m2 / (stats.gain_n - 1)) / stats.gain_mean)
-        if stats.gain_n > 1 and stats.gain_mean > 0
-        else float("nan")
-    )
+    mag_cv = _cv(stats.gain_n, stats.gain_sum, stats.gain_sq_sum)
     evidence = dict(call.evidence)
     evidence |= {
         "outcome": outcome,
@@ -1051,7 +1060,7 @@ def _bonus(stats: ScheduleStats, median_payout: float) -> dict[str, Any] | None:
     that pays on 0.5–50 % of responses and whose own schedule is variable."""
     if not np.isfinite(median_payout) or not stats.ladder_value:
         return None
-    total_value = sum(stats.ladder_value.values())
+    total_value = sum(stats.ladder_value.values(), Fraction(0))
     for j in sorted(stats.ladder_value):
         if rung_value(j) < BONUS_MIN_RATIO * median_payout:
             continue
@@ -1060,7 +1069,9 @@ def _bonus(stats: ScheduleStats, median_payout: float) -> dict[str, Any] | None:
         if not (BONUS_RATE_RANGE[0] <= rate <= BONUS_RATE_RANGE[1]):
             continue
         call = classify(tables)
-        share = sum(v for r, v in stats.ladder_value.items() if r >= j) / total_value
+        share = float(
+            sum((v for r, v in stats.ladder_value.items() if r >= j), Fraction(0)) / total_value
+        )
         if (
             call.kind in ("variable_ratio", "pity", "variable_interval")
             and share < LOTTERY_VALUE_SHARE

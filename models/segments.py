@@ -122,3 +122,68 @@ def previous_index(mark: NDArray[np.bool_], segments: Segments) -> NDArray[np.in
         out[1:] = filled[:-1]
     out[segments.first] = -1
     return out
+
+
+def _width(length: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Row width of a unit of each length: exact up to 16, then the next of ⌈16·1.2ᵏ⌉ (≤ 20 %
+    padding), so a unit's width depends on its own length only."""
+    k = np.ceil(np.log(np.maximum(length, 16) / 16.0) / np.log(1.2) - 1e-9)
+    wide = np.ceil(16.0 * 1.2 ** np.maximum(k, 0.0)).astype(np.int64)
+    wide = np.maximum(wide, length)  # guard against rounding at the class edges
+    return np.where(length <= 16, length, wide).astype(np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class RowLayout:
+    """Segments re-laid out as zero-padded rows of a few widths, rows of one width adjacent.
+
+    A filter run along each row (axis 1 of a block of equal-width rows) sees only its own unit,
+    so its result for a unit does not depend on the other units — bit for bit — unlike a filter
+    run over the concatenated array.
+
+    padded:     Segments of the padded rows (lengths = widths), in padded order
+    unit_order: (u,) original segment index of each padded row
+    rows:       (n,) index in the padded array of each original row
+    blocks:     (start, rows, width) of each block of equal-width rows
+    """
+
+    padded: Segments
+    unit_order: NDArray[np.int64]
+    rows: NDArray[np.int64]
+    blocks: tuple[tuple[int, int, int], ...]
+
+    @classmethod
+    def of(cls, segments: Segments) -> RowLayout:
+        width = _width(segments.length)
+        order = np.argsort(width, kind="stable").astype(np.int64)
+        padded = Segments.from_lengths(width[order])
+        start_of_unit = np.empty(segments.count, dtype=np.int64)
+        start_of_unit[order] = padded.start
+        rows = np.repeat(start_of_unit, segments.length) + segments.position
+        w_sorted = width[order]
+        cuts = np.flatnonzero(np.diff(w_sorted)) + 1
+        firsts = (
+            np.concatenate([[0], cuts]).astype(np.int64) if order.size else np.zeros(0, np.int64)
+        )
+        ends = np.concatenate([cuts, [order.size]]).astype(np.int64) if order.size else firsts
+        blocks = tuple(
+            (int(padded.start[f]), int(e - f), int(w_sorted[f]))
+            for f, e in zip(firsts, ends, strict=True)
+        )
+        return cls(padded=padded, unit_order=order, rows=rows, blocks=blocks)
+
+    def pad(self, x: NDArray[np.float64], fill: float = 0.0) -> NDArray[np.float64]:
+        """(n_padded,) the rows' values in padded layout, `fill` in the padding."""
+        out = np.full(self.padded.rows, fill, dtype=np.float64)
+        out[self.rows] = x
+        return out
+
+    def unpad(self, x_padded: NDArray[np.float64]) -> NDArray[np.float64]:
+        """(n,) back in the original row order."""
+        return np.asarray(x_padded[self.rows], dtype=np.float64)
+
+    def units_back(self, per_row: NDArray[np.float64]) -> NDArray[np.float64]:
+        """(u,) per-padded-row values back in the original segment order."""
+        out = np.empty_like(per_row)
+        out[self.unit_order] = per_row
+        return out

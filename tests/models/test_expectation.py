@@ -113,3 +113,19 @@ def test_opponent_keeps_rewards_and_aversion_apart() -> None:
     np.testing.assert_allclose(e.reward.delta, [2.0, -1.0, 1.5])
     np.testing.assert_allclose(e.aversion.delta, [0.0, 4.0, -1.0])
     np.testing.assert_allclose(e.net_delta, [2.0, -5.0, 2.5])
+
+
+@pytest.mark.parametrize("alpha", [0.3, "per unit"])
+def test_a_units_values_do_not_depend_on_its_neighbours(alpha: float | str) -> None:
+    # bit for bit: partitions of users must give the same results as one pass
+    rng = np.random.default_rng(6)
+    mine = rng.normal(size=37) * 5
+    others = rng.normal(size=500) * 1e6
+    alone = Segments.from_lengths(np.array([37]))
+    among = Segments.from_lengths(np.array([250, 37, 250]))
+    r = np.concatenate([others[:250], mine, others[250:]])
+    a_alone = 0.3 if alpha == 0.3 else np.array([0.3])
+    a_among = 0.3 if alpha == 0.3 else np.array([0.9, 0.3, 0.1])
+    v_alone = rescorla_wagner(mine, alone, a_alone).v_post
+    v_among = rescorla_wagner(r, among, a_among).v_post[250:287]
+    np.testing.assert_array_equal(v_alone, v_among)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.segments import Segments, forward_fill_index, previous_index
+from models.segments import RowLayout, Segments, forward_fill_index, previous_index
 
 
 def test_layout_and_reductions() -> None:
@@ -36,3 +36,18 @@ def test_fills_never_cross_segments() -> None:
     mark = np.array([True, False, False, False, True, False])
     np.testing.assert_array_equal(forward_fill_index(mark, seg), [0, 0, 0, -1, 4, 4])
     np.testing.assert_array_equal(previous_index(mark, seg), [-1, 0, 0, -1, -1, 4])
+
+
+def test_row_layout_round_trips_with_little_padding() -> None:
+    rng = np.random.default_rng(0)
+    seg = Segments.from_lengths(rng.integers(1, 3000, 400))
+    layout = RowLayout.of(seg)
+    x = rng.normal(size=seg.rows)
+    np.testing.assert_array_equal(layout.unpad(layout.pad(x)), x)
+    assert layout.padded.rows <= 1.2 * seg.rows
+    assert (layout.padded.length >= seg.length[layout.unit_order]).all()
+    np.testing.assert_array_equal(layout.units_back(seg.length[layout.unit_order]), seg.length)
+    for start, rows, width in layout.blocks:  # blocks tile the padded array by equal widths
+        np.testing.assert_array_equal(
+            layout.padded.length[np.searchsorted(layout.padded.start, start) :][:rows], width
+        )
