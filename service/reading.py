@@ -136,6 +136,9 @@ _COPY_TRAILER = 2
 _HASH = "hashtextextended({}, 0)"
 _ABSENT = -(2**63)
 _NAME_COLUMNS = ("user_id", "mechanic", "option", "session_id")
+_NAME_KEYS = ("user", "mechanic", "option", "session")
+# Binary timestamptz is microseconds since 2000-01-01 UTC.
+_POSTGRES_EPOCH_MICROS = 946_684_800 * MICROSECONDS
 
 
 def _read_postgres(
@@ -143,19 +146,29 @@ def _read_postgres(
 ) -> tuple[EventColumns, InputSummary]:
     where, params = _postgres_filter(project_id, window)
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    names = _distinct_names(cursor, where, params)
-    hashed = all(_distinct_hashes(hashes) for _, hashes in names.values())
-    query = _hashed_query(where) if hashed else _joined_query(where)
-    fields = _RecordChunks()
-    with cursor.copy(query, params if hashed else params * 5) as copy:
-        for block in copy:
-            fields.feed(block)
+    # Compiling these scans to machine code costs more than it saves.
+    cursor.execute("SET LOCAL jit = off")
+    records = _copy_records(cursor, _hashed_query(where), params)
+    names = {
+        **_user_and_mechanic_names(cursor, where, params),
+        # Most products log no option or session: skip their scans when no event has one.
+        **{
+            column: _names(
+                cursor, column, where, params, present=bool((records[key] != _ABSENT).any())
+            )
+            for column, key in (("option", "option"), ("session_id", "session"))
+        },
+    }
+    if all(_distinct_hashes(hashes) for _, hashes in names.values()):
+        codes = {
+            key: _codes(records[key], names[column][1])
+            for column, key in zip(_NAME_COLUMNS, _NAME_KEYS, strict=True)
+        }
+    else:  # two names share a hash: code them by joins in SQL instead
+        records = _copy_records(cursor, _joined_query(where), params * 5)
+        codes = {key: records[key] for key in _NAME_KEYS}
     cursor.close()
-    records = fields.finish()
-    codes = {}
-    for column, key in zip(_NAME_COLUMNS, ("user", "mechanic", "option", "session"), strict=True):
-        codes[key] = _codes(records[key], names[column][1]) if hashed else records[key]
-    micros = records["micros"]
+    micros = records["micros"] + _POSTGRES_EPOCH_MICROS
     columns = EventColumns(
         user=codes["user"].astype(np.int64),
         mechanic=codes["mechanic"].astype(np.int32),
@@ -174,34 +187,54 @@ def _read_postgres(
     return columns, summarise(columns, micros)
 
 
-def _distinct_names(
-    cursor: Any, where: str, params: list[Any]
-) -> dict[str, tuple[tuple[str, ...], NDArray[np.int64]]]:
-    """Each name column's distinct names in byte order (as numpy sorts them), with their
-    hashes, from one scan."""
-    grouping = ", ".join(_NAME_COLUMNS)
+def _copy_records(cursor: Any, query: str, params: list[Any]) -> dict[str, NDArray[Any]]:
+    fields = _RecordChunks()
+    # PostgreSQL sends a message a row: append each to a buffer (a reference to it would pin
+    # psycopg's result) and decode whole chunks.
+    pending = bytearray()
+    with cursor.copy(query, params) as copy:
+        for block in copy:
+            pending += block
+            if len(pending) >= _CHUNK_BYTES:
+                fields.feed(pending)
+                pending = bytearray()
+    fields.feed(pending)
+    return fields.finish()
+
+
+Names = tuple[tuple[str, ...], NDArray[np.int64]]
+
+
+def _sorted_names(pairs: Iterable[tuple[str, int]]) -> Names:
+    """Names in byte order (as numpy sorts them; Python's str order is code-point order, which
+    UTF-8 preserves), with their hashes."""
+    ordered = sorted(set(pairs))
+    return tuple(name for name, _ in ordered), np.array([h for _, h in ordered], dtype=np.int64)
+
+
+def _user_and_mechanic_names(cursor: Any, where: str, params: list[Any]) -> dict[str, Names]:
+    # One pass over the audit index (project, mechanic, user, ts) gives both name sets.
     cursor.execute(
-        f"SELECT GROUPING({grouping}), coalesce({grouping}) AS name,"
-        f" {_HASH.format(f'coalesce({grouping})')}"
-        f" FROM event WHERE {where}"
-        f" GROUP BY GROUPING SETS ({', '.join(f'({c})' for c in _NAME_COLUMNS)})",
+        f"SELECT mechanic, user_id, {_HASH.format('mechanic')}, {_HASH.format('user_id')}"
+        f" FROM (SELECT DISTINCT mechanic, user_id FROM event WHERE {where}) AS d",
         params,
     )
-    # GROUPING(...) sets a bit for each column left out of the row's grouping set.
-    bit_of = {1 << (len(_NAME_COLUMNS) - 1 - i): c for i, c in enumerate(_NAME_COLUMNS)}
-    found: dict[str, list[tuple[str, int]]] = {c: [] for c in _NAME_COLUMNS}
-    full = (1 << len(_NAME_COLUMNS)) - 1
-    for grouping_bits, name, hashed in cursor.fetchall():
-        if name is not None:
-            found[bit_of[full ^ grouping_bits]].append((name, hashed))
-    out = {}
-    for column, pairs in found.items():
-        pairs.sort()
-        out[column] = (
-            tuple(name for name, _ in pairs),
-            np.array([h for _, h in pairs], dtype=np.int64),
-        )
-    return out
+    rows = cursor.fetchall()
+    return {
+        "mechanic": _sorted_names((m, hm) for m, _, hm, _ in rows),
+        "user_id": _sorted_names((u, hu) for _, u, _, hu in rows),
+    }
+
+
+def _names(cursor: Any, column: str, where: str, params: list[Any], *, present: bool) -> Names:
+    if not present:
+        return (), np.zeros(0, dtype=np.int64)
+    cursor.execute(
+        f"SELECT name, {_HASH.format('name')} FROM (SELECT DISTINCT {column} AS name"
+        f" FROM event WHERE {where} AND {column} IS NOT NULL) AS d",
+        params,
+    )
+    return _sorted_names(cursor.fetchall())
 
 
 def _distinct_hashes(hashes: NDArray[np.int64]) -> bool:
@@ -210,24 +243,28 @@ def _distinct_hashes(hashes: NDArray[np.int64]) -> bool:
 
 def _codes(event_hashes: NDArray[np.int64], name_hashes: NDArray[np.int64]) -> NDArray[np.int64]:
     """Each event's code (index into the sorted names) from its name's hash; -1 if absent."""
-    order = np.argsort(name_hashes)
-    ordered = name_hashes[order]
-    absent = event_hashes == _ABSENT
-    position = np.minimum(np.searchsorted(ordered, event_hashes), max(len(ordered) - 1, 0))
-    if len(ordered) == 0:
-        if not absent.all():
+    if len(name_hashes) == 0:
+        if not (event_hashes == _ABSENT).all():
             raise RuntimeError("events name values that the snapshot does not hold")
         return np.full(event_hashes.shape[0], -1, dtype=np.int64)
-    if not np.array_equal(ordered[position][~absent], event_hashes[~absent]):
-        raise RuntimeError("events name values that the snapshot does not hold")
-    return np.where(absent, -1, order[position]).astype(np.int64)
+    order = np.argsort(name_hashes)
+    ordered = name_hashes[order]
+    position = np.searchsorted(ordered, event_hashes)
+    np.minimum(position, len(ordered) - 1, out=position)
+    found = ordered[position] == event_hashes
+    codes = order[position]
+    if not found.all():
+        missing = ~found
+        if not (event_hashes[missing] == _ABSENT).all():
+            raise RuntimeError("events name values that the snapshot does not hold")
+        codes[missing] = -1
+    return codes.astype(np.int64, copy=False)
 
 
 def _hashed_query(where: str) -> str:
     user, mechanic, option, session = (_HASH.format(c) for c in _NAME_COLUMNS)
     return (
-        f"COPY (SELECT {user}, {mechanic}, kind::int2,"
-        " (extract(epoch FROM ts) * 1000000)::int8, value, cost,"
+        f"COPY (SELECT {user}, {mechanic}, kind::int2, ts, value, cost,"
         f" coalesce({option}, {_ABSENT}), coalesce({session}, {_ABSENT}),"
         " coalesce(utc_offset_s, 0)::int4, coalesce(delay_s, 'NaN')::float8"
         f" FROM event WHERE {where}) TO STDOUT (FORMAT binary)"
@@ -244,8 +281,7 @@ def _joined_query(where: str) -> str:
         )
 
     return (
-        "COPY (SELECT u.code::int8, m.code::int8, e.kind::int2,"
-        " (extract(epoch FROM e.ts) * 1000000)::int8, e.value, e.cost,"
+        "COPY (SELECT u.code::int8, m.code::int8, e.kind::int2, e.ts, e.value, e.cost,"
         " coalesce(o.code, -1)::int8, coalesce(s.code, -1)::int8,"
         " coalesce(e.utc_offset_s, 0)::int4, coalesce(e.delay_s, 'NaN')::float8"
         f" FROM event e JOIN {coded('user_id')} u ON u.name = e.user_id"
@@ -281,10 +317,9 @@ class _RecordChunks:
         self._header_seen = False
         self._chunks: dict[str, list[NDArray[Any]]] = {name: [] for name in _NATIVE}
 
-    def feed(self, block: bytes | bytearray | memoryview) -> None:
+    def feed(self, block: bytes | bytearray) -> None:
         self._pending += block
-        if len(self._pending) >= _CHUNK_BYTES:
-            self._decode(final=False)
+        self._decode(final=False)
 
     def finish(self) -> dict[str, NDArray[Any]]:
         self._decode(final=True)
@@ -385,16 +420,18 @@ def summarise(columns: EventColumns, micros: NDArray[np.int64]) -> InputSummary:
 
     The digest (SHA-256) covers the name tables and every field the models read, with the
     events in an order fixed by their content alone — by a 64-bit fingerprint of all their
-    fields, then time — so it identifies the input whatever order rows came back in.
+    fields — so it identifies the input whatever order rows came back in (unless two distinct
+    events of one input share a fingerprint: odds about n²/2⁶⁵).
     """
     n = len(columns)
     fields = _digest_fields(columns, micros)
-    order = np.lexsort((micros, _fingerprints(fields)))
+    # Events that tie are identical (or collide, at the odds above): their order is moot.
+    order = np.argsort(_fingerprints(fields))
     digest = hashlib.sha256()
     for name_table in (columns.user_ids, columns.mechanics, columns.options):
         digest.update(b"\x1e".join(name.encode() for name in name_table) + b"\x1d")
     for array in fields:
-        digest.update(np.ascontiguousarray(array[order]).tobytes())
+        digest.update(memoryview(array[order]))
     return InputSummary(
         events=n,
         users=len(columns.user_ids),
@@ -426,11 +463,13 @@ def _fingerprints(fields: list[NDArray[Any]]) -> NDArray[np.uint64]:
     for field in fields:
         bits = field.view(np.uint64) if field.dtype.itemsize == 8 else field.astype(np.uint64)
         h ^= bits
-        h ^= h >> np.uint64(30)
-        h *= np.uint64(0xBF58476D1CE4E5B9)
-        h ^= h >> np.uint64(27)
-        h *= np.uint64(0x94D049BB133111EB)
-        h ^= h >> np.uint64(31)
+        h *= np.uint64(0x9E3779B97F4A7C15)  # odd: a bijection, so no field is lost
+        h ^= h >> np.uint64(29)
+    h ^= h >> np.uint64(30)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    h *= np.uint64(0x94D049BB133111EB)
+    h ^= h >> np.uint64(31)
     return h
 
 
