@@ -431,7 +431,7 @@ def summarise(columns: EventColumns, micros: NDArray[np.int64]) -> InputSummary:
     for name_table in (columns.user_ids, columns.mechanics, columns.options):
         digest.update(b"\x1e".join(name.encode() for name in name_table) + b"\x1d")
     for array in fields:
-        digest.update(memoryview(array[order]))
+        digest.update(array[order].data)
     return InputSummary(
         events=n,
         users=len(columns.user_ids),
