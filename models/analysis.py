@@ -24,6 +24,7 @@ from models import discounting, engagement
 from models import markers as mk
 from models.columns import EventColumns
 from models.exactsum import ExactSums
+from models.jsonable import column_values, jsonable
 from models.risk import (
     ESCALATION_LOG,
     LOSS_CHASING_P,
@@ -515,7 +516,7 @@ class MechanicReport:
         evidence["reward_uncertainty"] = s.reward_uncertainty
         if s.bonus is not None:
             evidence["bonus"] = s.bonus
-        out: dict[str, Any] = _jsonable(
+        out: dict[str, Any] = jsonable(
             {
                 "mechanic": self.mechanic,
                 "schedule": {
@@ -558,98 +559,116 @@ class Analysis:
         """The report's "mechanics" and "findings" (DESIGN §3.3): plain JSON values, no NaN."""
         return {
             "mechanics": [m.as_dict() for m in self.mechanics],
-            "findings": [_jsonable(f.as_dict()) for f in self.findings],
+            "findings": [jsonable(f.as_dict()) for f in self.findings],
         }
 
     def user_rows(self) -> Iterator[dict[str, Any]]:
-        """One JSON-able dict per (user, mechanic), in (mechanic, user_id) order."""
+        """One JSON-able dict per (user, mechanic), in (mechanic, user_id) order.
+
+        Each column is converted to plain values once (`column_values`, vectorised), then the
+        rows are assembled from the lists: the same values, bit for bit, as converting every
+        row's numpy scalars one by one, at a small fraction of the cost.
+        """
+        if not len(self.users):
+            return
         c = self.users.columns
-        for i in range(len(self.users)):
-            yield _jsonable(_user_row(c, i))
+        columns = [column_values(c[name]) for name in _ROW_COLUMNS]
+        tiers = [TIERS[i] for i in np.asarray(c["risk_tier"], dtype=np.int64).tolist()]
+        # the markers that raised each row's tier, as a bit mask → their names
+        names = [name for name, _ in RISK_MARKERS]
+        mask = np.zeros(len(self.users), dtype=np.int64)
+        for j, name in enumerate(names):
+            mask |= np.asarray(c[f"raised_{name}"], dtype=np.int64) << j
+        combos = {
+            m: tuple(n for j, n in enumerate(names) if m >> j & 1) for m in np.unique(mask).tolist()
+        }
+        raised_by = [combos[m] for m in mask.tolist()]
+        for row in zip(*columns, tiers, raised_by, strict=True):
+            (
+                user_id, mechanic, responses, alpha, alpha_lo, alpha_hi, beta, b_delta,
+                spend, night_share, session_escalation, frequency_escalation, post_reward_pause,
+                rpe_persistence, rpe_balance, front_loading, option_concentration,
+                aversive_share, aversive_expectation, discount_k,
+                fit_status, alpha_source, sessions, n_obs, engagement_alpha,
+                engagement_alpha_lo, engagement_alpha_hi, b0, b_v, b_delta_se, b_delta_p,
+                loglik, loglik_null, lr_stat, p_value, aic_delta, reward_scale,
+                choice_status, choices, choice_alpha, choice_alpha_lo, choice_alpha_hi,
+                choice_loglik, discount_status, wait_or_pay, indifference_delay_s, price_share,
+                tier, raised,
+            ) = row  # fmt: skip
+            yield {
+                "user_id": user_id,
+                "mechanic": mechanic,
+                "responses": responses,
+                "alpha": alpha,
+                "alpha_ci": [alpha_lo, alpha_hi],
+                "beta": beta,
+                "b_delta": b_delta,
+                "risk_tier": tier,
+                "raised_by": list(raised),
+                "markers": {
+                    "spend": spend,
+                    "night_share": night_share,
+                    "session_escalation": session_escalation,
+                    "frequency_escalation": frequency_escalation,
+                    "post_reward_pause": post_reward_pause,
+                    "rpe_persistence": rpe_persistence,
+                    "rpe_balance": rpe_balance,
+                    "front_loading": front_loading,
+                    "option_concentration": option_concentration,
+                    "aversive_share": aversive_share,
+                    "aversive_expectation": aversive_expectation,
+                    "discount_k": discount_k,
+                },
+                "fit": {
+                    "status": fit_status,
+                    "alpha_source": alpha_source,
+                    "sessions": sessions,
+                    "decisions": n_obs,
+                    "alpha": engagement_alpha,
+                    "alpha_ci": [engagement_alpha_lo, engagement_alpha_hi],
+                    "b0": b0,
+                    "b_v": b_v,
+                    "b_delta": b_delta,
+                    "b_delta_se": b_delta_se,
+                    "b_delta_p": b_delta_p,
+                    "loglik": loglik,
+                    "loglik_null": loglik_null,
+                    "lr_stat": lr_stat,
+                    "p_value": p_value,
+                    "aic_delta": aic_delta,
+                    "reward_scale": reward_scale,
+                    "choice": {
+                        "status": choice_status,
+                        "choices": choices,
+                        "alpha": choice_alpha,
+                        "alpha_ci": [choice_alpha_lo, choice_alpha_hi],
+                        "beta": beta,
+                        "loglik": choice_loglik,
+                    },
+                    "discounting": {
+                        "status": discount_status,
+                        "offers": wait_or_pay,
+                        "k": discount_k,
+                        "indifference_delay_s": indifference_delay_s,
+                        "price_share": price_share,
+                    },
+                },
+            }
 
 
-def _user_row(c: dict[str, NDArray[Any]], i: int) -> dict[str, Any]:
-    raised = [name for name, _ in RISK_MARKERS if bool(c[f"raised_{name}"][i])]
-    return {
-        "user_id": c["user_id"][i],
-        "mechanic": c["mechanic"][i],
-        "responses": c["responses"][i],
-        "alpha": c["alpha"][i],
-        "alpha_ci": [c["alpha_lo"][i], c["alpha_hi"][i]],
-        "beta": c["beta"][i],
-        "b_delta": c["b_delta"][i],
-        "risk_tier": TIERS[int(c["risk_tier"][i])],
-        "raised_by": raised,
-        "markers": {
-            "spend": c["spend"][i],
-            "night_share": c["night_share"][i],
-            "session_escalation": c["session_escalation"][i],
-            "frequency_escalation": c["frequency_escalation"][i],
-            "post_reward_pause": c["post_reward_pause"][i],
-            "rpe_persistence": c["rpe_persistence"][i],
-            "rpe_balance": c["rpe_balance"][i],
-            "front_loading": c["front_loading"][i],
-            "option_concentration": c["option_concentration"][i],
-            "aversive_share": c["aversive_share"][i],
-            "aversive_expectation": c["aversive_expectation"][i],
-            "discount_k": c["discount_k"][i],
-        },
-        "fit": {
-            "status": c["fit_status"][i],
-            "alpha_source": c["alpha_source"][i],
-            "sessions": c["sessions"][i],
-            "decisions": c["n_obs"][i],
-            "alpha": c["engagement_alpha"][i],
-            "alpha_ci": [c["engagement_alpha_lo"][i], c["engagement_alpha_hi"][i]],
-            "b0": c["b0"][i],
-            "b_v": c["b_v"][i],
-            "b_delta": c["b_delta"][i],
-            "b_delta_se": c["b_delta_se"][i],
-            "b_delta_p": c["b_delta_p"][i],
-            "loglik": c["loglik"][i],
-            "loglik_null": c["loglik_null"][i],
-            "lr_stat": c["lr_stat"][i],
-            "p_value": c["p_value"][i],
-            "aic_delta": c["aic_delta"][i],
-            "reward_scale": c["reward_scale"][i],
-            "choice": {
-                "status": c["choice_status"][i],
-                "choices": c["choices"][i],
-                "alpha": c["choice_alpha"][i],
-                "alpha_ci": [c["choice_alpha_lo"][i], c["choice_alpha_hi"][i]],
-                "beta": c["beta"][i],
-                "loglik": c["choice_loglik"][i],
-            },
-            "discounting": {
-                "status": c["discount_status"][i],
-                "offers": c["wait_or_pay"][i],
-                "k": c["discount_k"][i],
-                "indifference_delay_s": c["indifference_delay_s"][i],
-                "price_share": c["price_share"][i],
-            },
-        },
-    }
-
-
-def _jsonable(x: Any) -> Any:
-    """Plain JSON values: numpy scalars unwrapped, floats to 10 significant digits (stable
-    across summation order), NaN and infinities to None."""
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return [_jsonable(v) for v in x.tolist()]
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        v = float(x)
-        if not math.isfinite(v):
-            return None
-        return float(f"{v:.10g}")
-    return x
+# the per-user table's columns in a user row, in the order `Analysis.user_rows` unpacks them
+_ROW_COLUMNS: tuple[str, ...] = (
+    "user_id", "mechanic", "responses", "alpha", "alpha_lo", "alpha_hi", "beta", "b_delta",
+    "spend", "night_share", "session_escalation", "frequency_escalation", "post_reward_pause",
+    "rpe_persistence", "rpe_balance", "front_loading", "option_concentration",
+    "aversive_share", "aversive_expectation", "discount_k",
+    "fit_status", "alpha_source", "sessions", "n_obs", "engagement_alpha",
+    "engagement_alpha_lo", "engagement_alpha_hi", "b0", "b_v", "b_delta_se", "b_delta_p",
+    "loglik", "loglik_null", "lr_stat", "p_value", "aic_delta", "reward_scale",
+    "choice_status", "choices", "choice_alpha", "choice_alpha_lo", "choice_alpha_hi",
+    "choice_loglik", "discount_status", "wait_or_pay", "indifference_delay_s", "price_share",
+)  # fmt: skip
 
 
 def merge(

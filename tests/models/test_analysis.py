@@ -9,6 +9,7 @@ import math
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 
 from models.analysis import (
@@ -20,6 +21,8 @@ from models.analysis import (
     split_by_user,
 )
 from models.columns import RESPONSE, REWARD, EventColumns
+from models.risk import MARKERS as RISK_MARKERS
+from models.risk import TIERS
 from models.rules import DEFAULT_TABLE, SEVERITIES
 from models.synthetic import (
     MechanicSpec,
@@ -176,6 +179,107 @@ def test_user_rows_are_plain_json_with_the_api_keys() -> None:
     assert [(r["mechanic"], r["user_id"]) for r in rows] == sorted(
         (r["mechanic"], r["user_id"]) for r in rows
     )
+
+
+def _reference_jsonable(x: Any) -> Any:
+    """The value-by-value conversion user rows were first built with (the reference)."""
+    if isinstance(x, dict):
+        return {str(k): _reference_jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_reference_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return [_reference_jsonable(v) for v in x.tolist()]
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        v = float(x)
+        if not math.isfinite(v):
+            return None
+        return float(f"{v:.10g}")
+    return x
+
+
+_MARKER_COLUMNS = (
+    "spend", "night_share", "session_escalation", "frequency_escalation", "post_reward_pause",
+    "rpe_persistence", "rpe_balance", "front_loading", "option_concentration", "aversive_share",
+    "aversive_expectation", "discount_k",
+)  # fmt: skip
+_FIT_COLUMNS = (
+    "b0", "b_v", "b_delta", "b_delta_se", "b_delta_p", "loglik", "loglik_null", "lr_stat",
+    "p_value", "aic_delta", "reward_scale",
+)  # fmt: skip
+
+
+def _reference_user_row(c: dict[str, np.ndarray], i: int) -> dict[str, Any]:
+    raised = [name for name, _ in RISK_MARKERS if bool(c[f"raised_{name}"][i])]
+    return {
+        "user_id": c["user_id"][i],
+        "mechanic": c["mechanic"][i],
+        "responses": c["responses"][i],
+        "alpha": c["alpha"][i],
+        "alpha_ci": [c["alpha_lo"][i], c["alpha_hi"][i]],
+        "beta": c["beta"][i],
+        "b_delta": c["b_delta"][i],
+        "risk_tier": TIERS[int(c["risk_tier"][i])],
+        "raised_by": raised,
+        "markers": {name: c[name][i] for name in _MARKER_COLUMNS},
+        "fit": {
+            "status": c["fit_status"][i],
+            "alpha_source": c["alpha_source"][i],
+            "sessions": c["sessions"][i],
+            "decisions": c["n_obs"][i],
+            "alpha": c["engagement_alpha"][i],
+            "alpha_ci": [c["engagement_alpha_lo"][i], c["engagement_alpha_hi"][i]],
+            **{name: c[name][i] for name in _FIT_COLUMNS},
+            "choice": {
+                "status": c["choice_status"][i],
+                "choices": c["choices"][i],
+                "alpha": c["choice_alpha"][i],
+                "alpha_ci": [c["choice_alpha_lo"][i], c["choice_alpha_hi"][i]],
+                "beta": c["beta"][i],
+                "loglik": c["choice_loglik"][i],
+            },
+            "discounting": {
+                "status": c["discount_status"][i],
+                "offers": c["wait_or_pay"][i],
+                "k": c["discount_k"][i],
+                "indifference_delay_s": c["indifference_delay_s"][i],
+                "price_share": c["price_share"][i],
+            },
+        },
+    }
+
+
+def _reference_user_rows(analysis: Analysis) -> list[dict[str, Any]]:
+    c = analysis.users.columns
+    return [_reference_jsonable(_reference_user_row(c, i)) for i in range(len(analysis.users))]
+
+
+def _with_edge_values(analysis: Analysis) -> Analysis:
+    """The analysis with awkward floats written over some of its user columns."""
+    n = len(analysis.users)
+    edges = np.array(
+        [-0.0, math.inf, -math.inf, 1e-300, 1.7976931348623157e308, 1234567890.5, 9.9999999995,
+         999999999.95, 1e-14, 12345678901234.5, 0.1, 2.675, 100.0],
+    )  # fmt: skip
+    rng = np.random.default_rng(3)
+    extra = {
+        name: np.where(rng.random(n) < 0.5, rng.choice(edges, n), analysis.users[name])
+        for name in ("spend", "b0", "loglik", "p_value", "alpha_lo", "discount_k")
+    }
+    return dataclasses.replace(analysis, users=analysis.users.with_columns(**extra))
+
+
+def test_user_rows_are_the_value_by_value_conversion_byte_for_byte() -> None:
+    analysis = analyse(COLUMNS, config=CONFIG, table=DEFAULT_TABLE)
+    for a in (analysis, _with_edge_values(analysis)):
+        fast = list(a.user_rows())
+        assert orjson.dumps(fast, option=orjson.OPT_SORT_KEYS) == orjson.dumps(
+            _reference_user_rows(a), option=orjson.OPT_SORT_KEYS
+        )
+        assert json.dumps(fast) == json.dumps(_reference_user_rows(a))  # key order too
 
 
 def _demo_bar(analysis: Analysis) -> None:
