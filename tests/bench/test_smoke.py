@@ -1,0 +1,44 @@
+"""The benchmarks at their smoke size, so they never rot (figures are not asserted here:
+speed bars are measured by running the benchmarks by hand, see the README)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+pytestmark = pytest.mark.postgres
+
+
+def run(*args: str) -> dict[str, object]:
+    out = subprocess.run(
+        [sys.executable, *args], check=True, capture_output=True, text=True, timeout=600
+    ).stdout
+    start = out.index("{")
+    return dict(json.loads(out[start:]))
+
+
+def test_ingest_smoke() -> None:
+    result = run(str(BENCH / "ingest.py"), "--smoke")
+    assert result["http_accepted"] == result["events"] == 20_000
+    assert float(result["ratio_http_to_copy"]) > 0  # type: ignore[arg-type]
+
+
+def test_audit_smoke_postgres_with_scaling() -> None:
+    result = run(str(BENCH / "audit.py"), "--smoke", "--scaling")
+    runs = result["runs"]
+    assert isinstance(runs, list)
+    assert [r["events"] for r in runs] == [20_000, 60_000]
+    assert all(r["users_in_report"] > 0 and r["pandas_to_kernel_ratio"] > 0 for r in runs)
+    assert "time_per_event_ratio_largest_to_smallest" in result
+
+
+def test_audit_smoke_sqlite() -> None:
+    (run_,) = run(str(BENCH / "audit.py"), "--smoke", "--sqlite")["runs"]  # type: ignore[misc]
+    assert run_["database"] == "sqlite"
+    assert run_["users_in_report"] > 0
