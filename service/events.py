@@ -125,10 +125,16 @@ def validate_event(item: Any, *, now: datetime, future_tolerance_s: float) -> Ev
     if kind == KIND_REWARD and event.cost != 0.0:
         raise EventRejected("cost", "a reward carries no cost; put the cost on its response")
     properties = event.properties
+    for name in ("user_id", "mechanic", "option", "session_id", "message_id"):
+        text = getattr(event, name)
+        if text is not None and "\x00" in text:
+            raise EventRejected(name, "text may not contain a NUL character")
     if properties:
-        bad = _non_finite_path(properties)
+        bad = unstorable(properties)
         if bad is not None:
-            raise EventRejected(f"properties.{bad}", "numbers must be finite")
+            raise EventRejected(
+                f"properties.{bad}", "numbers must be finite and text may not contain NUL"
+            )
     utc_offset_s = _utc_offset(event, ts)
     delay_s = _delay(properties)
     message_id = event.message_id or content_digest(event, ts)
@@ -148,18 +154,23 @@ def validate_event(item: Any, *, now: datetime, future_tolerance_s: float) -> Ev
     )
 
 
-def _non_finite_path(value: Any, path: str = "") -> str | None:
-    """Where in a JSON value a NaN or infinity hides (databases refuse them in JSON)."""
+def unstorable(value: Any, path: str = "") -> str | None:
+    """Where a JSON value holds what no database column takes (NaN, infinity, a NUL)."""
     if isinstance(value, float) and not math.isfinite(value):
+        return path or "value"
+    if isinstance(value, str) and "\x00" in value:
         return path or "value"
     if isinstance(value, dict):
         for key, item in value.items():
-            found = _non_finite_path(item, f"{path}.{key}" if path else str(key))
+            here = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return here
+            found = unstorable(item, here)
             if found is not None:
                 return found
     elif isinstance(value, list):
         for position, item in enumerate(value):
-            found = _non_finite_path(item, f"{path}[{position}]")
+            found = unstorable(item, f"{path}[{position}]")
             if found is not None:
                 return found
     return None

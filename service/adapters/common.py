@@ -29,7 +29,7 @@ from service.errors import (
     PayloadTooLarge,
     Unauthorized,
 )
-from service.events import EPOCH, MILLISECONDS_ABOVE, Rejection
+from service.events import EPOCH, MILLISECONDS_ABOVE, Rejection, unstorable
 from service.payloads import loads
 from service.ratelimit import RateLimited
 
@@ -157,28 +157,6 @@ def message_id(source: str, vendor_id: Any, payload: Mapping[str, Any], *volatil
     stable = {k: v for k, v in payload.items() if k not in volatile}
     canonical = orjson.dumps(stable, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
     return f"{source}:sha256:" + hashlib.sha256(canonical).hexdigest()[:48]
-
-
-def unstorable(value: Any, path: str = "") -> str | None:
-    """Where a JSON value holds what no database column takes (NaN, infinity, a NUL)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return path or "value"
-    if isinstance(value, str) and "\x00" in value:
-        return path or "value"
-    if isinstance(value, dict):
-        for key, item in value.items():
-            here = f"{path}.{key}" if path else str(key)
-            if "\x00" in str(key):
-                return here
-            found = unstorable(item, here)
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for position, item in enumerate(value):
-            found = unstorable(item, f"{path}[{position}]")
-            if found is not None:
-                return found
-    return None
 
 
 def vendor_event(

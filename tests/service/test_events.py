@@ -66,6 +66,9 @@ def test_epoch_numbers(stamp: float, expected: datetime) -> None:
         ({"properties": {"timezone": "Mars/Olympus"}}, "properties.timezone", "unknown"),
         ({"properties": {"delay_s": -3}}, "properties.delay_s", "≥ 0"),
         ({"properties": {"nested": [1, float("nan")]}}, "properties.nested[1]", "finite"),
+        ({"properties": {"note": "a\x00b"}}, "properties.note", "NUL"),
+        ({"user_id": "u\x001"}, "user_id", "NUL"),
+        ({"mechanic": "slo\x00ts"}, "mechanic", "NUL"),
     ],
 )
 def test_bad_fields_are_named(overrides: dict[str, Any], field: str, reason_part: str) -> None:

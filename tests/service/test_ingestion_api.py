@@ -180,3 +180,15 @@ def test_rate_limit_answers_429_with_retry_after(
     assert int(refused.headers["Retry-After"]) >= 1
     assert refused.json()["error"] == "RateLimited"
     assert len(stored(clean_database, project.id)) == 8
+
+
+def test_a_nul_character_rejects_its_event_only(
+    client: TestClient, project: ProjectKey, clean_database: Engine
+) -> None:
+    # PostgreSQL refuses NUL in text and JSONB; the event is named, the batch stored.
+    events = [native_event(0, user_id="u\x00"), native_event(1, properties={"k": "\x00"})]
+    events += native_batch(3, 2)
+    result = client.post("/v1/events", json=events, headers=project.auth).json()
+    assert [r["status"] for r in result["results"]] == ["rejected"] * 2 + ["accepted"] * 3
+    assert [r["field"] for r in result["results"][:2]] == ["user_id", "properties.k"]
+    assert len(stored(clean_database, project.id)) == 3
