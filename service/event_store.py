@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.events import EventRecord
-from service.tables import Event
+from service.tables import Event, RawEvent
 
 # Rows per INSERT statement on SQLite: under its 32,766 bound parameters (16 columns a row).
 INSERT_CHUNK = 1_000
@@ -149,7 +149,7 @@ def _store_rows(
     now: datetime,
 ) -> set[str]:
     inserted: set[str] = set()
-    statement = _insert_ignoring_duplicates(session).returning(Event.message_id)
+    statement = insert_ignoring_duplicates(session, Event).returning(Event.message_id)
     for start in range(0, len(records), INSERT_CHUNK):
         rows = [
             {
@@ -175,14 +175,15 @@ def _store_rows(
     return inserted
 
 
-def _insert_ignoring_duplicates(session: Session) -> Insert:
+def insert_ignoring_duplicates(session: Session, table: type[Event] | type[RawEvent]) -> Insert:
+    """INSERT … ON CONFLICT (project_id, message_id) DO NOTHING, in the session's dialect."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(Event).on_conflict_do_nothing(
+        return postgresql.insert(table).on_conflict_do_nothing(
             index_elements=["project_id", "message_id"]
         )
     if dialect == "sqlite":
-        return sqlite.insert(Event).on_conflict_do_nothing(
+        return sqlite.insert(table).on_conflict_do_nothing(
             index_elements=["project_id", "message_id"]
         )
     raise RuntimeError(f"unsupported database {dialect!r}")

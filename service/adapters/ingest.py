@@ -11,12 +11,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.adapters.common import Translated, VendorEvent
-from service.event_store import store_events
+from service.event_store import insert_ignoring_duplicates, store_events
 from service.events import EventRecord, EventRejected, Rejection, validate_event
 from service.ingestion import IngestResult, ItemResult
 from service.mappings import apply, load_rules
@@ -100,20 +98,7 @@ def store_raw_events(session: Session, *, rows: Sequence[dict[str, Any]]) -> set
     inserted: set[str] = set()
     if not rows:
         return inserted
-    statement = _insert_ignoring_duplicates(session).returning(RawEvent.message_id)
+    statement = insert_ignoring_duplicates(session, RawEvent).returning(RawEvent.message_id)
     for start in range(0, len(rows), INSERT_CHUNK):
         inserted.update(session.execute(statement, rows[start : start + INSERT_CHUNK]).scalars())
     return inserted
-
-
-def _insert_ignoring_duplicates(session: Session) -> Insert:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(RawEvent).on_conflict_do_nothing(
-            index_elements=["project_id", "message_id"]
-        )
-    if dialect == "sqlite":
-        return sqlite.insert(RawEvent).on_conflict_do_nothing(
-            index_elements=["project_id", "message_id"]
-        )
-    raise RuntimeError(f"unsupported database {dialect!r}")
