@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 from scipy.special import expit, logit
 from scipy.stats import chi2
 
-from models.expectation import Expectation, filter_rows, rescorla_wagner
+from models.expectation import filter_rows, rescorla_wagner
 from models.profile import alpha_grid, parabolic_peak, profile_interval
 from models.segments import RowLayout, Segments
 
@@ -108,84 +108,195 @@ def reward_scale(reward: NDArray[np.float64], segments: Segments) -> NDArray[np.
         return np.where(count > 0, np.sqrt(sq / np.maximum(count, 1.0)), 0.0)
 
 
+TILE = 16  # rows per tile: each unit's padded row is a whole number of tiles
+COARSE_ITERATIONS = 2  # at most this many single-precision Newton steps before double
+COARSE_TOLERANCE = 1e-4  # … while the step is larger than this
+# the α profile's fits stop at a smaller step than this: their objective comes from the
+# quadratic model at the last step, off by O(n·|x·step|³) ≈ 1e-13 at most
+PROFILE_TOLERANCE = 1e-5
+
+
+@dataclass(frozen=True, slots=True)
+class _Design:
+    """The logistic design of every unit at one α, in tiles of `TILE` rows (t, ·, TILE).
+
+    Rows are the padded layout's; w ∈ {0, 1} marks the rows in the likelihood (censored
+    decisions and padding are 0) and s = 2c − 1 the outcome's sign. With q = σ(s·η) the
+    probability of the observed outcome, the log-likelihood is Σ w·log q, its gradient
+    Σ s·w·(1 − q)·x and its negative Hessian Σ w·q(1 − q)·x·xᵀ, x = (1, x₁, x₂) — so:
+
+    signed:  (t, 3, TILE) s·w·(1, x₁, x₂): η·s, and the gradient's weights
+    moments: (t, 6, TILE) w·(1, x₁, x₁², x₂, x₁x₂, x₂²): the Hessian's weights. The model
+             without x₂ uses the first 2 and 3 of them
+    weight:  (t, TILE) w
+    """
+
+    signed: NDArray[np.float64]
+    moments: NDArray[np.float64]
+    weight: NDArray[np.float64]
+
+    @classmethod
+    def allocate(cls, y: NDArray[np.float64], weight: NDArray[np.float64]) -> _Design:
+        """Buffers for padded rows with outcomes y and weights (0/1); covariates unset."""
+        tiles = y.shape[0] // TILE
+        w = weight.reshape(tiles, TILE)
+        signed = np.empty((tiles, 3, TILE))
+        moments = np.empty((tiles, 6, TILE))
+        np.multiply(2.0 * y.reshape(tiles, TILE) - 1.0, w, out=signed[:, 0])
+        moments[:, 0] = w
+        return cls(signed=signed, moments=moments, weight=w)
+
+    def set(self, x1: NDArray[np.float64], x2: NDArray[np.float64]) -> _Design:
+        """Fill in the covariates (padded rows, (n,) each); returns self."""
+        tiles = self.weight.shape[0]
+        s_w = self.signed[:, 0]
+        m = self.moments
+        np.multiply(x1.reshape(tiles, TILE), self.weight, out=m[:, 1])
+        np.multiply(x2.reshape(tiles, TILE), self.weight, out=m[:, 3])
+        np.multiply(m[:, 1], m[:, 1], out=m[:, 2])
+        np.multiply(m[:, 1], m[:, 3], out=m[:, 4])
+        np.multiply(m[:, 3], m[:, 3], out=m[:, 5])
+        np.multiply(s_w, m[:, 1], out=self.signed[:, 1])
+        np.multiply(s_w, m[:, 3], out=self.signed[:, 2])
+        return self
+
+
 @dataclass(frozen=True, slots=True)
 class _Logistic:
-    b: NDArray[np.float64]  # (u, 3)
-    loglik: NDArray[np.float64]  # (u,) unpenalised
-    objective: NDArray[np.float64]  # (u,) penalised
-    cov: NDArray[np.float64]  # (u, 3, 3) inverse of the penalised negative Hessian
+    b: NDArray[np.float64]  # (u, m)
+    objective: NDArray[np.float64]  # (u,) penalised log-likelihood
+    loglik: NDArray[np.float64]  # (u,) unpenalised (exact fits only; else NaN)
+    cov: NDArray[np.float64]  # (u, m, m) inverse penalised negative Hessian (exact fits only)
 
 
-def _hessian(
-    wt: NDArray[np.float64],
-    x1: NDArray[np.float64],
-    x2: NDArray[np.float64],
-    seg: Segments,
-    ridge: NDArray[np.float64],
+_HESSIAN_CELLS = {2: ((0, 0, 0), (0, 1, 1), (1, 1, 2)), 3: ((0, 0, 0), (0, 1, 1), (1, 1, 2),
+                  (0, 2, 3), (1, 2, 4), (2, 2, 5))}  # fmt: skip  # (i, j, moment)
+
+
+def _sums(
+    design: _Design, m: int, tiles: Segments, b: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """At coefficients b (u, m): q (t, TILE), and per unit the gradient (u, m) and the
+    negative Hessian (u, m, m) of the log-likelihood (without the prior)."""
+    signed = design.signed[:, :m]
+    moments = design.moments[:, : 3 if m == 2 else 6]
+    q = np.einsum("tjk,tj->tk", signed, b[tiles.index])
+    q = expit(q, out=q)
+    rest = q.dtype.type(1.0) - q
+    per_tile = np.concatenate(
+        [np.einsum("tjk,tk->tj", signed, rest), np.einsum("tjk,tk->tj", moments, rest * q)],
+        axis=1,
+    )
+    per_unit = np.add.reduceat(per_tile, tiles.start, axis=0)
+    h = np.empty((tiles.count, m, m), dtype=per_unit.dtype)
+    for i, j, k in _HESSIAN_CELLS[m]:
+        h[:, i, j] = h[:, j, i] = per_unit[:, m + k]
+    return q, per_unit[:, :m], h
+
+
+def _loglik(
+    weight: NDArray[np.float64], q: NDArray[np.float64], tiles: Segments
 ) -> NDArray[np.float64]:
-    """(u, 3, 3) penalised negative Hessian Σ w·xxᵀ + diag(ridge) per segment, x = (1, x₁, x₂)."""
-    s = seg.sum
-    w1, w2 = wt * x1, wt * x2
-    h = np.empty((seg.count, 3, 3))
-    h[:, 0, 0] = s(wt)
-    h[:, 0, 1] = h[:, 1, 0] = s(w1)
-    h[:, 0, 2] = h[:, 2, 0] = s(w2)
-    h[:, 1, 1] = s(w1 * x1)
-    h[:, 1, 2] = h[:, 2, 1] = s(w1 * x2)
-    h[:, 2, 2] = s(w2 * x2)
-    return h + np.diag(ridge)
+    """(u,) Σ w·log q per unit."""
+    with np.errstate(divide="ignore"):
+        logq = np.log(q)
+    return np.asarray(np.add.reduceat(np.einsum("tk,tk->t", weight, logq), tiles.start))
 
 
-def _fit_logistic(
-    x1: NDArray[np.float64],
-    x2: NDArray[np.float64],
-    y: NDArray[np.float64],
-    weight: NDArray[np.float64],
-    seg: Segments,
+def _take(design: _Design, rows: NDArray[np.bool_]) -> _Design:
+    return _Design(
+        signed=design.signed[rows], moments=design.moments[rows], weight=design.weight[rows]
+    )
+
+
+def _newton(
+    design: _Design,
+    m: int,
+    tiles: Segments,
     b: NDArray[np.float64],
     config: EngagementConfig,
+    *,
+    exact: bool,
+    coarse: _Design | None = None,
 ) -> _Logistic:
-    """Newton-Raphson for σ(b₀ + b₁x₁ + b₂x₂) in every segment at once (rows weighted 0/1).
+    """Newton-Raphson for σ(b·x) in every unit at once, x = (1, x₁, x₂)[:m], with the prior.
 
-    Each iteration works only on the segments that have not converged yet (their rows are
-    gathered into a compact array), so the few slow, nearly separable users do not make
-    every user pay for their extra iterations.
+    Units stop when their largest Newton step is below the tolerance; once a fifth of them
+    have, the others' tiles are gathered into a compact design, so the few slow, nearly
+    separable users do not make every user pay for their extra iterations. For the α profile
+    (`exact=False`) the objective at b + step comes from the quadratic model at b,
+    ℓ(b) + ½·gᵀ·step, exact to O(|step|³) — below the rounding of the sum — which saves a pass;
+    with `exact=True` it is evaluated, with the log-likelihood and the covariance, at the
+    final coefficients.
     """
-    ridge = np.array([1e-6, config.ridge, config.ridge])
-    b = b.copy()
-    active = np.arange(seg.count)
-    sx1, sx2, sy, sw, sseg = x1, x2, y, weight, seg
+    ridge = np.array([1e-6, config.ridge, config.ridge])[:m]
+    b = np.array(b[:, :m], dtype=np.float64, copy=True)
+    u = tiles.count
+    objective = np.full(u, np.nan)
+    tolerance = config.tolerance if exact else max(config.tolerance, PROFILE_TOLERANCE)
+    if coarse is not None:
+        # single-precision steps while they are large (half the memory traffic, faster
+        # exponentials); double precision finishes, so the optimum is not changed
+        moving = np.ones(u, dtype=bool)
+        for _ in range(COARSE_ITERATIONS):
+            _, grad, h = _sums(coarse, m, tiles, b.astype(np.float32))
+            grad = grad.astype(np.float64) - ridge * b
+            h = h.astype(np.float64)
+            h[:, range(m), range(m)] += ridge
+            with np.errstate(invalid="ignore"):
+                step = np.clip(np.linalg.solve(h, grad[:, :, None])[:, :, 0], -5.0, 5.0)
+            step[~np.isfinite(step)] = 0.0  # single precision overflowed: leave it to double
+            b[moving] += step[moving]
+            moving &= np.abs(step).max(axis=1) >= COARSE_TOLERANCE
+            if moving.sum() < 0.2 * u:
+                break
+    units = np.arange(u)  # the units in `sub`, in order
+    live = np.ones(u, dtype=bool)  # which of them still iterate
+    sub, sub_tiles = design, tiles
     for _ in range(config.iterations):
-        if active.size == 0:
+        if not live.any():
             break
-        ba = b[active]
-        eta = (
-            sseg.broadcast(ba[:, 0])
-            + sseg.broadcast(ba[:, 1]) * sx1
-            + sseg.broadcast(ba[:, 2]) * sx2
-        )
-        p = expit(eta)
-        res = (sy - p) * sw
-        grad = (
-            np.stack([sseg.sum(res), sseg.sum(res * sx1), sseg.sum(res * sx2)], axis=1) - ridge * ba
-        )
-        h = _hessian(p * (1.0 - p) * sw, sx1, sx2, sseg, ridge)
+        at = np.flatnonzero(live)
+        q, grad, h = _sums(sub, m, sub_tiles, b[units])
+        grad, h = grad[at], h[at]
+        bl = b[units[at]]
+        grad -= ridge * bl
+        h[:, range(m), range(m)] += ridge
         step = np.clip(np.linalg.solve(h, grad[:, :, None])[:, :, 0], -5.0, 5.0)
-        b[active] = ba + step
-        moving = np.abs(step).max(axis=1) >= config.tolerance
-        if not moving.all():
-            active = active[moving]
-            rows = sseg.rows_of(moving)
-            sx1, sx2, sy, sw = sx1[rows], sx2[rows], sy[rows], sw[rows]
-            sseg = sseg.take(moving)
-    eta = seg.broadcast(b[:, 0]) + seg.broadcast(b[:, 1]) * x1 + seg.broadcast(b[:, 2]) * x2
-    loglik = seg.sum(weight * (y * eta - np.logaddexp(0.0, eta)))
-    p = expit(eta)
-    h = _hessian(p * (1.0 - p) * weight, x1, x2, seg, ridge)
-    objective = loglik - 0.5 * (ridge * b * b).sum(axis=1)
-    return _Logistic(
-        b=b, loglik=loglik, objective=objective, cov=np.asarray(np.linalg.inv(h), dtype=np.float64)
-    )
+        b[units[at]] = bl + step
+        done = np.abs(step).max(axis=1) < tolerance
+        if not done.any():
+            continue
+        if not exact:
+            finished = np.zeros(units.shape[0], dtype=bool)
+            finished[at[done]] = True
+            rows = sub_tiles.rows_of(finished)
+            ll = _loglik(sub.weight[rows], q[rows], sub_tiles.take(finished))
+            bd = bl[done]
+            objective[units[at[done]]] = (
+                ll - 0.5 * (ridge * bd * bd).sum(axis=1) + 0.5 * (grad[done] * step[done]).sum(1)
+            )
+        live[at[done]] = False
+        if live.any() and live.sum() < 0.8 * units.shape[0]:
+            sub = _take(sub, sub_tiles.rows_of(live))
+            sub_tiles = sub_tiles.take(live)
+            units = units[live]
+            live = np.ones(units.shape[0], dtype=bool)
+    cov = np.full((u, m, m), np.nan)
+    loglik = np.full(u, np.nan)
+    rest = np.ones(u, dtype=bool) if exact else np.isnan(objective)
+    if rest.any():
+        part_tiles = tiles.take(rest)
+        part = _take(design, tiles.rows_of(rest))
+        br = b[rest]
+        q, _, h = _sums(part, m, part_tiles, br)
+        ll = _loglik(part.weight, q, part_tiles)
+        objective[rest] = ll - 0.5 * (ridge * br * br).sum(axis=1)
+        if exact:
+            h[:, range(m), range(m)] += ridge
+            cov[rest] = np.linalg.inv(h)
+            loglik[rest] = ll
+    return _Logistic(b=b, objective=objective, loglik=loglik, cov=cov)
 
 
 def fit_engagement(
@@ -233,9 +344,10 @@ def fit_engagement(
 
     if fit.any():
         rows = segments.rows_of(fit)
-        # the fit runs on a padded layout: units as zero-padded rows (weight 0 in the padding),
-        # so each unit's expectations come from its own rewards only, bit for bit
-        layout = RowLayout.of(segments.take(fit))
+        # the fit runs on a padded layout: units as zero-padded rows (weight 0 in the padding)
+        # of whole tiles, so each unit's expectations and sums come from its own rows only,
+        # bit for bit
+        layout = RowLayout.of(segments.take(fit), multiple=TILE)
         res = _fit_units(
             layout.pad(reward[rows] / segments.broadcast(scale)[rows]),
             layout.pad(continued[rows].astype(np.float64)),
@@ -260,12 +372,14 @@ def fit_engagement(
     )
 
 
-def _expectation(r: NDArray[np.float64], layout: RowLayout, alpha: float, v0: float) -> Expectation:
-    v_post = filter_rows(r, layout, alpha, v0=v0)
+def _covariates(
+    r: NDArray[np.float64], v_post: NDArray[np.float64], first: NDArray[np.bool_], v0: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(Vₜ₊₁, δₜ) from the expectations after each response (padded rows)."""
     v_pre = np.empty_like(v_post)
     v_pre[1:] = v_post[:-1]
-    v_pre[layout.padded.first] = v0
-    return Expectation(v_pre=v_pre, delta=r - v_pre, v_post=v_post)
+    v_pre[first] = v0
+    return v_post, np.subtract(r, v_pre, out=v_pre)
 
 
 def _fit_units(
@@ -276,8 +390,17 @@ def _fit_units(
     b0_start: NDArray[np.float64],
     config: EngagementConfig,
 ) -> dict[str, NDArray[np.float64]]:
-    """Fit every unit; arrays are in `layout`'s padded order, results per padded row."""
+    """Fit every unit; arrays are in `layout`'s padded order (whole tiles per unit), results
+    per padded row."""
     seg = layout.padded
+    tiles = Segments.from_lengths(seg.length // TILE)
+    first = seg.first
+    design = _Design.allocate(y, weight)
+    coarse = _Design(
+        signed=np.empty(design.signed.shape, dtype=np.float32),
+        moments=np.empty(design.moments.shape, dtype=np.float32),
+        weight=design.weight.astype(np.float32),
+    )
     grid = alpha_grid(config.alpha_grid, config.alpha_min, config.alpha_max)
     xs = logit(grid)
     n_grid = grid.shape[0]
@@ -286,37 +409,44 @@ def _fit_units(
     bs = np.empty((n_grid, seg.count, 3))
     b = np.zeros((seg.count, 3))
     b[:, 0] = b0_start
-    b_red = b.copy()
-    no_delta = np.zeros_like(r)
+    b_red = b_red_prev = b[:, :2].copy()
     for g, a in enumerate(grid):
-        e = _expectation(r, layout, float(a), config.v0)
-        fit = _fit_logistic(e.v_post, e.delta, y, weight, seg, b, config)
+        design.set(
+            *_covariates(r, filter_rows(r, layout, float(a), v0=config.v0), first, config.v0)
+        )
+        # warm starts: the coefficients extrapolated from the two previous grid points
+        start = 2.0 * bs[g - 1] - bs[g - 2] if g >= 2 else b
+        with np.errstate(over="ignore"):
+            np.copyto(coarse.signed, design.signed, casting="same_kind")
+            np.copyto(coarse.moments, design.moments, casting="same_kind")
+        fit = _newton(design, 3, tiles, start, config, exact=False, coarse=coarse)
         profile[g] = fit.objective
-        bs[g] = fit.b
-        b = fit.b
-        fit_red = _fit_logistic(e.v_post, no_delta, y, weight, seg, b_red, config)
+        bs[g] = b = fit.b
+        start_red = 2.0 * b_red - b_red_prev if g >= 2 else b_red
+        fit_red = _newton(design, 2, tiles, start_red, config, exact=False, coarse=coarse)
         reduced[g] = fit_red.objective
-        b_red = fit_red.b
+        b_red_prev, b_red = b_red, fit_red.b
 
     units = np.arange(seg.count)
     g_best, x_ref = parabolic_peak(profile, xs)
     best_obj = profile[g_best, units]
     a_ref = expit(x_ref)
     e = rescorla_wagner(r, seg, a_ref, v0=config.v0)
-    refined = _fit_logistic(e.v_post, e.delta, y, weight, seg, bs[g_best, units], config)
+    design.set(e.v_post, e.delta)
+    refined = _newton(design, 3, tiles, bs[g_best, units], config, exact=True)
     better = refined.objective > best_obj
     alpha = np.where(better, a_ref, grid[g_best])
     final_obj = np.where(better, refined.objective, best_obj)
     # the reported fit is re-evaluated where the grid point won, to carry its covariance
     e = rescorla_wagner(r, seg, alpha, v0=config.v0)
-    final = _fit_logistic(
-        e.v_post,
-        e.delta,
-        y,
-        weight,
-        seg,
+    design.set(e.v_post, e.delta)
+    final = _newton(
+        design,
+        3,
+        tiles,
         np.where(better[:, None], refined.b, bs[g_best, units]),
         config,
+        exact=True,
     )
 
     best = np.maximum(final_obj, final.objective)

@@ -153,8 +153,14 @@ class RowLayout:
     blocks: tuple[tuple[int, int, int], ...]
 
     @classmethod
-    def of(cls, segments: Segments) -> RowLayout:
-        width = _width(segments.length)
+    def of(cls, segments: Segments, *, multiple: int = 0) -> RowLayout:
+        """The layout of `segments`: rows of a few widths (≤ 20 % padding), or, with
+        `multiple`, each unit padded to the next multiple of it (rows then split into tiles of
+        `multiple` values, each within one unit)."""
+        if multiple > 0:
+            width = -(-segments.length // multiple) * multiple
+        else:
+            width = _width(segments.length)
         order = np.argsort(width, kind="stable").astype(np.int64)
         padded = Segments.from_lengths(width[order])
         start_of_unit = np.empty(segments.count, dtype=np.int64)
