@@ -45,7 +45,7 @@ from scipy.optimize import minimize_scalar
 from scipy.stats import chi2
 
 from models.exactsum import ExactSums
-from models.segments import Segments, forward_fill_index, previous_index
+from models.segments import Segments
 
 KINDS: tuple[str, ...] = (
     "continuous",
@@ -121,12 +121,37 @@ BONUS_RATE_RANGE = (0.005, 0.5)
 
 
 def time_bin(x: NDArray[np.float64]) -> NDArray[np.int64]:
-    """(n,) log-time bin of durations x ≥ 0 (seconds); NaN → TIME_UNDEFINED."""
+    """(n,) log-time bin of durations x ≥ 0 (seconds); NaN → TIME_UNDEFINED.
+
+    The bin is ⌊(log₁₀ max(x, 10⁻³⁰⁰) + 1)·20⌋ + 1, clipped to [0, N_TIME)."""
     out = np.full(x.shape[0], TIME_UNDEFINED, dtype=np.int64)
-    ok = np.isfinite(x)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pos = np.floor((np.log10(np.maximum(x[ok], 1e-300)) - TIME_LOG10_MIN) * TIME_PER_DECADE)
-    out[ok] = np.clip(pos + 1, 0, N_TIME - 1).astype(np.int64)
+    ok = np.flatnonzero(np.isfinite(x))
+    out[ok] = _finite_time_bin(x[ok])
+    return out
+
+
+_BIN_SCALE = np.float32(TIME_PER_DECADE / np.log(10.0))
+_BIN_OFFSET = np.float32(1.0 - TIME_LOG10_MIN * TIME_PER_DECADE)
+
+
+def _finite_time_bin(x: NDArray[np.float64]) -> NDArray[np.int32]:
+    """`time_bin` of finite durations x ≥ 0, found with a single-precision logarithm (several
+    times faster) and recomputed in double precision where that lands within 10⁻³ of a bin
+    edge — far beyond single precision's error here (≈ 10⁻⁴) — so every bin is exactly the
+    double-precision one."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        z = np.log(x.astype(np.float32))
+        z *= _BIN_SCALE
+        z += _BIN_OFFSET  # ⌊z⌋ is the bin
+        # half a bin beyond either end is surely outside (and never near an edge)
+        np.clip(z, np.float32(-0.5), np.float32(N_TIME - 0.5), out=z)
+        whole = np.floor(z)
+        z -= whole
+        z -= np.float32(0.5)
+        edge = np.flatnonzero(~(np.abs(z) < np.float32(0.5 - 1e-3)))
+        exact = np.floor((np.log10(np.maximum(x[edge], 1e-300)) - TIME_LOG10_MIN) * TIME_PER_DECADE)
+    out = np.maximum(whole.astype(np.int32), 0)
+    out[edge] = np.clip(exact + 1, 0, N_TIME - 1).astype(np.int32)
     return out
 
 
@@ -219,96 +244,161 @@ class OutcomeTables:
         return int(self.count_w.sum())
 
 
-def _hist(
-    index: NDArray[np.int64], size: int, weights: NDArray[np.bool_] | None = None
-) -> NDArray[np.int64]:
-    if weights is None:
-        return np.bincount(index, minlength=size).astype(np.int64)
-    return np.bincount(index[weights], minlength=size).astype(np.int64)
-
-
 @dataclass(frozen=True, slots=True)
 class _MechanicRows:
-    """One mechanic's responses (rows sorted by unit and time) and def-independent states."""
+    """One mechanic's responses (rows sorted by unit and time) and what every definition of a
+    valuable outcome shares: row numbers (int32), the row opening each row's unit, session
+    and local day, calendar days, and the joint inter-response-time × tenure state."""
 
     units: Segments
     t: NDArray[np.float64]
-    irt_bin: NDArray[np.int64]
-    tenure_bin: NDArray[np.int64]
-    local_day: NDArray[np.float64]
-    utc_day: NDArray[np.float64]
-    session_start: NDArray[np.bool_]
-    day_start: NDArray[np.bool_]
+    row: NDArray[np.int32]
+    unit_first: NDArray[np.int32]
+    session_first: NDArray[np.int32]
+    day_first: NDArray[np.int32]
+    days: NDArray[np.int32]  # (n, 2) local and UTC calendar day
+    tempo: NDArray[np.int32]  # inter-response-time bin × N_TENURE + tenure bin
+    last_rows: NDArray[np.int64]
+
+    @classmethod
+    def of(
+        cls,
+        units: Segments,
+        t: NDArray[np.float64],
+        utc_offset_s: NDArray[np.int32],
+        session_start: NDArray[np.bool_],
+    ) -> _MechanicRows:
+        n = units.rows
+        row = np.arange(n, dtype=np.int32)
+        first = units.first
+        days = np.empty((n, 2), dtype=np.int32)
+        days[:, 0] = np.floor((t + utc_offset_s) / 86400.0)
+        days[:, 1] = np.floor(t / 86400.0)
+        day_start = first.copy()
+        if n > 1:
+            day_start[1:] |= days[1:, 0] != days[:-1, 0]
+        tau = np.full(n, np.nan)
+        if n > 1:
+            tau[1:] = t[1:] - t[:-1]
+        tau[first] = np.nan
+        tenure = np.minimum(np.floor(np.log2(units.position + 1.0)), N_TENURE - 1)
+        return cls(
+            units=units,
+            t=t,
+            row=row,
+            unit_first=_first_of_run(first, row),
+            session_first=_first_of_run(session_start | first, row),
+            day_first=_first_of_run(day_start, row),
+            days=days,
+            tempo=(time_bin(tau) * N_TENURE + tenure.astype(np.int64)).astype(np.int32),
+            last_rows=units.start + units.length - 1,
+        )
 
 
-def _count_bin(start: NDArray[np.bool_], n: int) -> NDArray[np.int64]:
-    """(n,) count state (k − 1, capped) of runs beginning where `start` is True."""
-    first = np.maximum.accumulate(np.where(start, np.arange(n), 0)) if n else np.zeros(0, np.int64)
-    return np.minimum(np.arange(n) - first, K_MAX).astype(np.int64)
+def _first_of_run(start: NDArray[np.bool_], row: NDArray[np.int32]) -> NDArray[np.int32]:
+    """(n,) the row opening the run each row is in, runs beginning where `start` is True."""
+    starts = np.flatnonzero(start).astype(np.int32)
+    if not starts.size:
+        return np.zeros(row.shape[0], dtype=np.int32)
+    return starts[np.cumsum(start, dtype=np.int32) - 1]
 
 
 _RATE_GRID = float(1 << 24)
 
 
-def _day_bin(day: NDArray[np.float64], prev_win: NDArray[np.int64]) -> NDArray[np.int64]:
-    gap = np.where(prev_win >= 0, day - day[np.maximum(prev_win, 0)], np.nan)
-    return np.where(np.isnan(gap), N_DAY - 1, np.clip(np.nan_to_num(gap), 0, 2)).astype(np.int64)
+def _pairs(key: NDArray[np.int32], size: int) -> NDArray[np.int64]:
+    """(size, 2) counts of key = 2·state + paid: [:, 0] unpaid, [:, 1] paid."""
+    return np.bincount(key, minlength=2 * size).reshape(size, 2).astype(np.int64)
 
 
 def _outcome_tables(win: NDArray[np.bool_], rows: _MechanicRows) -> OutcomeTables:
+    """The life tables of one definition of a valuable outcome (`win`, (n,)).
+
+    Each table is a histogram of a state; tables that share rows are counted jointly (one
+    `bincount` of a combined key) and marginalised.
+    """
     units = rows.units
     n = units.rows
-    prev_win = previous_index(win, units)
-    after = prev_win >= 0
-    # run of responses since the last valuable outcome: starts at a unit start or after a win
-    run_start = units.first.copy()
-    if n > 1:
-        run_start[1:] |= win[:-1]
-    run_start |= units.first
-    run_first = np.maximum.accumulate(np.where(run_start, np.arange(n), 0)) if n else run_start
-    k_bin = np.minimum(np.arange(n) - run_first, K_MAX)
-    k_session = _count_bin(run_start | rows.session_start, n)
-    k_daily = _count_bin(run_start | rows.day_start, n)
-    t_prev_win = rows.t[np.maximum(prev_win, 0)]
-    elapsed = np.where(after, rows.t - t_prev_win, np.nan)
-    e_bin = time_bin(elapsed)
-    d_bin = _day_bin(rows.local_day, prev_win)
-    u_bin = _day_bin(rows.utc_day, prev_win)
+    w32 = win.view(np.int8).astype(np.int32)
+    # the last win strictly before each row, within its unit (−1 if none)
+    wins = np.flatnonzero(win).astype(np.int32)
+    won = np.cumsum(w32, dtype=np.int32)
+    before = won - w32
+    if wins.size:
+        prev = wins[np.maximum(before - 1, 0)]
+        prev = np.where((before > 0) & (prev >= rows.unit_first), prev, np.int32(-1))
+    else:
+        prev = np.full(n, -1, dtype=np.int32)
+    after = prev >= 0
+    # runs of responses since the last valuable outcome start after a win or at a unit's start
+    run_first = np.maximum(prev + np.int32(1), rows.unit_first)
+    k_bin = np.minimum(rows.row - run_first, K_MAX)
+    k_session = np.minimum(rows.row - np.maximum(run_first, rows.session_first), K_MAX)
+    k_daily = np.minimum(rows.row - np.maximum(run_first, rows.day_first), K_MAX)
+    # time and calendar days since the last valuable outcome
+    n_after = int(np.count_nonzero(after))
+    if n_after > n // 2:  # dense: whole arrays beat gathering the rows
+        since = np.where(after, prev, rows.row)
+        e_bin = np.where(after, _finite_time_bin(rows.t - rows.t[since]), TIME_UNDEFINED)
+        # both calendars in one gather: the (n, 2) int32 days viewed as int64
+        gap = rows.days - rows.days.view(np.int64)[since].view(np.int32).reshape(n, 2)
+    else:
+        at = np.flatnonzero(after)
+        e_bin = np.full(n, TIME_UNDEFINED, dtype=np.int32)
+        e_bin[at] = _finite_time_bin(rows.t[at] - rows.t[prev[at]])
+        gap = np.zeros((n, 2), dtype=np.int32)
+        gap[at] = rows.days[at] - rows.days.view(np.int64)[prev[at]].view(np.int32).reshape(-1, 2)
+    np.clip(gap, 0, 2, out=gap)
+    day = np.where(after, gap[:, 0] * N_DAY + gap[:, 1], N_DAY * N_DAY - 1)
+    count = np.bincount(k_bin * 4 + after * 2 + w32, minlength=4 * N_COUNT).reshape(N_COUNT, 4)
+    count = count.astype(np.int64)
+    session = _pairs(k_session * 2 + w32, N_COUNT)
+    daily = _pairs(k_daily * 2 + w32, N_COUNT)
+    n_clock = N_TIME_ALL * N_DAY * N_DAY
+    clock = _pairs((e_bin * (N_DAY * N_DAY) + day) * 2 + w32, n_clock)
+    clock = clock.reshape(N_TIME_ALL, N_DAY, N_DAY, 2)
+    elapsed = clock.sum(axis=(1, 2))
+    days = clock.sum(axis=0)
+    tempo = _pairs(rows.tempo * 2 + w32, N_TIME_ALL * N_TENURE).reshape(N_TIME_ALL, N_TENURE, 2)
     first = units.first
-    # integer multiples of 2⁻²⁴: sums of up to 2²⁹ of them are exact in float64, whatever the order
-    own_rate = np.round(units.broadcast(units.sum(win) / units.length) * _RATE_GRID)
-    # durations between valuable outcomes: completed at each later win, censored at a unit's end
-    completed = e_bin[win & after]
-    last_rows = units.start + units.length - 1
-    last_win_at_end = forward_fill_index(win, units)[last_rows]
-    has = last_win_at_end >= 0
-    open_span = rows.t[last_rows[has]] - rows.t[last_win_at_end[has]]
-    censored = time_bin(open_span[open_span > 0])
+    # each unit's own rate of valuable outcomes, the within-user null: integer multiples of
+    # 2⁻²⁴, whose sums of up to 2²⁹ are exact in float64 in any order
+    last = rows.last_rows
+    rate = np.round((won[last] - before[units.start]) / units.length * _RATE_GRID)
+    expected = np.bincount(
+        rows.tempo, weights=units.broadcast(rate), minlength=N_TIME_ALL * N_TENURE
+    ).reshape(N_TIME_ALL, N_TENURE)
+    # durations between valuable outcomes: completed at each later win (the paid elapsed-time
+    # table: a paid response after a win completes one), censored at a unit's end
+    last_win = np.where(win[last], last, prev[last])
+    has = last_win >= 0
+    open_span = rows.t[last[has]] - rows.t[last_win[has]]
+    censored = _finite_time_bin(open_span[open_span > 0])
     return OutcomeTables(
-        count_n=_hist(k_bin, N_COUNT),
-        count_w=_hist(k_bin, N_COUNT, win),
-        after_n=_hist(k_bin, N_COUNT, after),
-        session_n=_hist(k_session, N_COUNT),
-        session_w=_hist(k_session, N_COUNT, win),
-        daily_n=_hist(k_daily, N_COUNT),
-        daily_w=_hist(k_daily, N_COUNT, win),
-        after_w=_hist(k_bin, N_COUNT, after & win),
+        count_n=count.sum(axis=1),
+        count_w=count[:, 1] + count[:, 3],
+        after_n=count[:, 2] + count[:, 3],
+        after_w=count[:, 3].copy(),
+        session_n=session.sum(axis=1),
+        session_w=session[:, 1].copy(),
+        daily_n=daily.sum(axis=1),
+        daily_w=daily[:, 1].copy(),
         first_n=np.array([int(first.sum())], dtype=np.int64),
         first_w=np.array([int((first & win).sum())], dtype=np.int64),
-        elapsed_n=_hist(e_bin, N_TIME_ALL),
-        elapsed_w=_hist(e_bin, N_TIME_ALL, win),
-        irt_n=_hist(rows.irt_bin, N_TIME_ALL),
-        irt_w=_hist(rows.irt_bin, N_TIME_ALL, win),
-        irt_x=np.bincount(rows.irt_bin, weights=own_rate, minlength=N_TIME_ALL) / _RATE_GRID,
-        day_n=_hist(d_bin, N_DAY),
-        day_w=_hist(d_bin, N_DAY, win),
-        utc_day_n=_hist(u_bin, N_DAY),
-        utc_day_w=_hist(u_bin, N_DAY, win),
-        tenure_n=_hist(rows.tenure_bin, N_TENURE),
-        tenure_w=_hist(rows.tenure_bin, N_TENURE, win),
-        tenure_x=np.bincount(rows.tenure_bin, weights=own_rate, minlength=N_TENURE) / _RATE_GRID,
-        gap_event=_hist(completed, N_TIME_ALL)[:N_TIME],
-        gap_censored=_hist(censored, N_TIME_ALL)[:N_TIME],
+        elapsed_n=elapsed.sum(axis=1),
+        elapsed_w=elapsed[:, 1].copy(),
+        irt_n=tempo.sum(axis=(1, 2)),
+        irt_w=tempo[:, :, 1].sum(axis=1),
+        irt_x=expected.sum(axis=1) / _RATE_GRID,
+        day_n=days[:, :, :].sum(axis=(1, 2)),
+        day_w=days[:, :, 1].sum(axis=1),
+        utc_day_n=days.sum(axis=(0, 2)),
+        utc_day_w=days[:, :, 1].sum(axis=0),
+        tenure_n=tempo.sum(axis=(0, 2)),
+        tenure_w=tempo[:, :, 1].sum(axis=0),
+        tenure_x=expected.sum(axis=0) / _RATE_GRID,
+        gap_event=elapsed[:N_TIME, 1].copy(),
+        gap_censored=np.bincount(censored, minlength=N_TIME_ALL)[:N_TIME].astype(np.int64),
     )
 
 
@@ -368,25 +458,8 @@ def schedule_stats(
     session_start: (n,) the response opens a session (default: only units' first responses).
     """
     n = units.rows
-    local_day = np.floor((t + utc_offset_s) / 86400.0)
-    day_start = units.first.copy()
-    if n > 1:
-        day_start[1:] |= local_day[1:] != local_day[:-1]
-    tau = np.full(n, np.nan)
-    if n > 1:
-        tau[1:] = t[1:] - t[:-1]
-    tau[units.first] = np.nan
-    rows = _MechanicRows(
-        units=units,
-        t=t,
-        irt_bin=time_bin(tau),
-        tenure_bin=np.minimum(
-            np.floor(np.log2(units.position + 1.0)).astype(np.int64), N_TENURE - 1
-        ),
-        local_day=local_day,
-        utc_day=np.floor(t / 86400.0),
-        session_start=units.first if session_start is None else session_start | units.first,
-        day_start=day_start,
+    rows = _MechanicRows.of(
+        units, t, utc_offset_s, units.first if session_start is None else session_start
     )
     paid = gain > 0.0
     any_tables = _outcome_tables(paid, rows)
