@@ -82,6 +82,45 @@ class Trials:
         return np.repeat(self.unit_mechanic, self.units.length)
 
 
+def event_order(
+    group: NDArray[np.int64], t: NDArray[np.float64], kind: NDArray[np.int8]
+) -> NDArray[np.int64]:
+    """The stable order of events by (group, t, kind): `np.lexsort((kind, t, group))`.
+
+    Two passes of `np.sort` on packed integer keys (value bits above the position bits, so
+    equal values keep their order) instead of three indirect merge sorts, about 3× faster:
+    first (rank of t, kind, position) — the ranks of t from one unstable `argsort` — then
+    (group, position in that order). Falls back to `lexsort` when the keys do not fit in 63
+    bits, kinds are not 0/1, or a time is NaN.
+    """
+    n = t.shape[0]
+    bits = max(int(n - 1).bit_length(), 1)
+    top = int(group.max()) if n else 0
+    if (
+        n < 2
+        or 2 * bits + 1 > 62
+        or int(group.min()) < 0
+        or top.bit_length() + bits > 62
+        or not bool(np.all((kind == 0) | (kind == 1)))
+        or bool(np.isnan(t).any())
+    ):
+        return np.lexsort((kind, t, group)).astype(np.int64)
+    mask = (1 << bits) - 1
+    position = np.arange(n, dtype=np.int64)
+    by_time = np.argsort(t)
+    t_sorted = t[by_time]
+    step = np.zeros(n, dtype=np.int64)
+    np.not_equal(t_sorted[1:], t_sorted[:-1], out=step[1:], casting="unsafe")
+    rank = np.empty(n, dtype=np.int64)
+    rank[by_time] = np.cumsum(step)
+    key = (rank << (bits + 1)) | (kind.astype(np.int64) << bits) | position
+    key.sort()
+    first = key & mask
+    key = (group[first] << bits) | position
+    key.sort()
+    return np.asarray(first[key & mask], dtype=np.int64)
+
+
 def build_trials(columns: EventColumns, *, session_gap_s: float, observed_until: float) -> Trials:
     """Sort, attach rewards to responses, cut sessions and mark censored continuations.
 
@@ -90,7 +129,7 @@ def build_trials(columns: EventColumns, *, session_gap_s: float, observed_until:
     n_users = max(len(columns.user_ids), 1)
     group = columns.mechanic.astype(np.int64) * n_users + columns.user
     # responses sort before rewards at equal times: a reward at a response's instant attaches to it
-    order = np.lexsort((columns.kind, columns.t, group))
+    order = event_order(group, columns.t, columns.kind)
     kind = columns.kind[order]
     grp = group[order]
     is_resp = kind == RESPONSE

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from models.columns import RESPONSE, REWARD, EventColumns
-from models.trials import build_trials
+from models.trials import build_trials, event_order
 
 
 def _log(events: list[tuple[str, str, int, float, float]], **extra: list[object]) -> EventColumns:
@@ -79,3 +79,17 @@ def test_event_order_does_not_matter(seed: int) -> None:
     np.testing.assert_array_equal(a.t, b.t)
     np.testing.assert_array_equal(a.reward, b.reward)
     np.testing.assert_array_equal(a.continued, b.continued)
+
+
+@pytest.mark.parametrize("resolution", [0.0, 1.0, 3600.0])
+def test_event_order_is_the_lexicographic_order(resolution: float) -> None:
+    rng = np.random.default_rng(4)
+    n = 20_000
+    group = rng.integers(0, 300, n).astype(np.int64)
+    t = 1.7e9 + rng.uniform(0, 86_400 * 3, n)
+    if resolution:
+        t = np.floor(t / resolution) * resolution  # many ties, broken by kind then position
+    kind = (rng.random(n) < 0.4).astype(np.int8)
+    np.testing.assert_array_equal(event_order(group, t, kind), np.lexsort((kind, t, group)))
+    t[5] = np.nan  # the fallback
+    np.testing.assert_array_equal(event_order(group, t, kind), np.lexsort((kind, t, group)))
