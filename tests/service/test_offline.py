@@ -1,0 +1,107 @@
+"""`retention-audit audit FILE…`: formats, exit statuses, and bad input named by file and line."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from models import synthetic
+from tests.service.servers import BIN
+
+
+@pytest.fixture(scope="module")
+def events() -> list[dict[str, Any]]:
+    return synthetic.demo_native_events(seed=5, n_users=40)
+
+
+def audit(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "retention-audit"), "audit", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def write_ndjson(path: Path, events: list[dict[str, Any]], *, compress: bool = False) -> Path:
+    body = b"\n".join(orjson.dumps(e) for e in events) + b"\n"
+    path.write_bytes(gzip.compress(body) if compress else body)
+    return path
+
+
+def write_csv(path: Path, events: list[dict[str, Any]]) -> Path:
+    fields = ["user_id", "timestamp", "mechanic", "kind", "value", "cost", "option", "message_id",
+              "properties"]  # fmt: skip
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        for e in events:
+            row = {k: e.get(k) for k in fields}
+            row["properties"] = json.dumps(e["properties"]) if e.get("properties") else None
+            writer.writerow(row)
+    return path
+
+
+def test_the_same_events_as_ndjson_gzip_json_and_csv_give_one_report(
+    events: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    half = len(events) // 2
+    # Split across two files of different formats: the files together are the input.
+    split = audit(
+        write_ndjson(tmp_path / "a.ndjson.gz", events[:half], compress=True),
+        write_csv(tmp_path / "b.csv", events[half:]),
+    )
+    whole = tmp_path / "all.json"
+    whole.write_bytes(orjson.dumps(events))
+    single = audit(whole)
+    assert split.returncode == single.returncode == 0, split.stderr + single.stderr
+    a, b = json.loads(split.stdout), json.loads(single.stdout)
+    assert a["input"] == b["input"]
+    assert a["mechanics"] == b["mechanics"]
+    assert a["findings"] == b["findings"]
+    assert a["user_results"] == b["user_results"]
+
+
+def test_fail_on_and_formats(events: list[dict[str, Any]], tmp_path: Path) -> None:
+    path = write_ndjson(tmp_path / "events.ndjson", events)
+    report = json.loads(audit(path).stdout)
+    worst = max(
+        report["findings"],
+        key=lambda f: ["info", "low", "medium", "high", "critical"].index(f["severity"]),
+    )
+    assert worst["severity"] in ("high", "critical")  # the demo's slot machine
+    assert audit(path, "--fail-on", "high").returncode == 3
+    assert audit(path, "--fail-on", "critical").returncode == (
+        3 if worst["severity"] == "critical" else 0
+    )
+    markdown = audit(path, "--format", "markdown")
+    assert markdown.returncode == 0
+    assert "# Retention Audit report" in markdown.stdout
+    assert "variable_ratio" in markdown.stdout
+    out = tmp_path / "report.html"
+    assert audit(path, "--format", "html", "--out", out).returncode == 0
+    assert out.read_text().startswith("<!doctype html>")
+
+
+def test_bad_input_exits_2_naming_file_line_and_reason(
+    events: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    lines = [orjson.dumps(e).decode() for e in events[:20]]
+    lines[4] = json.dumps({**events[4], "kind": "spin"})
+    lines[9] = '{"user_id": "u1", oops'
+    path = tmp_path / "bad.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    result = audit(path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert f"{path}:5: kind:" in result.stderr
+    assert f"{path}:10: not valid JSON" in result.stderr
+    assert audit(tmp_path / "missing.ndjson").returncode == 2
+    assert audit(path, "--config", '{"session_gap_s": -1}').returncode == 2
