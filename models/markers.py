@@ -38,7 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.expectation import opponent, rescorla_wagner
-from models.segments import Segments, previous_index
+from models.segments import Segments, previous_index, stable_argsort
 
 COUNT_STATES = 64  # responses since the last win, 1..64, then one state for "longer"
 TIME_STATES_PER_DECADE = 2  # log-time states of the interval learner
@@ -112,8 +112,10 @@ def state_rpe(
     Each (unit, state) pair learns along its own visits, so all pairs are one linear filter over
     the rows sorted by (unit, state, time) (γ = 0: no bootstrapping between states).
     """
-    order = np.lexsort((segments.position, state, segments.index))
-    key = segments.index[order] * (int(state.max()) + 1 if state.size else 1) + state[order]
+    # rows are in (unit, time) order, so a stable sort by (unit, state) keeps time order
+    unit_state = segments.index * (int(state.max()) + 1 if state.size else 1) + state
+    order = stable_argsort(unit_state)
+    key = unit_state[order]
     first = np.ones(order.shape[0], dtype=bool)
     first[1:] = key[1:] != key[:-1]
     sub = Segments.from_first_flags(first)

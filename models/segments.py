@@ -98,6 +98,22 @@ class Segments:
         return np.repeat(keep, self.length)
 
 
+def stable_argsort(key: NDArray[np.int64]) -> NDArray[np.int64]:
+    """`np.argsort(key, kind="stable")` of non-negative integer keys.
+
+    When key·2ᵇ + position fits in 63 bits (b bits per position), one `np.sort` of those
+    packed values sorts keys and, among equal keys, positions — several times faster than the
+    indirect stable sort.
+    """
+    n = key.shape[0]
+    bits = max(int(n - 1).bit_length(), 1)
+    if n < 2 or int(key.min()) < 0 or int(key.max()).bit_length() + bits > 62:
+        return np.argsort(key, kind="stable").astype(np.int64)
+    packed = (key.astype(np.int64) << bits) | np.arange(n, dtype=np.int64)
+    packed.sort()
+    return np.asarray(packed & ((1 << bits) - 1), dtype=np.int64)
+
+
 def forward_fill_index(mark: NDArray[np.bool_], segments: Segments) -> NDArray[np.int64]:
     """(n,) for each row, the last row at or before it in the same segment where `mark` is True.
 

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.columns import RESPONSE, EventColumns
-from models.segments import Segments
+from models.segments import Segments, stable_argsort
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,9 +116,7 @@ def event_order(
     key = (rank << (bits + 1)) | (kind.astype(np.int64) << bits) | position
     key.sort()
     first = key & mask
-    key = (group[first] << bits) | position
-    key.sort()
-    return np.asarray(first[key & mask], dtype=np.int64)
+    return np.asarray(first[stable_argsort(group[first])], dtype=np.int64)
 
 
 def build_trials(columns: EventColumns, *, session_gap_s: float, observed_until: float) -> Trials:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.segments import RowLayout, Segments, forward_fill_index, previous_index
+from models.segments import (
+    RowLayout,
+    Segments,
+    forward_fill_index,
+    previous_index,
+    stable_argsort,
+)
 
 
 def test_layout_and_reductions() -> None:
@@ -51,3 +57,10 @@ def test_row_layout_round_trips_with_little_padding() -> None:
         np.testing.assert_array_equal(
             layout.padded.length[np.searchsorted(layout.padded.start, start) :][:rows], width
         )
+
+
+def test_stable_argsort_is_the_stable_argsort() -> None:
+    rng = np.random.default_rng(5)
+    for high in (3, 1000, 2**45, 2**55):  # the last falls back to np.argsort
+        key = rng.integers(0, high, 10_000).astype(np.int64)
+        np.testing.assert_array_equal(stable_argsort(key), np.argsort(key, kind="stable"))
