@@ -8,7 +8,7 @@ on the hot path, so no Python loop ever visits a user or an event.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -143,10 +143,13 @@ def previous_index(mark: NDArray[np.bool_], segments: Segments) -> NDArray[np.in
 def _width(length: NDArray[np.int64]) -> NDArray[np.int64]:
     """Row width of a unit of each length: exact up to 16, then the next of ⌈16·1.2ᵏ⌉ (≤ 20 %
     padding), so a unit's width depends on its own length only."""
-    k = np.ceil(np.log(np.maximum(length, 16) / 16.0) / np.log(1.2) - 1e-9)
+    width = np.array(length, dtype=np.int64, copy=True)
+    long = np.flatnonzero(width > 16)
+    ln = width[long]
+    k = np.ceil(np.log(ln / 16.0) / np.log(1.2) - 1e-9)
     wide = np.ceil(16.0 * 1.2 ** np.maximum(k, 0.0)).astype(np.int64)
-    wide = np.maximum(wide, length)  # guard against rounding at the class edges
-    return np.where(length <= 16, length, wide).astype(np.int64)
+    width[long] = np.maximum(wide, ln)  # guard against rounding at the class edges
+    return width
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,16 +160,18 @@ class RowLayout:
     so its result for a unit does not depend on the other units — bit for bit — unlike a filter
     run over the concatenated array.
 
-    padded:     Segments of the padded rows (lengths = widths), in padded order
+    widths:     (u,) padded row widths, in padded order
     unit_order: (u,) original segment index of each padded row
     rows:       (n,) index in the padded array of each original row
     blocks:     (start, rows, width) of each block of equal-width rows
+    padded:     Segments of the padded rows (built on first use)
     """
 
-    padded: Segments
+    widths: NDArray[np.int64]
     unit_order: NDArray[np.int64]
     rows: NDArray[np.int64]
     blocks: tuple[tuple[int, int, int], ...]
+    _padded: list[Segments] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def of(cls, segments: Segments, *, multiple: int = 0) -> RowLayout:
@@ -177,26 +182,39 @@ class RowLayout:
             width = -(-segments.length // multiple) * multiple
         else:
             width = _width(segments.length)
-        order = np.argsort(width, kind="stable").astype(np.int64)
-        padded = Segments.from_lengths(width[order])
-        start_of_unit = np.empty(segments.count, dtype=np.int64)
-        start_of_unit[order] = padded.start
-        rows = np.repeat(start_of_unit, segments.length) + segments.position
+        order = stable_argsort(width)
         w_sorted = width[order]
+        padded_start = np.zeros(order.size, dtype=np.int64)
+        if order.size:
+            np.cumsum(w_sorted[:-1], out=padded_start[1:])
+        start_of_unit = np.empty(segments.count, dtype=np.int64)
+        start_of_unit[order] = padded_start
+        rows = np.repeat(start_of_unit, segments.length) + segments.position
         cuts = np.flatnonzero(np.diff(w_sorted)) + 1
         firsts = (
             np.concatenate([[0], cuts]).astype(np.int64) if order.size else np.zeros(0, np.int64)
         )
         ends = np.concatenate([cuts, [order.size]]).astype(np.int64) if order.size else firsts
         blocks = tuple(
-            (int(padded.start[f]), int(e - f), int(w_sorted[f]))
+            (int(padded_start[f]), int(e - f), int(w_sorted[f]))
             for f, e in zip(firsts, ends, strict=True)
         )
-        return cls(padded=padded, unit_order=order, rows=rows, blocks=blocks)
+        return cls(widths=w_sorted, unit_order=order, rows=rows, blocks=blocks)
+
+    @property
+    def size(self) -> int:
+        """Rows of the padded array."""
+        return int(self.widths.sum())
+
+    @property
+    def padded(self) -> Segments:
+        if not self._padded:
+            self._padded.append(Segments.from_lengths(self.widths))
+        return self._padded[0]
 
     def pad(self, x: NDArray[np.float64], fill: float = 0.0) -> NDArray[np.float64]:
         """(n_padded,) the rows' values in padded layout, `fill` in the padding."""
-        out = np.full(self.padded.rows, fill, dtype=np.float64)
+        out = np.full(self.size, fill, dtype=np.float64)
         out[self.rows] = x
         return out
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.signal import lfilter
 
 from models.expectation import (
+    filter_rows,
     linear_recurrence,
     opponent,
     rescorla_wagner,
     td0_chain,
     td0_tabular,
 )
-from models.segments import Segments
+from models.segments import RowLayout, Segments
 
 
 def test_rescorla_wagner_hand_worked_with_reset() -> None:
@@ -129,3 +131,22 @@ def test_a_units_values_do_not_depend_on_its_neighbours(alpha: float | str) -> N
     v_alone = rescorla_wagner(mine, alone, a_alone).v_post
     v_among = rescorla_wagner(r, among, a_among).v_post[250:287]
     np.testing.assert_array_equal(v_alone, v_among)
+
+
+def test_column_steps_and_lfilter_give_the_same_bits() -> None:
+    # rows up to NARROW_ROWS wide step along columns, wider ones call lfilter: same operations
+    rng = np.random.default_rng(8)
+    lengths = rng.integers(1, 700, 300)
+    seg = Segments.from_lengths(lengths)
+    r = rng.normal(size=seg.rows) * 3
+    layout = RowLayout.of(seg)
+    padded = layout.pad(r)
+    for alpha, v0 in ((0.1, 0.0), (0.37, 0.7)):
+        got = filter_rows(padded, layout, alpha, v0=v0)
+        want = np.empty_like(padded)
+        for start, count, width in layout.blocks:
+            block = padded[start : start + count * width].reshape(count, width)
+            zi = np.full((count, 1), (1.0 - alpha) * v0)
+            y, _ = lfilter([alpha], [1.0, -(1.0 - alpha)], block, axis=1, zi=zi)
+            want[start : start + count * width] = y.ravel()
+        np.testing.assert_array_equal(got.view(np.int64), want.view(np.int64))

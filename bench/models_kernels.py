@@ -1,0 +1,151 @@
+"""Micro-benchmark of the numerical core's hot paths, in memory (no database).
+
+    python bench/models_kernels.py                  # 10M events, 100k users
+    python bench/models_kernels.py --events 2000000
+    python bench/models_kernels.py --smoke          # small sizes
+
+On one synthetic log (bench.common.synthetic_log: skewed users, four mechanics), prints as JSON:
+
+- expectation kernel: `models.expectation.rescorla_wagner` at a shared α against pandas
+  `groupby('unit')['r'].ewm(alpha, adjust=False).mean()` on the same arrays (the harness of
+  bench/audit.py), and — for scale — one `scipy.signal.lfilter` over the concatenated units,
+  the fastest sequential filter scipy has (it leaks state between units, so it is a floor on a
+  single pass, not an alternative);
+- `analyse_partition`: CPU seconds per million events for one partition (partition_events);
+- `Analysis.user_rows()`: microseconds per row, streamed.
+
+Times are the best of `--repeat` runs (pandas: of two); the machine may be shared, so compare
+figures taken in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import MECHANICS, synthetic_log
+from models.analysis import AnalysisConfig, analyse, analyse_partition, split_by_user
+from models.columns import EventColumns
+from models.expectation import rescorla_wagner
+from models.rules import DEFAULT_TABLE
+from models.trials import build_trials
+
+ALPHA = 0.1
+
+
+def columns_of(n: int, users: int) -> EventColumns:
+    log = synthetic_log(n, users=users)
+    return EventColumns(
+        user=log.user.astype(np.int64),
+        mechanic=log.mechanic.astype(np.int32),
+        kind=log.kind,
+        t=log.t,
+        value=log.value,
+        cost=log.cost,
+        option=np.full(n, -1, np.int32),
+        session=np.full(n, -1, np.int64),
+        utc_offset_s=np.zeros(n, np.int32),
+        delay_s=np.full(n, np.nan),
+        user_ids=tuple(f"u{i:07d}" for i in range(users)),
+        mechanics=tuple(sorted(MECHANICS)),
+        options=(),
+    )
+
+
+def best_of(repeat: int, run: Callable[[], Any], clock: Callable[[], float]) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = clock()
+        run()
+        best = min(best, clock() - start)
+    return best
+
+
+def expectation_kernel(columns: EventColumns, repeat: int) -> dict[str, Any]:
+    import pandas as pd
+    from scipy.signal import lfilter
+
+    trials = build_trials(columns, session_gap_s=1800.0, observed_until=float(columns.t.max()))
+    reward, units = trials.reward, trials.units
+    ours = best_of(repeat, lambda: rescorla_wagner(reward, units, ALPHA), time.perf_counter)
+    flat = best_of(
+        repeat, lambda: lfilter([ALPHA], [1.0, -(1.0 - ALPHA)], reward), time.perf_counter
+    )
+    frame = pd.DataFrame({"unit": units.index, "r": reward})
+    theirs = best_of(
+        2,
+        lambda: frame.groupby("unit")["r"].ewm(alpha=ALPHA, adjust=False).mean(),
+        time.perf_counter,
+    )
+    return {
+        "responses": int(reward.shape[0]),
+        "units": units.count,
+        "rescorla_wagner_s": round(ours, 4),
+        "lfilter_concatenated_s": round(flat, 4),
+        "pandas_ewm_s": round(theirs, 3),
+        "pandas_to_kernel_ratio": round(theirs / ours, 1),
+    }
+
+
+def partition(columns: EventColumns, repeat: int) -> dict[str, Any]:
+    """The first of the partitions `analyse` would make (users whole, ≤ 2M events)."""
+    config = AnalysisConfig(observed_until=float(columns.t.max()))
+    part = split_by_user(columns, math.ceil(len(columns) / config.partition_events))[0]
+    seconds = best_of(repeat, lambda: analyse_partition(part, config=config), time.process_time)
+    return {
+        "events": len(part),
+        "cpu_s": round(seconds, 3),
+        "cpu_s_per_million_events": round(seconds / len(part) * 1e6, 3),
+    }
+
+
+def user_rows(columns: EventColumns, repeat: int) -> dict[str, Any]:
+    analysis = analyse(
+        columns, config=AnalysisConfig(observed_until=float(columns.t.max())), table=DEFAULT_TABLE
+    )
+    rows = len(analysis.users)
+
+    def stream() -> None:
+        for _ in analysis.user_rows():
+            pass
+
+    seconds = best_of(repeat, stream, time.perf_counter)
+    return {"rows": rows, "us_per_row": round(seconds / max(rows, 1) * 1e6, 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--users", type=int, help="default: events / 100")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="small sizes")
+    args = parser.parse_args()
+    n = 50_000 if args.smoke else args.events
+    users = args.users or max(n // 100, 10)
+    columns = columns_of(n, users)
+    out = {
+        "events": n,
+        "users": users,
+        "expectation_kernel": expectation_kernel(columns, args.repeat),
+        "analyse_partition": partition(columns, 1 if args.smoke else 2),
+        "user_rows": user_rows(
+            columns if n <= 2_000_000 else columns_of(1_000_000, 10_000), args.repeat
+        ),
+    }
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
