@@ -146,19 +146,47 @@ class _Design:
         moments[:, 0] = w
         return cls(signed=signed, moments=moments, weight=w)
 
-    def set(self, x1: NDArray[np.float64], x2: NDArray[np.float64]) -> _Design:
-        """Fill in the covariates (padded rows, (n,) each); returns self."""
+    def set(
+        self, x1: NDArray[np.float64], x2: NDArray[np.float64], *, moments: bool = True
+    ) -> _Design:
+        """Fill in the covariates (padded rows, (n,) each) — the Hessian's `moments` too, or
+        not (when a single-precision copy serves for them); returns self."""
         tiles = self.weight.shape[0]
         s_w = self.signed[:, 0]
-        m = self.moments
-        np.multiply(x1.reshape(tiles, TILE), self.weight, out=m[:, 1])
-        np.multiply(x2.reshape(tiles, TILE), self.weight, out=m[:, 3])
-        np.multiply(m[:, 1], m[:, 1], out=m[:, 2])
-        np.multiply(m[:, 1], m[:, 3], out=m[:, 4])
-        np.multiply(m[:, 3], m[:, 3], out=m[:, 5])
-        np.multiply(s_w, m[:, 1], out=self.signed[:, 1])
-        np.multiply(s_w, m[:, 3], out=self.signed[:, 2])
+        np.multiply(x1.reshape(tiles, TILE), s_w, out=self.signed[:, 1])
+        np.multiply(x2.reshape(tiles, TILE), s_w, out=self.signed[:, 2])
+        if moments:
+            m = self.moments
+            np.multiply(x1.reshape(tiles, TILE), self.weight, out=m[:, 1])
+            np.multiply(x2.reshape(tiles, TILE), self.weight, out=m[:, 3])
+            np.multiply(m[:, 1], m[:, 1], out=m[:, 2])
+            np.multiply(m[:, 1], m[:, 3], out=m[:, 4])
+            np.multiply(m[:, 3], m[:, 3], out=m[:, 5])
         return self
+
+    def single(self) -> _Design:
+        """Single-precision buffers of the same shape (signs and weights filled in)."""
+        out = _Design(
+            signed=np.empty(self.signed.shape, dtype=np.float32),
+            moments=np.empty(self.moments.shape, dtype=np.float32),
+            weight=self.weight.astype(np.float32),
+        )
+        out.signed[:, 0] = self.signed[:, 0]
+        out.moments[:, 0] = out.weight
+        return out
+
+    def copy_to(self, out: _Design) -> None:
+        """This design's covariates into single-precision buffers from `single`: the signed
+        ones rounded, the moments from them (s·w·x times s·w is w·x, exactly)."""
+        with np.errstate(over="ignore"):
+            np.copyto(out.signed[:, 1:], self.signed[:, 1:], casting="same_kind")
+        m = out.moments
+        np.multiply(out.signed[:, 1], out.signed[:, 0], out=m[:, 1])
+        np.multiply(out.signed[:, 2], out.signed[:, 0], out=m[:, 3])
+        with np.errstate(over="ignore"):
+            np.multiply(m[:, 1], m[:, 1], out=m[:, 2])
+            np.multiply(m[:, 1], m[:, 3], out=m[:, 4])
+            np.multiply(m[:, 3], m[:, 3], out=m[:, 5])
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,8 +211,10 @@ def _sums(
     q = np.einsum("tjk,tj->tk", signed, b[tiles.index])
     q = expit(q, out=q)
     rest = q.dtype.type(1.0) - q
+    # the Hessian's weights in the moments' precision (single suffices for a Newton step)
+    weight = (rest * q).astype(moments.dtype, copy=False)
     per_tile = np.concatenate(
-        [np.einsum("tjk,tk->tj", signed, rest), np.einsum("tjk,tk->tj", moments, rest * q)],
+        [np.einsum("tjk,tk->tj", signed, rest), np.einsum("tjk,tk->tj", moments, weight)],
         axis=1,
     )
     per_unit = np.add.reduceat(per_tile, tiles.start, axis=0)
@@ -396,11 +426,9 @@ def _fit_units(
     tiles = Segments.from_lengths(seg.length // TILE)
     first = seg.first
     design = _Design.allocate(y, weight)
-    coarse = _Design(
-        signed=np.empty(design.signed.shape, dtype=np.float32),
-        moments=np.empty(design.moments.shape, dtype=np.float32),
-        weight=design.weight.astype(np.float32),
-    )
+    coarse = design.single()
+    # profile fits: likelihood and gradient in double precision, the Hessian in single
+    mixed = _Design(signed=design.signed, moments=coarse.moments, weight=design.weight)
     grid = alpha_grid(config.alpha_grid, config.alpha_min, config.alpha_max)
     xs = logit(grid)
     n_grid = grid.shape[0]
@@ -412,18 +440,17 @@ def _fit_units(
     b_red = b_red_prev = b[:, :2].copy()
     for g, a in enumerate(grid):
         design.set(
-            *_covariates(r, filter_rows(r, layout, float(a), v0=config.v0), first, config.v0)
+            *_covariates(r, filter_rows(r, layout, float(a), v0=config.v0), first, config.v0),
+            moments=False,
         )
+        design.copy_to(coarse)
         # warm starts: the coefficients extrapolated from the two previous grid points
         start = 2.0 * bs[g - 1] - bs[g - 2] if g >= 2 else b
-        with np.errstate(over="ignore"):
-            np.copyto(coarse.signed, design.signed, casting="same_kind")
-            np.copyto(coarse.moments, design.moments, casting="same_kind")
-        fit = _newton(design, 3, tiles, start, config, exact=False, coarse=coarse)
+        fit = _newton(mixed, 3, tiles, start, config, exact=False, coarse=coarse)
         profile[g] = fit.objective
         bs[g] = b = fit.b
         start_red = 2.0 * b_red - b_red_prev if g >= 2 else b_red
-        fit_red = _newton(design, 2, tiles, start_red, config, exact=False, coarse=coarse)
+        fit_red = _newton(mixed, 2, tiles, start_red, config, exact=False, coarse=coarse)
         reduced[g] = fit_red.objective
         b_red_prev, b_red = b_red, fit_red.b
 

@@ -101,13 +101,18 @@ class Segments:
 def stable_argsort(key: NDArray[np.int64]) -> NDArray[np.int64]:
     """`np.argsort(key, kind="stable")` of non-negative integer keys.
 
-    When key·2ᵇ + position fits in 63 bits (b bits per position), one `np.sort` of those
-    packed values sorts keys and, among equal keys, positions — several times faster than the
-    indirect stable sort.
+    Keys below 2¹⁶ are sorted as 16-bit integers (numpy's stable sort is then a radix sort);
+    otherwise, when key·2ᵇ + position fits in 63 bits (b bits per position), one `np.sort` of
+    those packed values sorts keys and, among equal keys, positions — several times faster
+    than the indirect stable sort.
     """
     n = key.shape[0]
     bits = max(int(n - 1).bit_length(), 1)
-    if n < 2 or int(key.min()) < 0 or int(key.max()).bit_length() + bits > 62:
+    low, high = (int(key.min()), int(key.max())) if n else (0, 0)
+    if low >= 0 and high < 1 << 16:
+        # numpy sorts 16-bit integers stably by radix: linear time
+        return np.argsort(key.astype(np.uint16), kind="stable").astype(np.int64)
+    if n < 2 or low < 0 or high.bit_length() + bits > 62:
         return np.argsort(key, kind="stable").astype(np.int64)
     packed = (key.astype(np.int64) << bits) | np.arange(n, dtype=np.int64)
     packed.sort()
