@@ -27,6 +27,7 @@ Fitting, for all units at once (maximum likelihood, Wilson & Collins 2019):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -126,14 +127,18 @@ class _Design:
     Σ s·w·(1 − q)·x and its negative Hessian Σ w·q(1 − q)·x·xᵀ, x = (1, x₁, x₂) — so:
 
     signed:  (t, 3, TILE) s·w·(1, x₁, x₂): η·s, and the gradient's weights
-    moments: (t, 6, TILE) w·(1, x₁, x₁², x₂, x₁x₂, x₂²): the Hessian's weights. The model
-             without x₂ uses the first 2 and 3 of them
+    moments: (t, 6, TILE) w·(1, x₁, x₁², x₂, x₁x₂, x₂²) in single precision: the Hessian's
+             weights for Newton steps, which need it only roughly (a 10⁻⁷ error in the
+             Hessian moves a step by 10⁻⁷ of itself). The model without x₂ uses the first 3
     weight:  (t, TILE) w
+
+    A double-precision design (likelihood, gradient, the reported covariance) and its
+    single-precision copy (first Newton steps) share the moments.
     """
 
-    signed: NDArray[np.float64]
-    moments: NDArray[np.float64]
-    weight: NDArray[np.float64]
+    signed: NDArray[np.floating[Any]]
+    moments: NDArray[np.float32]
+    weight: NDArray[np.floating[Any]]
 
     @classmethod
     def allocate(cls, y: NDArray[np.float64], weight: NDArray[np.float64]) -> _Design:
@@ -141,49 +146,29 @@ class _Design:
         tiles = y.shape[0] // TILE
         w = weight.reshape(tiles, TILE)
         signed = np.empty((tiles, 3, TILE))
-        moments = np.empty((tiles, 6, TILE))
         np.multiply(2.0 * y.reshape(tiles, TILE) - 1.0, w, out=signed[:, 0])
+        moments = np.empty((tiles, 6, TILE), dtype=np.float32)
         moments[:, 0] = w
         return cls(signed=signed, moments=moments, weight=w)
 
-    def set(
-        self, x1: NDArray[np.float64], x2: NDArray[np.float64], *, moments: bool = True
-    ) -> _Design:
-        """Fill in the covariates (padded rows, (n,) each) — the Hessian's `moments` too, or
-        not (when a single-precision copy serves for them); returns self."""
+    def single(self) -> _Design:
+        """The single-precision copy's buffers (signs and weights filled in, moments shared)."""
+        signed = np.empty(self.signed.shape, dtype=np.float32)
+        signed[:, 0] = self.signed[:, 0]
+        return _Design(signed=signed, moments=self.moments, weight=self.weight.astype(np.float32))
+
+    def set(self, x1: NDArray[np.float64], x2: NDArray[np.float64], single: _Design) -> None:
+        """Fill in the covariates (padded rows, (n,) each), here and in the `single` copy."""
         tiles = self.weight.shape[0]
         s_w = self.signed[:, 0]
         np.multiply(x1.reshape(tiles, TILE), s_w, out=self.signed[:, 1])
         np.multiply(x2.reshape(tiles, TILE), s_w, out=self.signed[:, 2])
-        if moments:
+        with np.errstate(over="ignore"):
+            np.copyto(single.signed[:, 1:], self.signed[:, 1:], casting="same_kind")
+            # s·w·x times s·w is w·x, exactly
             m = self.moments
-            np.multiply(x1.reshape(tiles, TILE), self.weight, out=m[:, 1])
-            np.multiply(x2.reshape(tiles, TILE), self.weight, out=m[:, 3])
-            np.multiply(m[:, 1], m[:, 1], out=m[:, 2])
-            np.multiply(m[:, 1], m[:, 3], out=m[:, 4])
-            np.multiply(m[:, 3], m[:, 3], out=m[:, 5])
-        return self
-
-    def single(self) -> _Design:
-        """Single-precision buffers of the same shape (signs and weights filled in)."""
-        out = _Design(
-            signed=np.empty(self.signed.shape, dtype=np.float32),
-            moments=np.empty(self.moments.shape, dtype=np.float32),
-            weight=self.weight.astype(np.float32),
-        )
-        out.signed[:, 0] = self.signed[:, 0]
-        out.moments[:, 0] = out.weight
-        return out
-
-    def copy_to(self, out: _Design) -> None:
-        """This design's covariates into single-precision buffers from `single`: the signed
-        ones rounded, the moments from them (s·w·x times s·w is w·x, exactly)."""
-        with np.errstate(over="ignore"):
-            np.copyto(out.signed[:, 1:], self.signed[:, 1:], casting="same_kind")
-        m = out.moments
-        np.multiply(out.signed[:, 1], out.signed[:, 0], out=m[:, 1])
-        np.multiply(out.signed[:, 2], out.signed[:, 0], out=m[:, 3])
-        with np.errstate(over="ignore"):
+            np.multiply(single.signed[:, 1], single.signed[:, 0], out=m[:, 1])
+            np.multiply(single.signed[:, 2], single.signed[:, 0], out=m[:, 3])
             np.multiply(m[:, 1], m[:, 1], out=m[:, 2])
             np.multiply(m[:, 1], m[:, 3], out=m[:, 4])
             np.multiply(m[:, 3], m[:, 3], out=m[:, 5])
@@ -225,7 +210,7 @@ def _sums(
 
 
 def _loglik(
-    weight: NDArray[np.float64], q: NDArray[np.float64], tiles: Segments
+    weight: NDArray[np.floating[Any]], q: NDArray[np.float64], tiles: Segments
 ) -> NDArray[np.float64]:
     """(u,) Σ w·log q per unit."""
     with np.errstate(divide="ignore"):
@@ -319,10 +304,17 @@ def _newton(
         part_tiles = tiles.take(rest)
         part = _take(design, tiles.rows_of(rest))
         br = b[rest]
-        q, _, h = _sums(part, m, part_tiles, br)
+        q, _, _ = _sums(part, m, part_tiles, br)
         ll = _loglik(part.weight, q, part_tiles)
         objective[rest] = ll - 0.5 * (ridge * br * br).sum(axis=1)
         if exact:
+            # the reported covariance from the Hessian in double precision: Σ w·q(1 − q)·x·xᵀ,
+            # with (s·w·xᵢ)(s·w·xⱼ) = w·xᵢ·xⱼ exactly
+            signed = part.signed[:, :m]
+            weighted = signed * ((1.0 - q) * q)[:, None, :]
+            h = np.add.reduceat(
+                np.einsum("tik,tjk->tij", signed, weighted), part_tiles.start, axis=0
+            )
             h[:, range(m), range(m)] += ridge
             cov[rest] = np.linalg.inv(h)
             loglik[rest] = ll
@@ -427,8 +419,6 @@ def _fit_units(
     first = seg.first
     design = _Design.allocate(y, weight)
     coarse = design.single()
-    # profile fits: likelihood and gradient in double precision, the Hessian in single
-    mixed = _Design(signed=design.signed, moments=coarse.moments, weight=design.weight)
     grid = alpha_grid(config.alpha_grid, config.alpha_min, config.alpha_max)
     xs = logit(grid)
     n_grid = grid.shape[0]
@@ -439,18 +429,15 @@ def _fit_units(
     b[:, 0] = b0_start
     b_red = b_red_prev = b[:, :2].copy()
     for g, a in enumerate(grid):
-        design.set(
-            *_covariates(r, filter_rows(r, layout, float(a), v0=config.v0), first, config.v0),
-            moments=False,
-        )
-        design.copy_to(coarse)
+        v_post = filter_rows(r, layout, float(a), v0=config.v0)
+        design.set(*_covariates(r, v_post, first, config.v0), coarse)
         # warm starts: the coefficients extrapolated from the two previous grid points
         start = 2.0 * bs[g - 1] - bs[g - 2] if g >= 2 else b
-        fit = _newton(mixed, 3, tiles, start, config, exact=False, coarse=coarse)
+        fit = _newton(design, 3, tiles, start, config, exact=False, coarse=coarse)
         profile[g] = fit.objective
         bs[g] = b = fit.b
         start_red = 2.0 * b_red - b_red_prev if g >= 2 else b_red
-        fit_red = _newton(mixed, 2, tiles, start_red, config, exact=False, coarse=coarse)
+        fit_red = _newton(design, 2, tiles, start_red, config, exact=False, coarse=coarse)
         reduced[g] = fit_red.objective
         b_red_prev, b_red = b_red, fit_red.b
 
@@ -459,14 +446,14 @@ def _fit_units(
     best_obj = profile[g_best, units]
     a_ref = expit(x_ref)
     e = rescorla_wagner(r, seg, a_ref, v0=config.v0)
-    design.set(e.v_post, e.delta)
+    design.set(e.v_post, e.delta, coarse)
     refined = _newton(design, 3, tiles, bs[g_best, units], config, exact=True)
     better = refined.objective > best_obj
     alpha = np.where(better, a_ref, grid[g_best])
     final_obj = np.where(better, refined.objective, best_obj)
     # the reported fit is re-evaluated where the grid point won, to carry its covariance
     e = rescorla_wagner(r, seg, alpha, v0=config.v0)
-    design.set(e.v_post, e.delta)
+    design.set(e.v_post, e.delta, coarse)
     final = _newton(
         design,
         3,
