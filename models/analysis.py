@@ -236,7 +236,7 @@ def split_by_user(columns: EventColumns, n_partitions: int) -> list[EventColumns
     bounds = np.searchsorted(cum, np.arange(1, n_partitions) * cum[-1] / n_partitions, side="left")
     part_of_user = np.searchsorted(np.unique(bounds), np.arange(n_users), side="right")
     part = part_of_user[columns.user]
-    return [columns.take(part == p) for p in np.unique(part_of_user)]
+    return [columns.take(part == p) for p in np.unique(part_of_user).tolist()]
 
 
 def _resolved(columns: EventColumns, config: AnalysisConfig) -> AnalysisConfig:

@@ -7,6 +7,7 @@ everything in `models` starts from it. Events may arrive in any order; nothing h
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -102,17 +103,30 @@ class EventColumns:
 
     def take(self, index: NDArray[np.intp] | NDArray[np.bool_]) -> EventColumns:
         """The events at `index` (a mask or positions); code tables are kept as they are."""
+        if np.asarray(index).dtype == np.bool_:
+            keep = np.asarray(index, dtype=np.bool_)
+            if keep.shape != self.t.shape:  # np.compress would silently truncate
+                raise IndexError(f"mask of {keep.shape} for {self.t.shape[0]} events")
+
+            # np.compress: the same selection as a boolean index, several times faster
+            def pick(column: NDArray[Any]) -> NDArray[Any]:
+                return np.compress(keep, column)
+        else:
+
+            def pick(column: NDArray[Any]) -> NDArray[Any]:
+                return column[index]
+
         return EventColumns(
-            user=self.user[index],
-            mechanic=self.mechanic[index],
-            kind=self.kind[index],
-            t=self.t[index],
-            value=self.value[index],
-            cost=self.cost[index],
-            option=self.option[index],
-            session=self.session[index],
-            utc_offset_s=self.utc_offset_s[index],
-            delay_s=self.delay_s[index],
+            user=pick(self.user),
+            mechanic=pick(self.mechanic),
+            kind=pick(self.kind),
+            t=pick(self.t),
+            value=pick(self.value),
+            cost=pick(self.cost),
+            option=pick(self.option),
+            session=pick(self.session),
+            utc_offset_s=pick(self.utc_offset_s),
+            delay_s=pick(self.delay_s),
             user_ids=self.user_ids,
             mechanics=self.mechanics,
             options=self.options,
