@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Json
 from sqlalchemy import func, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
@@ -87,7 +87,7 @@ def _store_user_rows(session: Session, audit_id: str, rows: Iterable[dict[str, A
             "COPY audit_user (audit_id, mechanic, user_id, risk_tier, body) FROM STDIN"
             " (FORMAT BINARY)"
         ) as copy:
-            copy.set_types(["text", "text", "text", "text", "jsonb"])
+            copy.set_types(["text", "text", "text", "text", "json"])
             for row in rows:
                 copy.write_row(
                     (
@@ -95,7 +95,7 @@ def _store_user_rows(session: Session, audit_id: str, rows: Iterable[dict[str, A
                         row["mechanic"],
                         row["user_id"],
                         row["risk_tier"],
-                        Jsonb(row, dumps=_json_text),
+                        Json(row, dumps=_json_text),
                     )
                 )
         cursor.close()
