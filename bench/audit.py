@@ -277,7 +277,7 @@ def _audit_child(target: str, processes: int | None) -> dict[str, Any]:
     times: dict[str, float] = {}
     with _TreeMemory() as memory:
         start = time.perf_counter()
-        columns, summary = read_events(engine, project_id, plan.window)
+        columns, summary = read_events(engine, project_id, plan.window, streams=max(processes, 2))
         times["read_s"] = time.perf_counter() - start
         mark = time.perf_counter()
         stages: dict[str, float] = {}

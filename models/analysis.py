@@ -228,15 +228,23 @@ def split_by_user(columns: EventColumns, n_partitions: int) -> list[EventColumns
     To analyse parts separately and `merge` them, give every part the same
     `AnalysisConfig.observed_until` (e.g. the latest event of the whole set).
     """
+    return list(iter_user_partitions(columns, n_partitions))
+
+
+def iter_user_partitions(columns: EventColumns, n_partitions: int) -> Iterator[EventColumns]:
+    """The parts of `split_by_user`, made one at a time (a caller that hands each part on
+    before asking for the next holds one part's copy, not all of them)."""
     n_users = len(columns.user_ids)
     if n_partitions <= 1 or n_users <= 1 or len(columns) == 0:
-        return [columns]
+        yield columns
+        return
     per_user = np.bincount(columns.user, minlength=n_users)
     cum = np.cumsum(per_user)
     bounds = np.searchsorted(cum, np.arange(1, n_partitions) * cum[-1] / n_partitions, side="left")
     part_of_user = np.searchsorted(np.unique(bounds), np.arange(n_users), side="right")
     part = part_of_user[columns.user]
-    return [columns.take(part == p) for p in np.unique(part_of_user).tolist()]
+    for p in np.unique(part_of_user).tolist():
+        yield columns.take(part == p)
 
 
 def _resolved(columns: EventColumns, config: AnalysisConfig) -> AnalysisConfig:
@@ -991,6 +999,7 @@ __all__ = [
     "UserTable",
     "analyse",
     "analyse_partition",
+    "iter_user_partitions",
     "merge",
     "split_by_user",
 ]

@@ -179,7 +179,9 @@ def _run_claimed(
             plan = plan_audit(claim.request)
             heartbeat.report("reading", 0, 1)
             engine = factory.kw["bind"]
-            columns, summary = read_events(engine, claim.project_id, plan.window)
+            columns, summary = read_events(
+                engine, claim.project_id, plan.window, streams=max(processes, 2)
+            )
             body, user_rows = analyse_events(
                 columns, summary, plan, progress=heartbeat.report, processes=processes
             )

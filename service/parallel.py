@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
 from models.analysis import (
     Analysis,
@@ -20,8 +20,8 @@ from models.analysis import (
     Progress,
     analyse,
     analyse_partition,
+    iter_user_partitions,
     merge,
-    split_by_user,
 )
 from models.columns import EventColumns
 from models.rules import DecisionTable
@@ -45,16 +45,34 @@ def analyse_on_cores(
         # Every partition must share the window's end, or their censoring would differ.
         config = dataclasses.replace(config, observed_until=float(columns.t.max()))
     n_parts = max(processes, math.ceil(len(columns) / config.partition_events))
-    parts = split_by_user(columns, n_parts)
+    parts = iter_user_partitions(columns, n_parts)
     # forkserver: children start from a clean process, not a fork of one holding database
     # connections and threads.
     context = multiprocessing.get_context("forkserver")
-    partials: list[PartialAnalysis] = []
+    partials: dict[int, PartialAnalysis] = {}
     with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
-        futures = [pool.submit(analyse_partition, part, config=config) for part in parts]
-        del parts
-        for done, future in enumerate(futures, start=1):
-            partials.append(future.result())
-            if progress is not None:
-                progress("fits", done, len(futures))
-    return merge(partials, config=config, table=table, progress=progress)
+        # Make a partition only when a process is free for it, so that this process holds
+        # at most `processes` partition copies, not one for every partition.
+        running: dict[Future[PartialAnalysis], int] = {}
+        for index, part in enumerate(parts):
+            if len(running) >= processes:
+                _collect(running, partials, progress, n_parts)
+            running[pool.submit(analyse_partition, part, config=config)] = index
+            del part
+        while running:
+            _collect(running, partials, progress, n_parts)
+    ordered = [partials[i] for i in sorted(partials)]
+    return merge(ordered, config=config, table=table, progress=progress)
+
+
+def _collect(
+    running: dict[Future[PartialAnalysis], int],
+    partials: dict[int, PartialAnalysis],
+    progress: Progress | None,
+    total: int,
+) -> None:
+    done, _ = wait(running, return_when=FIRST_COMPLETED)
+    for future in done:
+        partials[running.pop(future)] = future.result()
+    if progress is not None:
+        progress("fits", len(partials), total)

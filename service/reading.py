@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, Select, String, select, type_coerce
 
 from models.columns import EventColumns
 from service.events import EventRecord
+from service.postgres_events import read_postgres
 from service.tables import Event
 
 FETCH_ROWS = 100_000
@@ -79,18 +80,16 @@ def _query(project_id: int, window: EventWindow) -> Select[*tuple[Any, ...]]:
 
 
 def read_events(
-    engine: Engine, project_id: int, window: EventWindow
+    engine: Engine, project_id: int, window: EventWindow, *, streams: int = 2
 ) -> tuple[EventColumns, InputSummary]:
     """All the project's events in `window` as arrays, read in one consistent snapshot.
 
-    PostgreSQL: names are coded in SQL and the rows arrive by binary COPY as fixed-width
-    records that numpy reads in place (no Python object per event). Elsewhere: rows are
-    streamed in chunks.
+    PostgreSQL: see `service.postgres_events` (no Python object per event, several streams).
+    SQLite: rows are streamed in chunks.
     """
     if engine.dialect.name == "postgresql":
-        snapshot = engine.connect().execution_options(isolation_level="REPEATABLE READ")
-        with snapshot as connection, connection.begin():
-            return _read_postgres(connection, project_id, window)
+        columns, micros = read_postgres(engine, project_id, window, streams=streams)
+        return columns, summarise(columns, micros)
     with engine.connect() as connection:
         return _read_rows(connection, project_id, window)
 
@@ -107,259 +106,6 @@ def _read_rows(
     fields = _concatenate(chunks)
     fields[3] = np.array(fields[3], dtype="datetime64[us]").astype(np.int64)
     return columns_from_fields(fields)
-
-
-# Fixed-width binary COPY records: a field count, then (length, value) per field, big-endian.
-_COPY_RECORD = np.dtype(
-    [
-        ("fields", ">i2"),
-        *(
-            item
-            for name, kind in (
-                ("user", ">i8"),
-                ("mechanic", ">i8"),
-                ("kind", ">i2"),
-                ("micros", ">i8"),
-                ("value", ">f8"),
-                ("cost", ">f8"),
-                ("option", ">i8"),
-                ("session", ">i8"),
-                ("utc_offset_s", ">i4"),
-                ("delay_s", ">f8"),
-            )
-            for item in ((f"{name}_length", ">i4"), (name, kind))
-        ),
-    ]
-)
-_COPY_HEADER = 19  # signature (11) + flags (4) + header extension length (4)
-_COPY_TRAILER = 2
-
-
-# Name columns travel as 64-bit hashes (computed by PostgreSQL, no join needed) and become
-# codes here; `_ABSENT` stands for a missing option or session. Should two names of a column
-# share a hash (odds about n²/2⁶⁵), the names are coded by joins in SQL instead.
-_HASH = "hashtextextended({}, 0)"
-_ABSENT = -(2**63)
-_NAME_COLUMNS = ("user_id", "mechanic", "option", "session_id")
-_NAME_KEYS = ("user", "mechanic", "option", "session")
-# Binary timestamptz is microseconds since 2000-01-01 UTC.
-_POSTGRES_EPOCH_MICROS = 946_684_800 * MICROSECONDS
-
-
-def _read_postgres(
-    connection: Connection, project_id: int, window: EventWindow
-) -> tuple[EventColumns, InputSummary]:
-    where, params = _postgres_filter(project_id, window)
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    # Compiling these scans to machine code costs more than it saves.
-    cursor.execute("SET LOCAL jit = off")
-    records = _copy_records(cursor, _hashed_query(where), params)
-    names = {
-        **_user_and_mechanic_names(cursor, where, params),
-        # Most products log no option or session: skip their scans when no event has one.
-        **{
-            column: _names(
-                cursor, column, where, params, present=bool((records[key] != _ABSENT).any())
-            )
-            for column, key in (("option", "option"), ("session_id", "session"))
-        },
-    }
-    if all(_distinct_hashes(hashes) for _, hashes in names.values()):
-        codes = {
-            key: _codes(records[key], names[column][1])
-            for column, key in zip(_NAME_COLUMNS, _NAME_KEYS, strict=True)
-        }
-    else:  # two names share a hash: code them by joins in SQL instead
-        records = _copy_records(cursor, _joined_query(where), params * 5)
-        codes = {key: records[key] for key in _NAME_KEYS}
-    cursor.close()
-    micros = records["micros"] + _POSTGRES_EPOCH_MICROS
-    columns = EventColumns(
-        user=codes["user"].astype(np.int64),
-        mechanic=codes["mechanic"].astype(np.int32),
-        kind=records["kind"],
-        t=micros / MICROSECONDS,
-        value=records["value"],
-        cost=records["cost"],
-        option=codes["option"].astype(np.int32),
-        session=codes["session"].astype(np.int64),
-        utc_offset_s=records["utc_offset_s"],
-        delay_s=records["delay_s"],
-        user_ids=names["user_id"][0],
-        mechanics=names["mechanic"][0],
-        options=names["option"][0],
-    )
-    return columns, summarise(columns, micros)
-
-
-def _copy_records(cursor: Any, query: str, params: list[Any]) -> dict[str, NDArray[Any]]:
-    fields = _RecordChunks()
-    # PostgreSQL sends a message a row: append each to a buffer (a reference to it would pin
-    # psycopg's result) and decode whole chunks.
-    pending = bytearray()
-    with cursor.copy(query, params) as copy:
-        for block in copy:
-            pending += block
-            if len(pending) >= _CHUNK_BYTES:
-                fields.feed(pending)
-                pending = bytearray()
-    fields.feed(pending)
-    return fields.finish()
-
-
-Names = tuple[tuple[str, ...], NDArray[np.int64]]
-
-
-def _sorted_names(pairs: Iterable[tuple[str, int]]) -> Names:
-    """Names in byte order (as numpy sorts them; Python's str order is code-point order, which
-    UTF-8 preserves), with their hashes."""
-    ordered = sorted(set(pairs))
-    return tuple(name for name, _ in ordered), np.array([h for _, h in ordered], dtype=np.int64)
-
-
-def _user_and_mechanic_names(cursor: Any, where: str, params: list[Any]) -> dict[str, Names]:
-    # One pass over the audit index (project, mechanic, user, ts) gives both name sets.
-    cursor.execute(
-        f"SELECT mechanic, user_id, {_HASH.format('mechanic')}, {_HASH.format('user_id')}"
-        f" FROM (SELECT DISTINCT mechanic, user_id FROM event WHERE {where}) AS d",
-        params,
-    )
-    rows = cursor.fetchall()
-    return {
-        "mechanic": _sorted_names((m, hm) for m, _, hm, _ in rows),
-        "user_id": _sorted_names((u, hu) for _, u, _, hu in rows),
-    }
-
-
-def _names(cursor: Any, column: str, where: str, params: list[Any], *, present: bool) -> Names:
-    if not present:
-        return (), np.zeros(0, dtype=np.int64)
-    cursor.execute(
-        f"SELECT name, {_HASH.format('name')} FROM (SELECT DISTINCT {column} AS name"
-        f" FROM event WHERE {where} AND {column} IS NOT NULL) AS d",
-        params,
-    )
-    return _sorted_names(cursor.fetchall())
-
-
-def _distinct_hashes(hashes: NDArray[np.int64]) -> bool:
-    return bool(np.unique(hashes).shape[0] == hashes.shape[0] and not np.any(hashes == _ABSENT))
-
-
-def _codes(event_hashes: NDArray[np.int64], name_hashes: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Each event's code (index into the sorted names) from its name's hash; -1 if absent."""
-    if len(name_hashes) == 0:
-        if not (event_hashes == _ABSENT).all():
-            raise RuntimeError("events name values that the snapshot does not hold")
-        return np.full(event_hashes.shape[0], -1, dtype=np.int64)
-    order = np.argsort(name_hashes)
-    ordered = name_hashes[order]
-    position = np.searchsorted(ordered, event_hashes)
-    np.minimum(position, len(ordered) - 1, out=position)
-    found = ordered[position] == event_hashes
-    codes = order[position]
-    if not found.all():
-        missing = ~found
-        if not (event_hashes[missing] == _ABSENT).all():
-            raise RuntimeError("events name values that the snapshot does not hold")
-        codes[missing] = -1
-    return codes.astype(np.int64, copy=False)
-
-
-def _hashed_query(where: str) -> str:
-    user, mechanic, option, session = (_HASH.format(c) for c in _NAME_COLUMNS)
-    return (
-        f"COPY (SELECT {user}, {mechanic}, kind::int2, ts, value, cost,"
-        f" coalesce({option}, {_ABSENT}), coalesce({session}, {_ABSENT}),"
-        " coalesce(utc_offset_s, 0)::int4, coalesce(delay_s, 'NaN')::float8"
-        f" FROM event WHERE {where}) TO STDOUT (FORMAT binary)"
-    )
-
-
-def _joined_query(where: str) -> str:
-    # Codes are ranks in byte order (COLLATE "C"), the order numpy sorts the same names in.
-    def coded(column: str) -> str:
-        return (
-            f'(SELECT {column} AS name, (row_number() OVER (ORDER BY {column} COLLATE "C") - 1)'
-            f" AS code FROM (SELECT DISTINCT {column} FROM event WHERE {where}"
-            f" AND {column} IS NOT NULL) d)"
-        )
-
-    return (
-        "COPY (SELECT u.code::int8, m.code::int8, e.kind::int2, e.ts, e.value, e.cost,"
-        " coalesce(o.code, -1)::int8, coalesce(s.code, -1)::int8,"
-        " coalesce(e.utc_offset_s, 0)::int4, coalesce(e.delay_s, 'NaN')::float8"
-        f" FROM event e JOIN {coded('user_id')} u ON u.name = e.user_id"
-        f" JOIN {coded('mechanic')} m ON m.name = e.mechanic"
-        f" LEFT JOIN {coded('option')} o ON o.name = e.option"
-        f" LEFT JOIN {coded('session_id')} s ON s.name = e.session_id"
-        f" WHERE {where}"
-        ") TO STDOUT (FORMAT binary)"
-    )
-
-
-_NATIVE = {
-    "user": np.int64,
-    "mechanic": np.int64,
-    "kind": np.int8,
-    "micros": np.int64,
-    "value": np.float64,
-    "cost": np.float64,
-    "option": np.int64,
-    "session": np.int64,
-    "utc_offset_s": np.int32,
-    "delay_s": np.float64,
-}
-_CHUNK_BYTES = 32 * 1024 * 1024
-
-
-class _RecordChunks:
-    """Binary COPY records decoded chunk by chunk into native-endian field arrays, so the
-    wire bytes are never held whole (they are 1.6x the size of the arrays)."""
-
-    def __init__(self) -> None:
-        self._pending = bytearray()
-        self._header_seen = False
-        self._chunks: dict[str, list[NDArray[Any]]] = {name: [] for name in _NATIVE}
-
-    def feed(self, block: bytes | bytearray) -> None:
-        self._pending += block
-        self._decode(final=False)
-
-    def finish(self) -> dict[str, NDArray[Any]]:
-        self._decode(final=True)
-        return {
-            name: np.concatenate(parts) if parts else np.zeros(0, dtype=_NATIVE[name])
-            for name, parts in self._chunks.items()
-        }
-
-    def _decode(self, *, final: bool) -> None:
-        start = 0
-        if not self._header_seen and len(self._pending) >= _COPY_HEADER:
-            start, self._header_seen = _COPY_HEADER, True
-        usable = len(self._pending) - start - (_COPY_TRAILER if final else 0)
-        count = max(usable, 0) // _COPY_RECORD.itemsize
-        if count:
-            records = np.frombuffer(self._pending, dtype=_COPY_RECORD, count=count, offset=start)
-            for name, dtype in _NATIVE.items():
-                self._chunks[name].append(records[name].astype(dtype))
-            del records
-        del self._pending[: start + count * _COPY_RECORD.itemsize]
-
-
-def _postgres_filter(project_id: int, window: EventWindow) -> tuple[str, list[Any]]:
-    clauses: list[str] = ["project_id = %s"]
-    params: list[Any] = [project_id]
-    if window.start is not None:
-        clauses.append("ts >= %s")
-        params.append(window.start)
-    if window.end is not None:
-        clauses.append("ts < %s")
-        params.append(window.end)
-    if window.mechanics:
-        clauses.append("mechanic = ANY(%s)")
-        params.append(list(window.mechanics))
-    return " AND ".join(clauses), params
 
 
 def _concatenate(chunks: list[list[Any]]) -> list[Any]:

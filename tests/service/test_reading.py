@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine
 
-from service import reading
+from service import postgres_events
 from service.db import make_sessionmaker, transaction
 from service.events import validate_event
 from service.ingestion import ingest
@@ -116,7 +116,8 @@ def test_chunked_decoding_gives_the_same_arrays(
         ingest(session, project_id=project.id, items=sample_events(), now=NOW, future_tolerance_s=0)
     whole, whole_summary = read_events(clean_database, project.id, EventWindow())
     # Decode in chunks far smaller than a COPY block, records split across chunk boundaries.
-    monkeypatch.setattr(reading, "_CHUNK_BYTES", 97)
+    monkeypatch.setattr(postgres_events, "_CHUNK_BYTES", 97)
+    monkeypatch.setattr(postgres_events, "BLOCK_SCAN_MIN_SHARE", 2.0)  # the COPY path
     chunked, chunked_summary = read_events(clean_database, project.id, EventWindow())
     assert chunked_summary == whole_summary
     for name in ("user", "mechanic", "kind", "t", "value", "cost", "option", "session"):
@@ -133,7 +134,7 @@ def test_hash_collisions_fall_back_to_exact_coding(
         ingest(session, project_id=project.id, items=sample_events(), now=NOW, future_tolerance_s=0)
     hashed, hashed_summary = read_events(clean_database, project.id, EventWindow())
     # A hash that collides for names of equal length forces the join path.
-    monkeypatch.setattr(reading, "_HASH", "length({})::int8")
+    monkeypatch.setattr(postgres_events, "_HASH", "length({})::int8")
     joined, joined_summary = read_events(clean_database, project.id, EventWindow())
     assert joined_summary == hashed_summary
     assert joined.user_ids == hashed.user_ids
@@ -151,3 +152,29 @@ def test_digest_ignores_order_and_sees_every_field() -> None:
     _, other = direct(changed)
     assert other.digest != base.digest
     assert (other.events, other.users) == (base.events, base.users)
+
+
+@pytest.mark.parametrize("streams", [1, 3])
+def test_block_scan_and_copy_give_the_same_arrays(
+    clean_database: Engine, monkeypatch: pytest.MonkeyPatch, streams: int
+) -> None:
+    if clean_database.dialect.name != "postgresql":
+        pytest.skip("block-range scans are the PostgreSQL reader's")
+    project = make_project(clean_database)
+    other = make_project(clean_database, "other")
+    with transaction(make_sessionmaker(clean_database)) as session:
+        ingest(session, project_id=project.id, items=sample_events(), now=NOW, future_tolerance_s=0)
+        ingest(
+            session, project_id=other.id, items=sample_events()[:90], now=NOW, future_tolerance_s=0
+        )
+    # Tiny ranges, so the project's events span many of them and every stream has work.
+    monkeypatch.setattr(postgres_events, "BLOCKS_PER_QUERY", 1)
+    monkeypatch.setattr(postgres_events, "BLOCK_SCAN_MIN_SHARE", 0.0)
+    scanned, scanned_summary = read_events(
+        clean_database, project.id, EventWindow(), streams=streams
+    )
+    monkeypatch.setattr(postgres_events, "BLOCK_SCAN_MIN_SHARE", 2.0)
+    copied, copied_summary = read_events(clean_database, project.id, EventWindow(), streams=streams)
+    assert scanned_summary == copied_summary
+    assert scanned_summary.events == 300
+    assert scanned.user_ids == copied.user_ids

@@ -1,0 +1,378 @@
+"""Reading a project's events from PostgreSQL into arrays, with no Python object per event.
+
+Name columns (user, mechanic, option, session) travel as 64-bit hashes computed by the
+database and become codes in numpy. When the project is much of the event table, ranges of
+the table's blocks are read by several connections at once, each range answered in a single
+row of byte strings; otherwise the rows come through the project's index by binary COPY as
+fixed-width records that numpy reads in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import Engine
+
+from models.columns import EventColumns
+
+if TYPE_CHECKING:
+    from service.reading import EventWindow
+
+MICROSECONDS = 1_000_000
+
+
+# Fixed-width binary COPY records: a field count, then (length, value) per field, big-endian.
+_COPY_RECORD = np.dtype(
+    [
+        ("fields", ">i2"),
+        *(
+            item
+            for name, kind in (
+                ("user", ">i8"),
+                ("mechanic", ">i8"),
+                ("kind", ">i2"),
+                ("micros", ">i8"),
+                ("value", ">f8"),
+                ("cost", ">f8"),
+                ("option", ">i8"),
+                ("session", ">i8"),
+                ("utc_offset_s", ">i4"),
+                ("delay_s", ">f8"),
+            )
+            for item in ((f"{name}_length", ">i4"), (name, kind))
+        ),
+    ]
+)
+_COPY_HEADER = 19  # signature (11) + flags (4) + header extension length (4)
+_COPY_TRAILER = 2
+
+
+# Name columns travel as 64-bit hashes (computed by PostgreSQL, no join needed) and become
+# codes here; `_ABSENT` stands for a missing option or session. Should two names of a column
+# share a hash (odds about n²/2⁶⁵), the names are coded by joins in SQL instead.
+_HASH = "hashtextextended({}, 0)"
+_ABSENT = -(2**63)
+_NAME_COLUMNS = ("user_id", "mechanic", "option", "session_id")
+_NAME_KEYS = ("user", "mechanic", "option", "session")
+# Binary timestamptz is microseconds since 2000-01-01 UTC.
+_POSTGRES_EPOCH_MICROS = 946_684_800 * MICROSECONDS
+
+
+def read_postgres(
+    engine: Engine, project_id: int, window: EventWindow, *, streams: int
+) -> tuple[EventColumns, NDArray[np.int64]]:
+    """The project's events in `window` as arrays (and their times in microseconds since the
+    epoch), all from one REPEATABLE READ snapshot."""
+    where, params = _filter(project_id, window)
+    snapshot = engine.connect().execution_options(isolation_level="REPEATABLE READ")
+    with snapshot as connection, connection.begin():
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        # Compiling these scans to machine code costs more than it saves.
+        cursor.execute("SET LOCAL jit = off")
+        blocks = _blocks_to_scan(cursor, where, params)
+        if blocks is not None:
+            cursor.execute("SELECT pg_export_snapshot()")
+            shared = cursor.fetchone()[0]
+            records = _scan_blocks(engine, shared, where, params, blocks, streams)
+        else:
+            records = _copy_records(cursor, _hashed_query(where), params)
+        names = {
+            **_user_and_mechanic_names(cursor, where, params),
+            # Most products log no option or session: skip those scans when no event has one.
+            **{
+                column: _names(
+                    cursor, column, where, params, present=bool((records[key] != _ABSENT).any())
+                )
+                for column, key in (("option", "option"), ("session_id", "session"))
+            },
+        }
+        if all(_distinct_hashes(hashes) for _, hashes in names.values()):
+            codes = {
+                key: _codes(records[key], names[column][1])
+                for column, key in zip(_NAME_COLUMNS, _NAME_KEYS, strict=True)
+            }
+        else:  # two names share a hash: code them by joins in SQL instead
+            records = _copy_records(cursor, _joined_query(where), params * 5)
+            codes = {key: records[key] for key in _NAME_KEYS}
+        cursor.close()
+    micros = records["micros"] + _POSTGRES_EPOCH_MICROS
+    del records["user"], records["mechanic"], records["option"], records["session"]
+    columns = EventColumns(
+        user=codes["user"].astype(np.int64, copy=False),
+        mechanic=codes["mechanic"].astype(np.int32),
+        kind=records["kind"],
+        t=micros / MICROSECONDS,
+        value=records["value"],
+        cost=records["cost"],
+        option=codes["option"].astype(np.int32),
+        session=codes["session"].astype(np.int64, copy=False),
+        utc_offset_s=records["utc_offset_s"],
+        delay_s=records["delay_s"],
+        user_ids=names["user_id"][0],
+        mechanics=names["mechanic"][0],
+        options=names["option"][0],
+    )
+    return columns, micros
+
+
+# ---- block-range scans: the fast path when the project is much of the table ---------------
+
+# A project with at least this share of the event table is read by scanning the table's
+# blocks in ranges, several at once; below it, through its index (COPY), so a small project
+# in a large table never pays for a scan of everyone's events.
+BLOCK_SCAN_MIN_SHARE = 0.25
+BLOCKS_PER_QUERY = 2048  # 16 MiB of table a query: about 140k events, answered in one row
+
+
+# Each range comes back as one row of ten byte strings: a column's values end to end, in the
+# binary form of its type, which numpy reads in place.
+def _block_fields() -> tuple[tuple[str, str, str], ...]:
+    """(field, wire dtype, SQL expression) of each column a block range returns."""
+    return (
+        ("user", ">i8", f"int8send({_HASH.format('user_id')})"),
+        ("mechanic", ">i8", f"int8send({_HASH.format('mechanic')})"),
+        ("kind", ">i2", "int2send(kind)"),
+        ("micros", ">i8", "timestamptz_send(ts)"),
+        ("value", ">f8", "float8send(value)"),
+        ("cost", ">f8", "float8send(cost)"),
+        ("option", ">i8", f"int8send(coalesce({_HASH.format('option')}, {_ABSENT}))"),
+        ("session", ">i8", f"int8send(coalesce({_HASH.format('session_id')}, {_ABSENT}))"),
+        ("utc_offset_s", ">i4", "int4send(coalesce(utc_offset_s, 0))"),
+        ("delay_s", ">f8", "float8send(coalesce(delay_s, 'NaN'))"),
+    )
+
+
+def _blocks_to_scan(cursor: Any, where: str, params: list[Any]) -> int | None:
+    """The table's size in blocks when a block scan is the cheaper read, else None."""
+    cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM event WHERE {where}", params)
+    expected = float(cursor.fetchone()[0][0]["Plan"]["Plan Rows"])
+    cursor.execute(
+        "SELECT reltuples, pg_relation_size('event') / current_setting('block_size')::int"
+        " FROM pg_class WHERE oid = 'event'::regclass"
+    )
+    table_rows, blocks = cursor.fetchone()
+    share = expected / max(float(table_rows), expected, 1.0)
+    return int(blocks) if share >= BLOCK_SCAN_MIN_SHARE else None
+
+
+def _scan_blocks(
+    engine: Engine,
+    snapshot: str,
+    where: str,
+    params: list[Any],
+    blocks: int,
+    streams: int,
+) -> dict[str, NDArray[Any]]:
+    """Every range of blocks, read by `streams` connections sharing `snapshot` (so together
+    they see exactly what one transaction sees); the database does the per-row work and
+    Python touches one row per range."""
+    fields = _block_fields()
+    aggregates = ", ".join(f"string_agg({expr}, '')" for _, _, expr in fields)
+    query = f"SELECT {aggregates} FROM event WHERE ctid >= %s::tid AND ctid < %s::tid AND {where}"
+    # The table may have grown since the snapshot; blocks past `blocks` hold nothing it sees.
+    starts = list(range(0, blocks + 1, BLOCKS_PER_QUERY))
+
+    def scan(share: int) -> dict[str, list[NDArray[Any]]]:
+        found: dict[str, list[NDArray[Any]]] = {name: [] for name, _, _ in fields}
+        connection = engine.connect().execution_options(isolation_level="REPEATABLE READ")
+        with connection, connection.begin():
+            cursor = connection.connection.driver_connection.cursor(binary=True)  # type: ignore[union-attr]
+            cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            cursor.execute("SET LOCAL jit = off")
+            for start in starts[share::streams]:
+                cursor.execute(query, [f"({start},0)", f"({start + BLOCKS_PER_QUERY},0)", *params])
+                row = cursor.fetchone()
+                if row[0] is None:  # no event of the project in these blocks
+                    continue
+                for (name, wire, _), data in zip(fields, row, strict=True):
+                    found[name].append(np.frombuffer(data, dtype=wire).astype(_NATIVE[name]))
+            cursor.close()
+        return found
+
+    with ThreadPoolExecutor(max_workers=streams) as pool:
+        parts = list(pool.map(scan, range(streams)))
+    # Field by field, releasing each field's pieces once joined: the pieces and the joined
+    # arrays of all ten fields are never held at once.
+    joined: dict[str, NDArray[Any]] = {}
+    for name, _, _ in fields:
+        pieces = [piece for part in parts for piece in part.pop(name)]
+        joined[name] = np.concatenate(pieces) if pieces else np.zeros(0, dtype=_NATIVE[name])
+        del pieces
+    return joined
+
+
+# ---- COPY: through the index ---------------------------------------------------------------
+
+
+def _copy_records(cursor: Any, query: str, params: list[Any]) -> dict[str, NDArray[Any]]:
+    fields = _RecordChunks()
+    # PostgreSQL sends a message a row: append each to a buffer (a reference to it would pin
+    # psycopg's result) and decode whole chunks.
+    pending = bytearray()
+    with cursor.copy(query, params) as copy:
+        for block in copy:
+            pending += block
+            if len(pending) >= _CHUNK_BYTES:
+                fields.feed(pending)
+                pending = bytearray()
+    fields.feed(pending)
+    return fields.finish()
+
+
+Names = tuple[tuple[str, ...], NDArray[np.int64]]
+
+
+def _sorted_names(pairs: Iterable[tuple[str, int]]) -> Names:
+    """Names in byte order (as numpy sorts them; Python's str order is code-point order, which
+    UTF-8 preserves), with their hashes."""
+    ordered = sorted(set(pairs))
+    return tuple(name for name, _ in ordered), np.array([h for _, h in ordered], dtype=np.int64)
+
+
+def _user_and_mechanic_names(cursor: Any, where: str, params: list[Any]) -> dict[str, Names]:
+    # One pass over the audit index (project, mechanic, user, ts) gives both name sets.
+    cursor.execute(
+        f"SELECT mechanic, user_id, {_HASH.format('mechanic')}, {_HASH.format('user_id')}"
+        f" FROM (SELECT DISTINCT mechanic, user_id FROM event WHERE {where}) AS d",
+        params,
+    )
+    rows = cursor.fetchall()
+    return {
+        "mechanic": _sorted_names((m, hm) for m, _, hm, _ in rows),
+        "user_id": _sorted_names((u, hu) for _, u, _, hu in rows),
+    }
+
+
+def _names(cursor: Any, column: str, where: str, params: list[Any], *, present: bool) -> Names:
+    if not present:
+        return (), np.zeros(0, dtype=np.int64)
+    cursor.execute(
+        f"SELECT name, {_HASH.format('name')} FROM (SELECT DISTINCT {column} AS name"
+        f" FROM event WHERE {where} AND {column} IS NOT NULL) AS d",
+        params,
+    )
+    return _sorted_names(cursor.fetchall())
+
+
+def _distinct_hashes(hashes: NDArray[np.int64]) -> bool:
+    return bool(np.unique(hashes).shape[0] == hashes.shape[0] and not np.any(hashes == _ABSENT))
+
+
+def _codes(event_hashes: NDArray[np.int64], name_hashes: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Each event's code (index into the sorted names) from its name's hash; -1 if absent."""
+    if len(name_hashes) == 0:
+        if not (event_hashes == _ABSENT).all():
+            raise RuntimeError("events name values that the snapshot does not hold")
+        return np.full(event_hashes.shape[0], -1, dtype=np.int64)
+    order = np.argsort(name_hashes)
+    ordered = name_hashes[order]
+    position = np.searchsorted(ordered, event_hashes)
+    np.minimum(position, len(ordered) - 1, out=position)
+    found = ordered[position] == event_hashes
+    codes = order[position]
+    if not found.all():
+        missing = ~found
+        if not (event_hashes[missing] == _ABSENT).all():
+            raise RuntimeError("events name values that the snapshot does not hold")
+        codes[missing] = -1
+    return codes.astype(np.int64, copy=False)
+
+
+def _hashed_query(where: str) -> str:
+    user, mechanic, option, session = (_HASH.format(c) for c in _NAME_COLUMNS)
+    return (
+        f"COPY (SELECT {user}, {mechanic}, kind::int2, ts, value, cost,"
+        f" coalesce({option}, {_ABSENT}), coalesce({session}, {_ABSENT}),"
+        " coalesce(utc_offset_s, 0)::int4, coalesce(delay_s, 'NaN')::float8"
+        f" FROM event WHERE {where}) TO STDOUT (FORMAT binary)"
+    )
+
+
+def _joined_query(where: str) -> str:
+    # Codes are ranks in byte order (COLLATE "C"), the order numpy sorts the same names in.
+    def coded(column: str) -> str:
+        return (
+            f'(SELECT {column} AS name, (row_number() OVER (ORDER BY {column} COLLATE "C") - 1)'
+            f" AS code FROM (SELECT DISTINCT {column} FROM event WHERE {where}"
+            f" AND {column} IS NOT NULL) d)"
+        )
+
+    return (
+        "COPY (SELECT u.code::int8, m.code::int8, e.kind::int2, e.ts, e.value, e.cost,"
+        " coalesce(o.code, -1)::int8, coalesce(s.code, -1)::int8,"
+        " coalesce(e.utc_offset_s, 0)::int4, coalesce(e.delay_s, 'NaN')::float8"
+        f" FROM event e JOIN {coded('user_id')} u ON u.name = e.user_id"
+        f" JOIN {coded('mechanic')} m ON m.name = e.mechanic"
+        f" LEFT JOIN {coded('option')} o ON o.name = e.option"
+        f" LEFT JOIN {coded('session_id')} s ON s.name = e.session_id"
+        f" WHERE {where}"
+        ") TO STDOUT (FORMAT binary)"
+    )
+
+
+_NATIVE = {
+    "user": np.int64,
+    "mechanic": np.int64,
+    "kind": np.int8,
+    "micros": np.int64,
+    "value": np.float64,
+    "cost": np.float64,
+    "option": np.int64,
+    "session": np.int64,
+    "utc_offset_s": np.int32,
+    "delay_s": np.float64,
+}
+_CHUNK_BYTES = 32 * 1024 * 1024
+
+
+class _RecordChunks:
+    """Binary COPY records decoded chunk by chunk into native-endian field arrays, so the
+    wire bytes are never held whole (they are 1.6x the size of the arrays)."""
+
+    def __init__(self) -> None:
+        self._pending = bytearray()
+        self._header_seen = False
+        self._chunks: dict[str, list[NDArray[Any]]] = {name: [] for name in _NATIVE}
+
+    def feed(self, block: bytes | bytearray) -> None:
+        self._pending += block
+        self._decode(final=False)
+
+    def finish(self) -> dict[str, NDArray[Any]]:
+        self._decode(final=True)
+        return {
+            name: np.concatenate(parts) if parts else np.zeros(0, dtype=_NATIVE[name])
+            for name, parts in self._chunks.items()
+        }
+
+    def _decode(self, *, final: bool) -> None:
+        start = 0
+        if not self._header_seen and len(self._pending) >= _COPY_HEADER:
+            start, self._header_seen = _COPY_HEADER, True
+        usable = len(self._pending) - start - (_COPY_TRAILER if final else 0)
+        count = max(usable, 0) // _COPY_RECORD.itemsize
+        if count:
+            records = np.frombuffer(self._pending, dtype=_COPY_RECORD, count=count, offset=start)
+            for name, dtype in _NATIVE.items():
+                self._chunks[name].append(records[name].astype(dtype))
+            del records
+        del self._pending[: start + count * _COPY_RECORD.itemsize]
+
+
+def _filter(project_id: int, window: EventWindow) -> tuple[str, list[Any]]:
+    clauses: list[str] = ["project_id = %s"]
+    params: list[Any] = [project_id]
+    if window.start is not None:
+        clauses.append("ts >= %s")
+        params.append(window.start)
+    if window.end is not None:
+        clauses.append("ts < %s")
+        params.append(window.end)
+    if window.mechanics:
+        clauses.append("mechanic = ANY(%s)")
+        params.append(list(window.mechanics))
+    return " AND ".join(clauses), params
