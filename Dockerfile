@@ -15,6 +15,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     RETENTION_AUDIT_DATA_DIR=/data \
     RETENTION_AUDIT_ALEMBIC_DIR=/app/alembic \
+    NUMBA_CACHE_DIR=/data/.numba-cache \
     PORT=8000
 RUN groupadd --system app && useradd --system --gid app --home /app app \
     && mkdir -p /app /data && chown app:app /data

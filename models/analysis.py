@@ -91,7 +91,7 @@ class AnalysisConfig:
     night_start_hour: float = 0.0
     night_end_hour: float = 6.0
     observed_until: float | None = None
-    partition_events: int = 2_000_000
+    partition_events: int = 1_000_000
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -12,14 +12,15 @@ TD(0) with discount γ (Sutton & Barto 2018 §6.1; the seed's `td_update`):
 and the opponent form (seed: `dual_system_update`; Daw, Kakade & Dayan 2002), with separate
 expectations for rewards r⁺ = max(r, 0) and aversive outcomes r⁻ = max(−r, 0).
 
-All recurrences are first-order linear filters in V. When α is shared by every unit, units are
-laid out as zero-padded rows of a few widths and the filter runs along the rows of each block
-of equal-width rows (`filter_rows`): for rows up to 256 wide, one vectorised step per column
-for all rows at once; for wider rows, `scipy.signal.lfilter` along each row — the same
-operations either way. When α differs per unit or per row, a log-depth parallel prefix scan
-runs over the concatenated units (`linear_recurrence`). Either way no Python loop visits a unit,
-and each unit's values depend on its own rewards only, bit for bit — so partitions of users
-give the same results as one pass.
+All recurrences are first-order linear filters in V. Rescorla-Wagner over many units runs as
+one compiled pass over the concatenated units (`models.kernels`). Where a caller already holds
+its units as zero-padded rows of a few widths (the fits, which filter the same units at many α),
+`filter_rows` runs along the rows of each block of equal-width rows: for rows up to 256 wide,
+one vectorised step per column for all rows at once; for wider rows, `scipy.signal.lfilter`
+along each row. Recurrences whose coefficient changes row by row (TD(0) along a session) run a
+log-depth parallel prefix scan over the concatenated units (`linear_recurrence`). Either way no
+Python loop visits a unit, and each unit's values depend on its own rewards only, bit for bit —
+so partitions of users give the same results as one pass.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.signal import lfilter
 
+from models.kernels import rescorla_wagner_units
 from models.segments import RowLayout, Segments
 
 NARROW_ROWS = 256  # rows this short step along columns rather than call lfilter per row
@@ -84,23 +86,19 @@ def rescorla_wagner(
     segments: the units
     alpha:    learning rate, one float for all units, or (u,) one per unit, in [0, 1]
 
-    A shared float α filters the rows of a padded layout (`filter_rows`); an array
-    α runs the prefix scan. Either way a unit's values depend on its own rewards only, bit for
+    One compiled pass over the units (`models.kernels`), computing fl(fl(α·r) + fl((1−α)·V))
+    per step as `filter_rows` does: a unit's values depend on its own rewards only, bit for
     bit, so partitions of users give the same results.
     """
-    r = np.asarray(reward, dtype=np.float64)
-    if np.ndim(alpha) == 0:
-        layout = RowLayout.of(segments)
-        v_post = layout.unpad(filter_rows(layout.pad(r), layout, float(alpha), v0=v0))
-    else:
-        alpha_rows = segments.broadcast(np.asarray(alpha, dtype=np.float64))
-        a = 1.0 - alpha_rows
-        first = segments.first
-        x = alpha_rows * r + np.where(first, a * v0, 0.0)
-        a = np.where(first, 0.0, a)
-        v_post = linear_recurrence(a, x)
-    v_pre = _shift_within(v_post, segments, v0)
-    return Expectation(v_pre=v_pre, delta=r - v_pre, v_post=v_post)
+    alpha_units = (
+        np.full(segments.count, float(alpha))
+        if np.ndim(alpha) == 0
+        else np.asarray(alpha, dtype=np.float64)
+    )
+    v_pre, delta, v_post = rescorla_wagner_units(
+        np.asarray(reward, dtype=np.float64), segments.start, segments.length, alpha_units, v0
+    )
+    return Expectation(v_pre=v_pre, delta=delta, v_post=v_post)
 
 
 def filter_rows(

@@ -9,6 +9,8 @@ fixed-width records that numpy reads in place.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -99,6 +101,7 @@ def read_postgres(
             records = _copy_records(cursor, _joined_query(where), params * 5)
             codes = {key: records[key] for key in _NAME_KEYS}
         cursor.close()
+    _release_freed_memory()
     micros = records["micros"] + _POSTGRES_EPOCH_MICROS
     del records["user"], records["mechanic"], records["option"], records["session"]
     columns = EventColumns(
@@ -117,6 +120,22 @@ def read_postgres(
         options=names["option"][0],
     )
     return columns, micros
+
+
+def _release_freed_memory() -> None:
+    """Hand the read's freed buffers back to the operating system.
+
+    The block ranges arrive as byte strings of a few MiB on reader threads; glibc serves them
+    from per-thread heaps and keeps those heaps once freed (measured on a 10M-event read: 550
+    MiB still resident after the arrays were built, held through the whole analysis). Only
+    glibc has `malloc_trim`; elsewhere this does nothing.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
 
 
 # ---- block-range scans: the fast path when the project is much of the table ---------------

@@ -150,3 +150,20 @@ def test_column_steps_and_lfilter_give_the_same_bits() -> None:
             y, _ = lfilter([alpha], [1.0, -(1.0 - alpha)], block, axis=1, zi=zi)
             want[start : start + count * width] = y.ravel()
         np.testing.assert_array_equal(got.view(np.int64), want.view(np.int64))
+
+
+def test_compiled_kernel_gives_filter_rows_bits() -> None:
+    # the fits filter padded rows at many α while rescorla_wagner runs the compiled kernel:
+    # the expectation of a fitted α must be the same bits either way
+    rng = np.random.default_rng(9)
+    seg = Segments.from_lengths(rng.integers(1, 700, 300))
+    r = rng.normal(size=seg.rows) * 3
+    layout = RowLayout.of(seg)
+    for alpha, v0 in ((0.1, 0.0), (0.37, 0.7), (1.0, 0.2)):
+        rows = layout.unpad(filter_rows(layout.pad(r), layout, alpha, v0=v0))
+        shared = rescorla_wagner(r, seg, alpha, v0=v0)
+        per_unit = rescorla_wagner(r, seg, np.full(seg.count, alpha), v0=v0)
+        np.testing.assert_array_equal(shared.v_post.view(np.int64), rows.view(np.int64))
+        np.testing.assert_array_equal(per_unit.v_post.view(np.int64), rows.view(np.int64))
+        np.testing.assert_array_equal(shared.v_pre[seg.start], np.full(seg.count, v0))
+        np.testing.assert_array_equal(shared.delta, r - shared.v_pre)

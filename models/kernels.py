@@ -1,0 +1,145 @@
+"""Compiled kernels: the per-row recurrences that no vectorised numpy pass expresses in one go.
+
+Rescorla-Wagner over many units is a first-order linear filter that restarts at every unit.
+numpy has no segmented filter, so the vectorised forms (`models.expectation.filter_rows` on a
+padded layout, `linear_recurrence`'s doubling scan) take several passes over the data. Compiled
+with numba, one pass over the concatenated units computes V before, the prediction error and V
+after each response; it is the hot path of every per-user expectation.
+
+The loop evaluates exactly fl(fl(α·r) + fl((1−α)·V)) per step, in each unit's own order and
+from each unit's own start, with no fused multiply-add (numba compiles without fast-math), so a
+unit's values depend on its own rewards only, bit for bit — partitions of users give the same
+results — and match `filter_rows`'s numpy steps to the bit.
+
+A kernel is compiled at its first call and cached on disk (numba's `cache=True`: in
+`NUMBA_CACHE_DIR` when set — the Docker image points it at the data volume — else next to this
+module or in the user's cache folder), so compilation is paid once per machine; with no
+writable folder, once per process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+_Kernel = Callable[..., Any]
+
+
+class _Compiled:
+    """A numba kernel compiled (or loaded from numba's on-disk cache) at its first call, so a
+    process that never runs one — the web server, a merge — never loads the compiler."""
+
+    def __init__(self, function: _Kernel) -> None:
+        self._function = function
+        self._kernel: _Kernel | None = None
+
+    def __call__(self, *args: Any) -> Any:
+        if self._kernel is None:
+            import numba
+
+            try:
+                self._kernel = numba.njit(cache=True, nogil=True)(self._function)
+            except RuntimeError:  # no writable cache folder: compile for this process only
+                self._kernel = numba.njit(cache=False, nogil=True)(self._function)
+        return self._kernel(*args)
+
+
+def _compiled(function: _Kernel) -> _Kernel:
+    return _Compiled(function)
+
+
+@_compiled
+def _rescorla_wagner_units(
+    reward: NDArray[np.float64],
+    start: NDArray[np.int64],
+    length: NDArray[np.int64],
+    alpha: NDArray[np.float64],
+    v0: float,
+    v_pre: NDArray[np.float64],
+    delta: NDArray[np.float64],
+    v_post: NDArray[np.float64],
+) -> None:  # pragma: no cover - compiled; covered through `rescorla_wagner_units`
+    for k in range(start.shape[0]):
+        a = alpha[k]
+        keep = 1.0 - a
+        v = v0
+        for i in range(start[k], start[k] + length[k]):
+            r = reward[i]
+            v_pre[i] = v
+            delta[i] = r - v
+            v = a * r + keep * v
+            v_post[i] = v
+
+
+@_compiled
+def _rescorla_wagner_post(
+    reward: NDArray[np.float64],
+    start: NDArray[np.int64],
+    length: NDArray[np.int64],
+    alpha: NDArray[np.float64],
+    v0: float,
+    v_post: NDArray[np.float64],
+) -> None:  # pragma: no cover - compiled; covered through `rescorla_wagner_values`
+    # the same steps as above, writing one array instead of three
+    for k in range(start.shape[0]):
+        a = alpha[k]
+        keep = 1.0 - a
+        v = v0
+        for i in range(start[k], start[k] + length[k]):
+            v = a * reward[i] + keep * v
+            v_post[i] = v
+
+
+def _arguments(
+    reward: NDArray[np.float64],
+    start: NDArray[np.int64],
+    length: NDArray[np.int64],
+    alpha: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    return (
+        np.ascontiguousarray(reward, dtype=np.float64),
+        np.ascontiguousarray(start, dtype=np.int64),
+        np.ascontiguousarray(length, dtype=np.int64),
+        np.ascontiguousarray(alpha, dtype=np.float64),
+    )
+
+
+def rescorla_wagner_units(
+    reward: NDArray[np.float64],
+    start: NDArray[np.int64],
+    length: NDArray[np.int64],
+    alpha: NDArray[np.float64],
+    v0: float,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """(v_pre, delta, v_post), each (n,), of Rescorla-Wagner run separately over each unit.
+
+    reward: (n,) float64, units concatenated; start, length: (u,) int64, each unit's rows;
+    alpha: (u,) float64, each unit's learning rate. Per unit, from V₁ = v₀:
+
+        v_preₜ = Vₜ,    deltaₜ = rₜ − Vₜ,    v_postₜ = Vₜ₊₁ = α·rₜ + (1 − α)·Vₜ
+
+    Rows outside every unit are left as they were allocated (np.empty): callers cover all rows.
+    """
+    args = _arguments(reward, start, length, alpha)
+    n = args[0].shape[0]
+    v_pre, delta, v_post = np.empty(n), np.empty(n), np.empty(n)
+    _rescorla_wagner_units(*args, float(v0), v_pre, delta, v_post)
+    return v_pre, delta, v_post
+
+
+def rescorla_wagner_values(
+    reward: NDArray[np.float64],
+    start: NDArray[np.int64],
+    length: NDArray[np.int64],
+    alpha: NDArray[np.float64],
+    v0: float,
+) -> NDArray[np.float64]:
+    """(n,) Vₜ₊₁ only, the expectation after each response (the same bits as v_post of
+    `rescorla_wagner_units`): the recurrence alone, for callers that need nothing else."""
+    args = _arguments(reward, start, length, alpha)
+    v_post = np.empty(args[0].shape[0])
+    _rescorla_wagner_post(*args, float(v0), v_post)
+    return v_post
