@@ -6,11 +6,12 @@
 
 On one synthetic log (bench.common.synthetic_log: skewed users, four mechanics), prints as JSON:
 
-- expectation kernel: `models.expectation.rescorla_wagner` at a shared α against pandas
-  `groupby('unit')['r'].ewm(alpha, adjust=False).mean()` on the same arrays (the harness of
-  bench/audit.py), and — for scale — one `scipy.signal.lfilter` over the concatenated units,
-  the fastest sequential filter scipy has (it leaks state between units, so it is a floor on a
-  single pass, not an alternative);
+- expectation kernel: `models.kernels.rescorla_wagner_values` (V after each response, what
+  pandas returns) and `models.expectation.rescorla_wagner` (V before, δ and V after) at a
+  shared α against pandas `groupby('unit')['r'].ewm(alpha, adjust=False).mean()` on the same
+  arrays (the harness of bench/audit.py), and — for scale — one `scipy.signal.lfilter` over
+  the concatenated units, the fastest sequential filter scipy has (it leaks state between
+  units, so it is a floor on a single pass, not an alternative);
 - `analyse_partition`: CPU seconds per million events for one partition (partition_events);
 - `Analysis.user_rows()`: microseconds per row, streamed.
 
@@ -37,7 +38,9 @@ from bench.common import MECHANICS, synthetic_log
 from models.analysis import AnalysisConfig, analyse, analyse_partition, split_by_user
 from models.columns import EventColumns
 from models.expectation import rescorla_wagner
+from models.kernels import rescorla_wagner_values
 from models.rules import DEFAULT_TABLE
+from models.segments import Segments
 from models.trials import build_trials
 
 ALPHA = 0.1
@@ -77,6 +80,15 @@ def expectation_kernel(columns: EventColumns, repeat: int) -> dict[str, Any]:
 
     trials = build_trials(columns, session_gap_s=1800.0, observed_until=float(columns.t.max()))
     reward, units = trials.reward, trials.units
+    alpha = np.full(units.count, ALPHA)
+    # warm the compiled kernels (loaded from numba's cache, or compiled on a first run)
+    rescorla_wagner_values(reward[:1], units.start[:1], np.ones(1, np.int64), alpha[:1], 0.0)
+    rescorla_wagner(reward[:1], Segments.from_lengths(np.ones(1, np.int64)), ALPHA)
+    values = best_of(
+        repeat,
+        lambda: rescorla_wagner_values(reward, units.start, units.length, alpha, 0.0),
+        time.perf_counter,
+    )
     ours = best_of(repeat, lambda: rescorla_wagner(reward, units, ALPHA), time.perf_counter)
     flat = best_of(
         repeat, lambda: lfilter([ALPHA], [1.0, -(1.0 - ALPHA)], reward), time.perf_counter
@@ -90,10 +102,12 @@ def expectation_kernel(columns: EventColumns, repeat: int) -> dict[str, Any]:
     return {
         "responses": int(reward.shape[0]),
         "units": units.count,
-        "rescorla_wagner_s": round(ours, 4),
-        "lfilter_concatenated_s": round(flat, 4),
+        "kernel_values_s": round(values, 5),
+        "rescorla_wagner_s": round(ours, 5),
+        "lfilter_concatenated_s": round(flat, 5),
         "pandas_ewm_s": round(theirs, 3),
-        "pandas_to_kernel_ratio": round(theirs / ours, 1),
+        "pandas_to_kernel_ratio": round(theirs / values, 1),
+        "pandas_to_rescorla_wagner_ratio": round(theirs / ours, 1),
     }
 
 
