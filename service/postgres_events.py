@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from sqlalchemy import Engine
 
 from models.columns import EventColumns
+from models.kernels import index_in
 
 if TYPE_CHECKING:
     from service.reading import EventWindow
@@ -287,17 +288,10 @@ def _codes(event_hashes: NDArray[np.int64], name_hashes: NDArray[np.int64]) -> N
         if not (event_hashes == _ABSENT).all():
             raise RuntimeError("events name values that the snapshot does not hold")
         return np.full(event_hashes.shape[0], -1, dtype=np.int64)
-    order = np.argsort(name_hashes)
-    ordered = name_hashes[order]
-    position = np.searchsorted(ordered, event_hashes)
-    np.minimum(position, len(ordered) - 1, out=position)
-    found = ordered[position] == event_hashes
-    codes = order[position]
-    if not found.all():
-        missing = ~found
-        if not (event_hashes[missing] == _ABSENT).all():
-            raise RuntimeError("events name values that the snapshot does not hold")
-        codes[missing] = -1
+    codes = index_in(name_hashes, event_hashes)
+    missing = codes < 0
+    if missing.any() and not (event_hashes[missing] == _ABSENT).all():
+        raise RuntimeError("events name values that the snapshot does not hold")
     return codes.astype(np.int64, copy=False)
 
 

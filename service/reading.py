@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, Engine, Select, String, select, type_coerce
 
 from models.columns import EventColumns
+from models.kernels import fingerprint_rows
 from service.events import EventRecord
 from service.postgres_events import read_postgres
 from service.tables import Event
@@ -209,20 +210,10 @@ def _digest_fields(columns: EventColumns, micros: NDArray[np.int64]) -> list[NDA
 
 
 def _fingerprints(fields: list[NDArray[Any]]) -> NDArray[np.uint64]:
-    """A 64-bit fingerprint of each event's fields (splitmix64 finaliser, Steele et al. 2014),
-    vectorised; it only orders events, the digest itself covers the full content."""
-    h = np.zeros(fields[0].shape[0], dtype=np.uint64)
-    for field in fields:
-        bits = field.view(np.uint64) if field.dtype.itemsize == 8 else field.astype(np.uint64)
-        h ^= bits
-        h *= np.uint64(0x9E3779B97F4A7C15)  # odd: a bijection, so no field is lost
-        h ^= h >> np.uint64(29)
-    h ^= h >> np.uint64(30)
-    h *= np.uint64(0xBF58476D1CE4E5B9)
-    h ^= h >> np.uint64(27)
-    h *= np.uint64(0x94D049BB133111EB)
-    h ^= h >> np.uint64(31)
-    return h
+    """A 64-bit fingerprint of each event's fields (`models.kernels.fingerprint_rows`: a
+    multiply-xorshift per field, then the splitmix64 finaliser); it only orders events, the
+    digest itself covers the full content."""
+    return fingerprint_rows(fields)
 
 
 def _iso(micros: int) -> str:

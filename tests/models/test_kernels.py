@@ -1,0 +1,92 @@
+"""Compiled kernels against plain numpy references and hand-worked cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from models.kernels import fingerprint_rows, index_in, rescorla_wagner_units
+
+
+def test_rescorla_wagner_units_hand_worked() -> None:
+    # α = 0.5 from v₀ = 0 over 1, 0, 1; the second unit (α = 1) copies each reward
+    v_pre, delta, v_post = rescorla_wagner_units(
+        np.array([1.0, 0.0, 1.0, 3.0, 5.0]),
+        np.array([0, 3]),
+        np.array([3, 2]),
+        np.array([0.5, 1.0]),
+        0.0,
+    )
+    np.testing.assert_array_equal(v_pre, [0.0, 0.5, 0.25, 0.0, 3.0])
+    np.testing.assert_array_equal(delta, [1.0, -0.5, 0.75, 3.0, 2.0])
+    np.testing.assert_array_equal(v_post, [0.5, 0.25, 0.625, 3.0, 5.0])
+
+
+def _index_reference(keys: NDArray[np.int64], queries: NDArray[np.int64]) -> NDArray[np.int64]:
+    order = np.argsort(keys)
+    position = np.minimum(np.searchsorted(keys[order], queries), len(keys) - 1)
+    return np.where(keys[order][position] == queries, order[position], -1)
+
+
+@pytest.mark.parametrize("m", [1, 2, 7, 1000, 65_537])
+def test_index_in_matches_a_sorted_search(m: int) -> None:
+    rng = np.random.default_rng(m)
+    keys = rng.choice(np.iinfo(np.int64).max, m, replace=False) * rng.choice([-1, 1], m)
+    keys = keys.astype(np.int64)
+    queries = np.concatenate(
+        [
+            keys[rng.integers(0, m, 20_000)],
+            rng.integers(np.iinfo(np.int64).min, np.iinfo(np.int64).max, 500, dtype=np.int64),
+            [np.iinfo(np.int64).min, np.iinfo(np.int64).max, 0],
+        ]
+    ).astype(np.int64)
+    np.testing.assert_array_equal(index_in(keys, queries), _index_reference(keys, queries))
+
+
+def test_index_in_hand_worked_and_empty() -> None:
+    keys = np.array([10, -3, 7], dtype=np.int64)
+    got = index_in(keys, np.array([7, 7, 8, -3, 10], dtype=np.int64))
+    np.testing.assert_array_equal(got, [2, 2, -1, 1, 0])
+    empty = index_in(np.zeros(0, np.int64), np.array([1, 2], np.int64))
+    np.testing.assert_array_equal(empty, [-1, -1])
+
+
+def _fingerprint_reference(fields: list[NDArray[Any]]) -> NDArray[np.uint64]:
+    # the vectorised form the reader used before the kernel: one numpy pass per step
+    h = np.zeros(fields[0].shape[0], dtype=np.uint64)
+    for field in fields:
+        bits = field.view(np.uint64) if field.dtype.itemsize == 8 else field.astype(np.uint64)
+        h ^= bits
+        h *= np.uint64(0x9E3779B97F4A7C15)
+        h ^= h >> np.uint64(29)
+    h ^= h >> np.uint64(30)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    h *= np.uint64(0x94D049BB133111EB)
+    h ^= h >> np.uint64(31)
+    return h
+
+
+def test_fingerprint_rows_matches_the_vectorised_form() -> None:
+    rng = np.random.default_rng(11)
+    n = 5000
+    fields = [
+        rng.integers(-(2**62), 2**62, n, dtype=np.int64),
+        rng.integers(-3, 4, n).astype(np.int32),
+        rng.integers(-128, 127, n).astype(np.int8),
+        np.where(rng.random(n) < 0.3, np.nan, rng.normal(size=n)),
+        np.full(n, -0.0),
+    ]
+    np.testing.assert_array_equal(fingerprint_rows(fields), _fingerprint_reference(fields))
+
+
+def test_fingerprint_rows_depends_on_every_field_and_their_order() -> None:
+    a = np.array([1, 2], dtype=np.int64)
+    b = np.array([2, 1], dtype=np.int64)
+    ab, ba = fingerprint_rows([a, b]), fingerprint_rows([b, a])
+    assert ab[0] != ab[1]  # (1, 2) and (2, 1) differ
+    np.testing.assert_array_equal(ab, ba[::-1])
+    assert fingerprint_rows([a])[0] != fingerprint_rows([a, np.zeros(2, np.int64)])[0]
