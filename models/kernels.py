@@ -1,4 +1,8 @@
-"""Compiled kernels: the per-row recurrences that no vectorised numpy pass expresses in one go.
+"""Compiled kernels: per-row loops that no vectorised numpy pass does in one go.
+
+Three loops live here: Rescorla-Wagner over many units (the hot path of every per-user
+expectation), the lookup of values in a table of keys (the reader's name codes), and a
+fingerprint of each row over several columns (the order of the input digest).
 
 Rescorla-Wagner over many units is a first-order linear filter that restarts at every unit.
 numpy has no segmented filter, so the vectorised forms (`models.expectation.filter_rows` on a
@@ -28,7 +32,7 @@ from numpy.typing import NDArray
 _Kernel = Callable[..., Any]
 
 
-class _Compiled:
+class _compiled:  # noqa: N801 - used as a decorator
     """A numba kernel compiled (or loaded from numba's on-disk cache) at its first call, so a
     process that never runs one — the web server, a merge — never loads the compiler."""
 
@@ -45,10 +49,6 @@ class _Compiled:
             except RuntimeError:  # no writable cache folder: compile for this process only
                 self._kernel = numba.njit(cache=False, nogil=True)(self._function)
         return self._kernel(*args)
-
-
-def _compiled(function: _Kernel) -> _Kernel:
-    return _Compiled(function)
 
 
 @_compiled
