@@ -1,6 +1,6 @@
 """Ingestion benchmark: HTTP ingestion against PostgreSQL `COPY`, side by side in one run.
 
-    python bench/ingest.py [--events 1000000] [--clients 8] [--batch 500] [--workers 2]
+    python bench/ingest.py [--events 1000000] [--clients 8] [--batch 500] [--workers 4]
     python bench/ingest.py --smoke          # small size, for CI
 
 Generates N native events (skewed events per user), pre-encodes them as gzip NDJSON batches,
@@ -48,7 +48,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--batch", type=int, default=500)
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers")
+    # 4 workers: the README's production command
+    parser.add_argument("--workers", type=int, default=4, help="uvicorn workers")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--smoke", action="store_true", help="20,000 events (CI)")
     args = parser.parse_args()
