@@ -10,8 +10,9 @@ draw, so a few users have thousands of events and most have a handful), over fou
 The audit runs in a child process (so its peak memory is its own) through the same functions
 a worker calls, timing each stage: read (events → arrays), analyse (expectations, fits,
 schedules, markers), store (report and per-user rows). In the same run: the time to read the
-same rows with `COPY … TO STDOUT`, and a pandas `groupby().ewm()` of the expectation
-recurrence against `models.expectation` on the same arrays.
+same rows with `COPY … TO STDOUT`, and the expectation kernel against a pandas
+`groupby().ewm()` of the same recurrence on the audit's own arrays
+(`bench.models_kernels.expectation_kernel`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from bench.common import fresh_database, psycopg_url, sqlalchemy_url
 
 ROOT = Path(__file__).resolve().parents[1]
 READ_COLUMNS = "user_id, mechanic, kind, ts, value, cost, option, session_id, utc_offset_s, delay_s"
-EWM_ALPHA = 0.1
 
 
 def main() -> None:
@@ -78,7 +78,6 @@ def _postgres_run(n: int, args: argparse.Namespace) -> dict[str, Any]:
     project_id = _load_postgres(n, users)
     copy_s = _copy_out(project_id)
     child = _run_child(sqlalchemy_url(), project_id, args.processes)
-    ewm = child.pop("ewm")
     return {
         "database": "postgresql",
         "events": n,
@@ -86,7 +85,6 @@ def _postgres_run(n: int, args: argparse.Namespace) -> dict[str, Any]:
         **child,
         "copy_to_stdout_s": round(copy_s, 3),
         "audit_to_copy_ratio": round(child["audit_s"] / copy_s, 2),
-        **ewm,
     }
 
 
@@ -99,7 +97,7 @@ def _sqlite_run(n: int, args: argparse.Namespace) -> dict[str, Any]:
         upgrade(url)
         project_id = _load_sqlite(url, n, users)
         child = _run_child(url, project_id, args.processes)
-    child.pop("ewm")
+    child.pop("kernel")
     return {"database": "sqlite", "events": n, "users": users, **child}
 
 
@@ -275,6 +273,7 @@ def _pss(pid: int) -> int:
 
 
 def _audit_child(target: str, processes: int | None) -> dict[str, Any]:
+    from bench.models_kernels import expectation_kernel
     from service import jobs
     from service.auditing import analyse_events, plan_audit
     from service.db import make_engine, make_sessionmaker, transaction
@@ -318,7 +317,11 @@ def _audit_child(target: str, processes: int | None) -> dict[str, Any]:
         times["report_write_s"] = time.perf_counter() - mark
         total = time.perf_counter() - start
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    ewm = _ewm_comparison(columns, plan) if url.startswith("postgresql") else {}
+    kernel = (
+        expectation_kernel(columns, 3, session_gap_s=plan.config.session_gap_s)
+        if url.startswith("postgresql")
+        else {}
+    )
     return {
         "audit_s": round(total, 3),
         **{k: round(v, 3) for k, v in times.items()},
@@ -327,79 +330,8 @@ def _audit_child(target: str, processes: int | None) -> dict[str, Any]:
         "peak_rss_all_processes_mib": round(memory.peak_rss_bytes / 2**20, 1),
         "peak_pss_all_processes_mib": round(memory.peak_pss_bytes / 2**20, 1),
         "users_in_report": body["input"]["users"],
-        "ewm": ewm,
+        "kernel": kernel,
     }
-
-
-def _ewm_comparison(columns: Any, plan: Any) -> dict[str, Any]:
-    """The expectation recurrence V ← V + α(r − V) per (user, mechanic): models' kernel
-    against pandas `groupby().ewm(alpha, adjust=False)` on the same arrays."""
-    import numpy as np
-    import pandas as pd
-
-    from models.expectation import rescorla_wagner
-    from models.kernels import rescorla_wagner_values
-    from models.segments import Segments
-    from models.trials import build_trials
-
-    trials = build_trials(
-        columns, session_gap_s=plan.config.session_gap_s, observed_until=float(columns.t.max())
-    )
-    reward = trials.reward
-    units = len(trials.units.length)
-    unit = np.repeat(np.arange(units), trials.units.length)
-    # The compiled kernel is loaded (or compiled, on a machine's first run) once per process:
-    # warm it on a small slice, then take the best of three runs; pandas the best of two.
-    # `rescorla_wagner_values` returns what pandas returns, V after each response;
-    # `rescorla_wagner` also returns V before each response and the prediction error.
-    alpha = np.full(units, EWM_ALPHA)
-    start, length = trials.units.start, trials.units.length
-    rescorla_wagner_values(reward[:1], start[:1], np.ones(1, np.int64), alpha[:1], 0.0)
-    rescorla_wagner(reward[:1], Segments.from_lengths(np.ones(1, np.int64)), EWM_ALPHA)
-    values_s = _best_of(3, lambda: rescorla_wagner_values(reward, start, length, alpha, 0.0))
-    full_s = _best_of(3, lambda: rescorla_wagner(reward, trials.units, EWM_ALPHA, v0=0.0))
-    frame = pd.DataFrame({"unit": unit, "r": reward})
-    pandas_s = _best_of(
-        2, lambda: frame.groupby("unit")["r"].ewm(alpha=EWM_ALPHA, adjust=False).mean()
-    )
-    theirs = frame.groupby("unit")["r"].ewm(alpha=EWM_ALPHA, adjust=False).mean().to_numpy()
-    agree = _agreement(reward, trials.units, theirs)
-    return {
-        "kernel_units": units,
-        "kernel_responses": int(reward.shape[0]),
-        "kernel_s": round(values_s, 6),
-        "rescorla_wagner_three_arrays_s": round(full_s, 6),
-        "pandas_ewm_s": round(pandas_s, 3),
-        "pandas_to_kernel_ratio": round(pandas_s / values_s, 1),
-        "pandas_to_rescorla_wagner_ratio": round(pandas_s / full_s, 1),
-        "kernel_vs_pandas_max_abs_difference": agree,
-    }
-
-
-def _agreement(reward: Any, units: Any, theirs: Any) -> float:
-    """Largest |pandas − kernel| where both start from the same value: pandas' ewm with
-    adjust=False begins at the first reward, which the model reaches only after its first
-    step, so compare units with v₀ = r₁ by rerunning the kernel on each unit's first reward."""
-    import numpy as np
-
-    from models.kernels import rescorla_wagner_values
-
-    first = reward[units.start]
-    shifted = rescorla_wagner_values(
-        reward - np.repeat(first, units.length), units.start, units.length,
-        np.full(units.count, EWM_ALPHA), 0.0,
-    ) + np.repeat(first, units.length)  # fmt: skip
-    order = np.argsort(units.index, kind="stable")  # pandas groups rows by unit
-    return float(np.max(np.abs(theirs - shifted[order]))) if reward.shape[0] else 0.0
-
-
-def _best_of(repeat: int, run: Any) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 if __name__ == "__main__":

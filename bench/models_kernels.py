@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -74,11 +75,17 @@ def best_of(repeat: int, run: Callable[[], Any], clock: Callable[[], float]) -> 
     return best
 
 
-def expectation_kernel(columns: EventColumns, repeat: int) -> dict[str, Any]:
+def expectation_kernel(
+    columns: EventColumns, repeat: int, *, session_gap_s: float = AnalysisConfig.session_gap_s
+) -> dict[str, Any]:
+    """The expectation recurrence V ← V + α(r − V) per (user, mechanic) on `columns`' trials:
+    the compiled kernel against pandas on the same arrays, and their largest difference."""
     import pandas as pd
     from scipy.signal import lfilter
 
-    trials = build_trials(columns, session_gap_s=1800.0, observed_until=float(columns.t.max()))
+    trials = build_trials(
+        columns, session_gap_s=session_gap_s, observed_until=float(columns.t.max())
+    )
     reward, units = trials.reward, trials.units
     alpha = np.full(units.count, ALPHA)
     # warm the compiled kernels (loaded from numba's cache, or compiled on a first run)
@@ -94,11 +101,11 @@ def expectation_kernel(columns: EventColumns, repeat: int) -> dict[str, Any]:
         repeat, lambda: lfilter([ALPHA], [1.0, -(1.0 - ALPHA)], reward), time.perf_counter
     )
     frame = pd.DataFrame({"unit": units.index, "r": reward})
-    theirs = best_of(
-        2,
-        lambda: frame.groupby("unit")["r"].ewm(alpha=ALPHA, adjust=False).mean(),
-        time.perf_counter,
-    )
+
+    def ewm() -> Any:
+        return frame.groupby("unit")["r"].ewm(alpha=ALPHA, adjust=False).mean()
+
+    theirs = best_of(2, ewm, time.perf_counter)
     return {
         "responses": int(reward.shape[0]),
         "units": units.count,
@@ -108,7 +115,22 @@ def expectation_kernel(columns: EventColumns, repeat: int) -> dict[str, Any]:
         "pandas_ewm_s": round(theirs, 3),
         "pandas_to_kernel_ratio": round(theirs / values, 1),
         "pandas_to_rescorla_wagner_ratio": round(theirs / ours, 1),
+        "kernel_vs_pandas_max_abs_difference": _difference(reward, units, ewm().to_numpy()),
     }
+
+
+def _difference(reward: NDArray[np.float64], units: Segments, theirs: NDArray[Any]) -> float:
+    """Largest |pandas − kernel| from the same start: pandas' ewm with adjust=False begins each
+    unit at its first reward r₁, the model at v₀; Rescorla-Wagner is affine in (r, v₀), so the
+    kernel run on r − r₁ from v₀ = 0, plus r₁, starts where pandas does. Both list the rows
+    unit by unit, in order."""
+    if reward.shape[0] == 0:
+        return 0.0
+    first = units.broadcast(reward[units.start])
+    shifted = rescorla_wagner_values(
+        reward - first, units.start, units.length, np.full(units.count, ALPHA), 0.0
+    )
+    return float(np.max(np.abs(theirs - (shifted + first))))
 
 
 def partition(columns: EventColumns, repeat: int) -> dict[str, Any]:

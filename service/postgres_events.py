@@ -10,7 +10,6 @@ fixed-width records that numpy reads in place.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -131,12 +130,9 @@ def _release_freed_memory() -> None:
     MiB still resident after the arrays were built, held through the whole analysis). Only
     glibc has `malloc_trim`; elsewhere this does nothing.
     """
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
-        return
-    trim(0)
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # the C library already loaded
+    if trim is not None:
+        trim(0)
 
 
 # ---- block-range scans: the fast path when the project is much of the table ---------------
@@ -292,7 +288,7 @@ def _codes(event_hashes: NDArray[np.int64], name_hashes: NDArray[np.int64]) -> N
     missing = codes < 0
     if missing.any() and not (event_hashes[missing] == _ABSENT).all():
         raise RuntimeError("events name values that the snapshot does not hold")
-    return codes.astype(np.int64, copy=False)
+    return codes
 
 
 def _hashed_query(where: str) -> str:

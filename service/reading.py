@@ -178,8 +178,10 @@ def summarise(columns: EventColumns, micros: NDArray[np.int64]) -> InputSummary:
     """
     n = len(columns)
     fields = _digest_fields(columns, micros)
-    # Events that tie are identical (or collide, at the odds above): their order is moot.
-    order = np.argsort(_fingerprints(fields))
+    # A 64-bit fingerprint per event (`fingerprint_rows`) only orders events; the digest covers
+    # their full content. Events that tie are identical (or collide, at the odds above): their
+    # order is moot.
+    order = np.argsort(fingerprint_rows(fields))
     digest = hashlib.sha256()
     for name_table in (columns.user_ids, columns.mechanics, columns.options):
         digest.update(b"\x1e".join(name.encode() for name in name_table) + b"\x1d")
@@ -207,13 +209,6 @@ def _digest_fields(columns: EventColumns, micros: NDArray[np.int64]) -> list[NDA
         columns.utc_offset_s,
         columns.delay_s,
     ]
-
-
-def _fingerprints(fields: list[NDArray[Any]]) -> NDArray[np.uint64]:
-    """A 64-bit fingerprint of each event's fields (`models.kernels.fingerprint_rows`: a
-    multiply-xorshift per field, then the splitmix64 finaliser); it only orders events, the
-    digest itself covers the full content."""
-    return fingerprint_rows(fields)
 
 
 def _iso(micros: int) -> str:
