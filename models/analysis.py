@@ -242,9 +242,17 @@ def iter_user_partitions(columns: EventColumns, n_partitions: int) -> Iterator[E
     cum = np.cumsum(per_user)
     bounds = np.searchsorted(cum, np.arange(1, n_partitions) * cum[-1] / n_partitions, side="left")
     part_of_user = np.searchsorted(np.unique(bounds), np.arange(n_users), side="right")
-    part = part_of_user[columns.user]
-    for p in np.unique(part_of_user).tolist():
-        yield columns.take(part == p)
+    parts = np.unique(part_of_user)
+    part = np.searchsorted(parts, part_of_user)[columns.user]
+    part = part.astype(np.uint16 if parts.shape[0] <= 1 << 16 else np.int64)
+    # one stable radix sort of the events by part (numpy sorts 16-bit keys by radix), then
+    # each part is a run of increasing positions: one gather per part, where a mask per part
+    # scanned every event once per part
+    order = np.argsort(part, kind="stable")
+    ends = np.cumsum(np.bincount(part, minlength=parts.shape[0]))
+    del part
+    for lo, hi in zip([0, *ends[:-1].tolist()], ends.tolist(), strict=True):
+        yield columns.take(order[lo:hi])
 
 
 def _resolved(columns: EventColumns, config: AnalysisConfig) -> AnalysisConfig:

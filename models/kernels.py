@@ -237,3 +237,101 @@ def fingerprint_rows(columns: list[NDArray[Any]]) -> NDArray[np.uint64]:
     out = np.empty(n, dtype=np.uint64)
     _fingerprint_rows(as_bits, out)
     return out
+
+
+# ---- ordering events ----------------------------------------------------------------------
+
+
+@_compiled
+def _bucket_time_order(
+    key: NDArray[np.int64],
+    t: NDArray[np.float64],
+    keys_per_bucket: int,
+    buckets: int,
+    out: NDArray[np.int64],
+) -> None:  # pragma: no cover - compiled; covered through `bucket_time_order`
+    n = key.shape[0]
+    keys = buckets * keys_per_bucket
+    # a stable counting sort by key: positions stay in order among equal keys
+    start = np.zeros(keys + 1, dtype=np.int64)
+    for i in range(n):
+        start[key[i] + 1] += 1
+    for k in range(keys):
+        start[k + 1] += start[k]
+    fill = start[:-1].copy()
+    for i in range(n):
+        k = key[i]
+        out[fill[k]] = i
+        fill[k] += 1
+    # then each bucket stably by t: usually in order already (logs arrive in time order)
+    buffer = np.empty(0, dtype=np.int64)
+    for b in range(buckets):
+        lo, hi = start[b * keys_per_bucket], start[(b + 1) * keys_per_bucket]
+        ordered = True
+        for j in range(lo + 1, hi):
+            if t[out[j]] < t[out[j - 1]]:
+                ordered = False
+                break
+        if ordered:
+            continue
+        if hi - lo <= 32:  # insertion sort: a row moves only past rows with a later time
+            for j in range(lo + 1, hi):
+                row = out[j]
+                at = t[row]
+                k = j
+                while k > lo and at < t[out[k - 1]]:
+                    out[k] = out[k - 1]
+                    k -= 1
+                out[k] = row
+            continue
+        # bottom-up merge sort; on ties the left run's row goes first, so it is stable
+        size = hi - lo
+        if buffer.shape[0] < size:
+            buffer = np.empty(size, dtype=np.int64)
+        source, target = out[lo:hi], buffer[:size]
+        width = 1
+        while width < size:
+            for left in range(0, size, 2 * width):
+                mid = min(left + width, size)
+                right = min(left + 2 * width, size)
+                i, j, k = left, mid, left
+                while i < mid and j < right:
+                    if t[source[j]] < t[source[i]]:
+                        target[k] = source[j]
+                        j += 1
+                    else:
+                        target[k] = source[i]
+                        i += 1
+                    k += 1
+                while i < mid:
+                    target[k] = source[i]
+                    i += 1
+                    k += 1
+                while j < right:
+                    target[k] = source[j]
+                    j += 1
+                    k += 1
+            source, target = target, source
+            width *= 2
+        out[lo:hi] = source
+
+
+def bucket_time_order(
+    key: NDArray[np.int64], t: NDArray[np.float64], *, keys_per_bucket: int, keys: int
+) -> NDArray[np.int64]:
+    """(n,) the stable order of rows by (key // keys_per_bucket, t, key, position).
+
+    key: (n,) int64 in [0, keys), keys a multiple of keys_per_bucket; t: (n,) float64, no NaN
+    (NaN compares false both ways, so its rows would not move). A counting sort by key, then
+    within each bucket of keys a stable merge sort by t alone — so rows of equal time keep
+    their key order, then their positions. A bucket already in time order (the usual case for
+    a log) is only checked. O(n + keys) plus the sorting of the buckets out of order.
+    """
+    k = np.ascontiguousarray(key, dtype=np.int64)
+    out = np.empty(k.shape[0], dtype=np.int64)
+    if k.shape[0]:
+        _bucket_time_order(
+            k, np.ascontiguousarray(t, dtype=np.float64), keys_per_bucket,
+            keys // keys_per_bucket, out,
+        )  # fmt: skip
+    return out

@@ -17,7 +17,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.columns import RESPONSE, EventColumns
-from models.segments import Segments, stable_argsort
+from models.kernels import bucket_time_order
+from models.segments import Segments
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,36 +88,24 @@ def event_order(
 ) -> NDArray[np.int64]:
     """The stable order of events by (group, t, kind): `np.lexsort((kind, t, group))`.
 
-    Two passes of `np.sort` on packed integer keys (value bits above the position bits, so
-    equal values keep their order) instead of three indirect merge sorts, about 3× faster:
-    first (rank of t, kind, position) — the ranks of t from one unstable `argsort` — then
-    (group, position in that order). Falls back to `lexsort` when the keys do not fit in 63
-    bits, kinds are not 0/1, or a time is NaN.
+    Compiled (`models.kernels.bucket_time_order`): a counting sort by (group, kind), then each
+    group's events stably by time, which leaves ties in time ordered by kind, then position.
+    Linear in the events and groups, where a comparison sort of 10M events took seconds.
+    Falls back to `lexsort` when a time is NaN, kinds are not 0/1, or the group codes span
+    far more values than there are events (the counting table would outgrow the data).
     """
     n = t.shape[0]
-    bits = max(int(n - 1).bit_length(), 1)
     top = int(group.max()) if n else 0
     if (
         n < 2
-        or 2 * bits + 1 > 62
         or int(group.min()) < 0
-        or top.bit_length() + bits > 62
+        or top > 4 * n + (1 << 20)
         or not bool(np.all((kind == 0) | (kind == 1)))
         or bool(np.isnan(t).any())
     ):
         return np.lexsort((kind, t, group)).astype(np.int64)
-    mask = (1 << bits) - 1
-    position = np.arange(n, dtype=np.int64)
-    by_time = np.argsort(t)
-    t_sorted = t[by_time]
-    step = np.zeros(n, dtype=np.int64)
-    np.not_equal(t_sorted[1:], t_sorted[:-1], out=step[1:], casting="unsafe")
-    rank = np.empty(n, dtype=np.int64)
-    rank[by_time] = np.cumsum(step)
-    key = (rank << (bits + 1)) | (kind.astype(np.int64) << bits) | position
-    key.sort()
-    first = key & mask
-    return np.asarray(first[stable_argsort(group[first])], dtype=np.int64)
+    key = group.astype(np.int64) * 2 + kind
+    return bucket_time_order(key, t, keys_per_bucket=2, keys=2 * (top + 1))
 
 
 def build_trials(columns: EventColumns, *, session_gap_s: float, observed_until: float) -> Trials:

@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from models.kernels import fingerprint_rows, index_in, rescorla_wagner_units
+from models.kernels import (
+    bucket_time_order,
+    fingerprint_rows,
+    index_in,
+    rescorla_wagner_units,
+)
 
 
 def test_rescorla_wagner_units_hand_worked() -> None:
@@ -90,3 +95,35 @@ def test_fingerprint_rows_depends_on_every_field_and_their_order() -> None:
     assert ab[0] != ab[1]  # (1, 2) and (2, 1) differ
     np.testing.assert_array_equal(ab, ba[::-1])
     assert fingerprint_rows([a])[0] != fingerprint_rows([a, np.zeros(2, np.int64)])[0]
+
+
+def test_bucket_time_order_hand_worked() -> None:
+    # buckets of two keys: rows 0-3 in bucket 0, rows 4-5 in bucket 1; at t = 1 the key-0 row
+    # (row 2) precedes the key-1 row (row 0) though it came later
+    key = np.array([1, 0, 0, 1, 3, 2])
+    t = np.array([1.0, 5.0, 1.0, 0.0, 2.0, 2.0])
+    order = bucket_time_order(key, t, keys_per_bucket=2, keys=4)
+    np.testing.assert_array_equal(order, [3, 2, 0, 1, 5, 4])
+
+
+@pytest.mark.parametrize(
+    ("buckets", "n", "resolution", "presorted"),
+    [(1, 5_000, 0.0, False), (3, 20_000, 60.0, False), (300, 20_000, 0.0, False),
+     (5_000, 20_000, 1.0, False), (40, 20_000, 0.0, True), (7, 1, 0.0, False)],
+)  # fmt: skip
+def test_bucket_time_order_is_the_lexicographic_order(
+    buckets: int, n: int, resolution: float, presorted: bool
+) -> None:
+    # every path: one bucket merge-sorted whole, long and short buckets, buckets in order
+    rng = np.random.default_rng(buckets)
+    bucket = rng.integers(0, buckets, n)
+    sub = rng.integers(0, 3, n)
+    t = rng.uniform(0, 86_400, n)
+    if resolution:
+        t = np.floor(t / resolution) * resolution  # many ties: key, then position decide
+    if presorted:
+        t = np.sort(t)
+    key = bucket * 3 + sub
+    expected = np.lexsort((np.arange(n), sub, t, bucket))
+    order = bucket_time_order(key, t, keys_per_bucket=3, keys=3 * buckets)
+    np.testing.assert_array_equal(order, expected)
