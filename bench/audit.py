@@ -303,7 +303,7 @@ def _audit_child(target: str, processes: int | None) -> dict[str, Any]:
         def progress(stage: str, done: int, total: int) -> None:
             stages[stage] = time.perf_counter()
 
-        body, user_rows = analyse_events(
+        body, user_records = analyse_events(
             columns, summary, plan, progress=progress, processes=processes
         )
         times["expectations_and_fits_s"] = stages.get("fits", mark) - mark
@@ -312,7 +312,11 @@ def _audit_child(target: str, processes: int | None) -> dict[str, Any]:
         with transaction(factory) as session:
             jobs.succeed(session, audit_id=audit_id, worker="bench")
             store_report(
-                session, audit_id=audit_id, project_id=project_id, body=body, user_rows=user_rows
+                session,
+                audit_id=audit_id,
+                project_id=project_id,
+                body=body,
+                user_records=user_records,
             )
         times["report_write_s"] = time.perf_counter() - mark
         total = time.perf_counter() - start

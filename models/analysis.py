@@ -578,11 +578,12 @@ class Analysis:
             "findings": [jsonable(f.as_dict()) for f in self.findings],
         }
 
-    def user_rows(self) -> Iterator[dict[str, Any]]:
-        """One JSON-able dict per (user, mechanic), in (mechanic, user_id) order.
+    def user_records(self) -> Iterator[tuple[Any, ...]]:
+        """One tuple of plain values per (user, mechanic), in (mechanic, user_id) order, the
+        fields named by `USER_RECORD`: the flat form of a user row, which `user_row` nests.
 
         Each column is converted to plain values once (`column_values`, vectorised), then the
-        rows are assembled from the lists: the same values, bit for bit, as converting every
+        records are zipped from the lists: the same values, bit for bit, as converting every
         row's numpy scalars one by one, at a small fraction of the cost.
         """
         if not len(self.users):
@@ -599,81 +600,91 @@ class Analysis:
             m: tuple(n for j, n in enumerate(names) if m >> j & 1) for m in np.unique(mask).tolist()
         }
         raised_by = [combos[m] for m in mask.tolist()]
-        for row in zip(*columns, tiers, raised_by, strict=True):
-            (
-                user_id, mechanic, responses, alpha, alpha_lo, alpha_hi, beta, b_delta,
-                spend, night_share, session_escalation, frequency_escalation, post_reward_pause,
-                rpe_persistence, rpe_balance, front_loading, option_concentration,
-                aversive_share, aversive_expectation, discount_k,
-                fit_status, alpha_source, sessions, n_obs, engagement_alpha,
-                engagement_alpha_lo, engagement_alpha_hi, b0, b_v, b_delta_se, b_delta_p,
-                loglik, loglik_null, lr_stat, p_value, aic_delta, reward_scale,
-                choice_status, choices, choice_alpha, choice_alpha_lo, choice_alpha_hi,
-                choice_loglik, discount_status, wait_or_pay, indifference_delay_s, price_share,
-                tier, raised,
-            ) = row  # fmt: skip
-            yield {
-                "user_id": user_id,
-                "mechanic": mechanic,
-                "responses": responses,
-                "alpha": alpha,
-                "alpha_ci": [alpha_lo, alpha_hi],
+        yield from zip(*columns, tiers, raised_by, strict=True)
+
+    def user_rows(self) -> Iterator[dict[str, Any]]:
+        """One JSON-able dict per (user, mechanic), in (mechanic, user_id) order: the API's
+        per-user row (DESIGN §3.3), `user_row` of each of `user_records`."""
+        for record in self.user_records():
+            yield user_row(record)
+
+
+def user_row(record: Sequence[Any]) -> dict[str, Any]:
+    """The per-user row (nested, as the API serves it) of a record of `USER_RECORD` fields."""
+    (
+        user_id, mechanic, responses, alpha, alpha_lo, alpha_hi, beta, b_delta,
+        spend, night_share, session_escalation, frequency_escalation, post_reward_pause,
+        rpe_persistence, rpe_balance, front_loading, option_concentration,
+        aversive_share, aversive_expectation, discount_k,
+        fit_status, alpha_source, sessions, n_obs, engagement_alpha,
+        engagement_alpha_lo, engagement_alpha_hi, b0, b_v, b_delta_se, b_delta_p,
+        loglik, loglik_null, lr_stat, p_value, aic_delta, reward_scale,
+        choice_status, choices, choice_alpha, choice_alpha_lo, choice_alpha_hi,
+        choice_loglik, discount_status, wait_or_pay, indifference_delay_s, price_share,
+        tier, raised,
+    ) = record  # fmt: skip
+    return {
+        "user_id": user_id,
+        "mechanic": mechanic,
+        "responses": responses,
+        "alpha": alpha,
+        "alpha_ci": [alpha_lo, alpha_hi],
+        "beta": beta,
+        "b_delta": b_delta,
+        "risk_tier": tier,
+        "raised_by": list(raised),
+        "markers": {
+            "spend": spend,
+            "night_share": night_share,
+            "session_escalation": session_escalation,
+            "frequency_escalation": frequency_escalation,
+            "post_reward_pause": post_reward_pause,
+            "rpe_persistence": rpe_persistence,
+            "rpe_balance": rpe_balance,
+            "front_loading": front_loading,
+            "option_concentration": option_concentration,
+            "aversive_share": aversive_share,
+            "aversive_expectation": aversive_expectation,
+            "discount_k": discount_k,
+        },
+        "fit": {
+            "status": fit_status,
+            "alpha_source": alpha_source,
+            "sessions": sessions,
+            "decisions": n_obs,
+            "alpha": engagement_alpha,
+            "alpha_ci": [engagement_alpha_lo, engagement_alpha_hi],
+            "b0": b0,
+            "b_v": b_v,
+            "b_delta": b_delta,
+            "b_delta_se": b_delta_se,
+            "b_delta_p": b_delta_p,
+            "loglik": loglik,
+            "loglik_null": loglik_null,
+            "lr_stat": lr_stat,
+            "p_value": p_value,
+            "aic_delta": aic_delta,
+            "reward_scale": reward_scale,
+            "choice": {
+                "status": choice_status,
+                "choices": choices,
+                "alpha": choice_alpha,
+                "alpha_ci": [choice_alpha_lo, choice_alpha_hi],
                 "beta": beta,
-                "b_delta": b_delta,
-                "risk_tier": tier,
-                "raised_by": list(raised),
-                "markers": {
-                    "spend": spend,
-                    "night_share": night_share,
-                    "session_escalation": session_escalation,
-                    "frequency_escalation": frequency_escalation,
-                    "post_reward_pause": post_reward_pause,
-                    "rpe_persistence": rpe_persistence,
-                    "rpe_balance": rpe_balance,
-                    "front_loading": front_loading,
-                    "option_concentration": option_concentration,
-                    "aversive_share": aversive_share,
-                    "aversive_expectation": aversive_expectation,
-                    "discount_k": discount_k,
-                },
-                "fit": {
-                    "status": fit_status,
-                    "alpha_source": alpha_source,
-                    "sessions": sessions,
-                    "decisions": n_obs,
-                    "alpha": engagement_alpha,
-                    "alpha_ci": [engagement_alpha_lo, engagement_alpha_hi],
-                    "b0": b0,
-                    "b_v": b_v,
-                    "b_delta": b_delta,
-                    "b_delta_se": b_delta_se,
-                    "b_delta_p": b_delta_p,
-                    "loglik": loglik,
-                    "loglik_null": loglik_null,
-                    "lr_stat": lr_stat,
-                    "p_value": p_value,
-                    "aic_delta": aic_delta,
-                    "reward_scale": reward_scale,
-                    "choice": {
-                        "status": choice_status,
-                        "choices": choices,
-                        "alpha": choice_alpha,
-                        "alpha_ci": [choice_alpha_lo, choice_alpha_hi],
-                        "beta": beta,
-                        "loglik": choice_loglik,
-                    },
-                    "discounting": {
-                        "status": discount_status,
-                        "offers": wait_or_pay,
-                        "k": discount_k,
-                        "indifference_delay_s": indifference_delay_s,
-                        "price_share": price_share,
-                    },
-                },
-            }
+                "loglik": choice_loglik,
+            },
+            "discounting": {
+                "status": discount_status,
+                "offers": wait_or_pay,
+                "k": discount_k,
+                "indifference_delay_s": indifference_delay_s,
+                "price_share": price_share,
+            },
+        },
+    }
 
 
-# the per-user table's columns in a user row, in the order `Analysis.user_rows` unpacks them
+# the per-user table's columns in a user record, in the order `user_row` unpacks them
 _ROW_COLUMNS: tuple[str, ...] = (
     "user_id", "mechanic", "responses", "alpha", "alpha_lo", "alpha_hi", "beta", "b_delta",
     "spend", "night_share", "session_escalation", "frequency_escalation", "post_reward_pause",
@@ -685,6 +696,9 @@ _ROW_COLUMNS: tuple[str, ...] = (
     "choice_status", "choices", "choice_alpha", "choice_alpha_lo", "choice_alpha_hi",
     "choice_loglik", "discount_status", "wait_or_pay", "indifference_delay_s", "price_share",
 )  # fmt: skip
+# The fields of a user record (`Analysis.user_records`), in order: the table's columns, then
+# the risk tier's name and the names of the markers that raised it.
+USER_RECORD: tuple[str, ...] = (*_ROW_COLUMNS, "risk_tier", "raised_by")
 
 
 def merge(

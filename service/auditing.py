@@ -117,8 +117,9 @@ def analyse_events(
     *,
     progress: Progress | None = None,
     processes: int = 1,
-) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
-    """The report body (without id and chain fields) and the per-user rows of an audit.
+) -> tuple[dict[str, Any], Iterator[tuple[Any, ...]]]:
+    """The report body (without id and chain fields) and the per-user records of an audit
+    (`models.analysis.Analysis.user_records`; `models.analysis.user_row` nests one).
 
     The report is the same whatever `processes` is: partitions of users merge exactly.
     """
@@ -141,7 +142,7 @@ def analyse_events(
         "created_at": _iso(datetime.now(UTC)),
         **analysis.as_dict(),
     }
-    return body, analysis.user_rows()
+    return body, analysis.user_records()
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -182,7 +183,7 @@ def _run_claimed(
             columns, summary = read_events(
                 engine, claim.project_id, plan.window, streams=max(processes, 2)
             )
-            body, user_rows = analyse_events(
+            body, user_records = analyse_events(
                 columns, summary, plan, progress=heartbeat.report, processes=processes
             )
             heartbeat.report("storing", 0, 1)
@@ -204,7 +205,7 @@ def _run_claimed(
                 audit_id=claim.audit_id,
                 project_id=claim.project_id,
                 body=body,
-                user_rows=user_rows,
+                user_records=user_records,
             )
         return jobs.SUCCEEDED
     finally:

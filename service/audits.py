@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from service import jobs
 from service.auditing import plan_audit
 from service.errors import InvalidInput
-from service.reports import load_report
+from service.reports import load_report, stored_user_row
 from service.tables import Audit, AuditUser
 
 RISK_TIERS = ("none", "low", "medium", "high")
@@ -103,7 +103,7 @@ def list_users(
     next_cursor = (
         _encode_cursor([page[-1].mechanic, page[-1].user_id]) if len(rows) > limit else None
     )
-    return {"items": [row.body for row in page], "next_cursor": next_cursor}
+    return {"items": [stored_user_row(row.body) for row in page], "next_cursor": next_cursor}
 
 
 def _encode_cursor(parts: list[str]) -> str:

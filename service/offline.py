@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from models.analysis import Progress
+from models.analysis import Progress, user_row
 from service.auditing import AuditPlan, analyse_events
 from service.events import EventRecord, EventRejected, validate_event
 from service.payloads import GZIP_MAGIC, loads
@@ -153,13 +153,15 @@ def audit_files(
         and (not window.mechanics or r.mechanic in window.mechanics)
     ]
     columns, summary = columns_from_fields(records_to_fields(records))
-    body, user_rows = analyse_events(columns, summary, plan, progress=progress, processes=processes)
+    body, user_records = analyse_events(
+        columns, summary, plan, progress=progress, processes=processes
+    )
     report = {
         **body,
         "id": "offline-" + summary.digest.removeprefix("sha256:")[:16],
         "previous_report_digest": None,
     }
-    report["user_results"] = list(user_rows)
+    report["user_results"] = [user_row(record) for record in user_records]
     report["digest"] = digest_of(
         canonical_json({k: v for k, v in report.items() if k != "user_results"})
     )

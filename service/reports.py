@@ -9,17 +9,17 @@ the link from the report after it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from psycopg.types.json import Json
 from sqlalchemy import func, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
+from models.analysis import USER_RECORD, user_row
 from service.errors import NotFound
 from service.tables import AuditUser, Project, Report
 
@@ -40,9 +40,10 @@ def store_report(
     audit_id: str,
     project_id: int,
     body: dict[str, Any],
-    user_rows: Iterable[dict[str, Any]],
+    user_records: Iterable[Sequence[Any]],
 ) -> dict[str, Any]:
-    """Append the report to the project's chain and store its per-user rows.
+    """Append the report to the project's chain and store its per-user records
+    (`models.analysis.Analysis.user_records`).
 
     `body` is the report without `id`, `previous_report_digest` and `digest`, which are set
     here. Returns the stored report (with digest). Runs in the caller's transaction.
@@ -75,40 +76,77 @@ def store_report(
         )
     )
     session.flush()
-    _store_user_rows(session, audit_id, user_rows)
+    _store_user_rows(session, audit_id, user_records)
     return {**full, "digest": digest}
 
 
-def _store_user_rows(session: Session, audit_id: str, rows: Iterable[dict[str, Any]]) -> None:
-    """Per-user rows in bulk: binary COPY on PostgreSQL, multi-row INSERTs elsewhere."""
+# A stored user record: a JSON array whose first element is this format's version, then the
+# values of `models.analysis.USER_RECORD` in order. A new field list needs a new version.
+USER_RECORD_FORMAT = 1
+_COPY_CHUNK_BYTES = 1 << 20
+
+
+def encode_user_record(record: Sequence[Any]) -> bytes:
+    """The stored body of a user record: `[USER_RECORD_FORMAT, *record]` as JSON."""
+    return b"[%d," % USER_RECORD_FORMAT + orjson.dumps(record)[1:]
+
+
+def stored_user_row(body: str | bytes) -> dict[str, Any]:
+    """The API's per-user row from a stored body; a nested object stored by an earlier version
+    is served as it was stored."""
+    value = orjson.loads(body)
+    if isinstance(value, dict):
+        return value
+    if not isinstance(value, list) or not value or value[0] != USER_RECORD_FORMAT:
+        raise ValueError("a per-user row in a format this version does not read")
+    return user_row(value[1:])
+
+
+def _store_user_rows(session: Session, audit_id: str, records: Iterable[Sequence[Any]]) -> None:
+    """Per-user rows in bulk: text COPY on PostgreSQL, multi-row INSERTs elsewhere."""
+    user, mechanic, tier = (USER_RECORD.index(f) for f in ("user_id", "mechanic", "risk_tier"))
     if session.get_bind().dialect.name == "postgresql":
         cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+        prefix = _copy_text(audit_id).encode() + b"\t"
+        names: dict[str, bytes] = {}  # mechanics and tiers repeat: escape each once
         with cursor.copy(
             "COPY audit_user (audit_id, mechanic, user_id, risk_tier, body) FROM STDIN"
-            " (FORMAT BINARY)"
         ) as copy:
-            copy.set_types(["text", "text", "text", "text", "json"])
-            for row in rows:
-                copy.write_row(
+            pending: list[bytes] = []
+            size = 0
+            for record in records:
+                m, t = record[mechanic], record[tier]
+                line = b"".join(
                     (
-                        audit_id,
-                        row["mechanic"],
-                        row["user_id"],
-                        row["risk_tier"],
-                        Json(row, dumps=_json_text),
+                        prefix,
+                        names.get(m) or names.setdefault(m, _copy_text(m).encode()),
+                        b"\t",
+                        _copy_text(record[user]).encode(),
+                        b"\t",
+                        names.get(t) or names.setdefault(t, _copy_text(t).encode()),
+                        b"\t",
+                        # orjson writes no raw tab or newline; only backslashes need escaping
+                        encode_user_record(record).replace(b"\\", b"\\\\"),
+                        b"\n",
                     )
                 )
+                pending.append(line)
+                size += len(line)
+                if size >= _COPY_CHUNK_BYTES:
+                    copy.write(b"".join(pending))
+                    pending, size = [], 0
+            copy.write(b"".join(pending))
         cursor.close()
         return
     batch: list[dict[str, Any]] = []
-    for row in rows:
+    for record in records:
         batch.append(
             {
                 "audit_id": audit_id,
-                "mechanic": row["mechanic"],
-                "user_id": row["user_id"],
-                "risk_tier": row["risk_tier"],
-                "body": row,
+                "mechanic": record[mechanic],
+                "user_id": record[user],
+                "risk_tier": record[tier],
+                "body": encode_user_record(record).decode(),
             }
         )
         if len(batch) >= USER_ROWS_CHUNK:
@@ -118,8 +156,16 @@ def _store_user_rows(session: Session, audit_id: str, rows: Iterable[dict[str, A
         session.execute(sqlite.insert(AuditUser), batch)
 
 
-def _json_text(value: Any) -> str:
-    return orjson.dumps(value).decode()
+def _copy_text(value: str) -> str:
+    """A value in COPY's text format: backslash, tab, newline and carriage return escaped."""
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        value = (
+            value.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    return value
 
 
 def load_report(session: Session, audit_id: str) -> dict[str, Any] | None:

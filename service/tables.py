@@ -222,20 +222,23 @@ class Report(Base):
 
 
 class AuditUser(Base):
-    """One user's results for one mechanic in one audit (fits, markers, risk tier)."""
+    """One user's results for one mechanic in one audit (fits, markers, risk tier).
+
+    `body` is the row's record (`models.analysis.USER_RECORD`) as a compact JSON array, led by
+    its format version (`service.reports.USER_RECORD_FORMAT`): a third of the size of the
+    nested row the API serves, which `service.reports.stored_user_row` rebuilds. Plain text,
+    not JSON or JSONB: rows are written in bulk and read back whole, never queried inside, and
+    the database's JSON parsing of 400k bodies was a fifth of an audit's write.
+    """
 
     __tablename__ = "audit_user"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    audit_id: Mapped[str] = mapped_column(ForeignKey("audit.id", ondelete="CASCADE"))
-    mechanic: Mapped[str] = mapped_column(String(128))
-    user_id: Mapped[str] = mapped_column(String(256))
-    risk_tier: Mapped[str] = mapped_column(String(8))
-    # Plain JSON text, not JSONB: rows are written in bulk and read back whole, never queried
-    # inside, and parsing 400k bodies into JSONB was most of an audit's write time.
-    body: Mapped[dict[str, Any]] = mapped_column(JSON)
-
-    __table_args__ = (
-        UniqueConstraint("audit_id", "mechanic", "user_id"),
-        Index(None, "audit_id", "risk_tier", "mechanic", "user_id"),
+    audit_id: Mapped[str] = mapped_column(
+        ForeignKey("audit.id", ondelete="CASCADE"), primary_key=True
     )
+    mechanic: Mapped[str] = mapped_column(String(128), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    risk_tier: Mapped[str] = mapped_column(String(8))
+    body: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index(None, "audit_id", "risk_tier", "mechanic", "user_id"),)

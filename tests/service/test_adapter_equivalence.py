@@ -11,6 +11,7 @@ report (everything but its id, creation time and chain digests).
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 from typing import Any
 
@@ -156,8 +157,15 @@ VOLATILE = {"id", "created_at", "digest", "previous_report_digest"}
 def report_of(client: TestClient, project: ProjectKey, engine: Engine) -> dict[str, Any]:
     """Audit the project's stored events and return its report without per-run fields."""
     queued = client.post("/v1/audits", json={}, headers=project.auth).json()
+    # On SQLite the app's own in-process worker may claim the audit first: then run_one finds
+    # nothing queued, and the audit is awaited instead.
     run_one(make_sessionmaker(engine), worker="equivalence")
-    done = client.get(f"/v1/audits/{queued['id']}", headers=project.auth).json()
+    deadline = time.monotonic() + 60.0
+    while True:
+        done = client.get(f"/v1/audits/{queued['id']}", headers=project.auth).json()
+        if done["status"] not in ("queued", "running") or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert done["status"] == "succeeded", done
     return {k: v for k, v in done["report"].items() if k not in VOLATILE}
 
