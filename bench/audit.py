@@ -18,6 +18,7 @@ same rows with `COPY … TO STDOUT`, and the expectation kernel against a pandas
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -275,7 +276,7 @@ def _pss(pid: int) -> int:
 def _audit_child(target: str, processes: int | None) -> dict[str, Any]:
     from bench.models_kernels import expectation_kernel
     from service import jobs
-    from service.auditing import analyse_events, plan_audit
+    from service.auditing import analyse_events, analysis_pool, plan_audit
     from service.db import make_engine, make_sessionmaker, transaction
     from service.reading import read_events
     from service.reports import store_report
@@ -293,8 +294,10 @@ def _audit_child(target: str, processes: int | None) -> dict[str, Any]:
     assert claim is not None
     plan = plan_audit(claim.request)
     times: dict[str, float] = {}
-    with _TreeMemory() as memory:
+    with _TreeMemory() as memory, contextlib.ExitStack() as stack:
         start = time.perf_counter()
+        # as a worker does: the analysis processes start while the events are read
+        pool = stack.enter_context(analysis_pool(engine, project_id, plan, processes))
         columns, summary = read_events(engine, project_id, plan.window, streams=max(processes, 2))
         times["read_s"] = time.perf_counter() - start
         mark = time.perf_counter()
@@ -304,8 +307,9 @@ def _audit_child(target: str, processes: int | None) -> dict[str, Any]:
             stages[stage] = time.perf_counter()
 
         body, user_records = analyse_events(
-            columns, summary, plan, progress=progress, processes=processes
+            columns, summary, plan, progress=progress, processes=processes, pool=pool
         )
+        stack.close()  # the processes end with the analysis, as in a worker
         times["expectations_and_fits_s"] = stages.get("fits", mark) - mark
         times["schedules_and_markers_s"] = time.perf_counter() - stages.get("fits", mark)
         mark = time.perf_counter()

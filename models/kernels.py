@@ -335,3 +335,11 @@ def bucket_time_order(
             keys // keys_per_bucket, out,
         )  # fmt: skip
     return out
+
+
+def load_analysis_kernels() -> None:
+    """Compile (or load from numba's cache) the kernels an analysis runs, by running each once
+    on a few rows — for a worker process started ahead of its first partition."""
+    bucket_time_order(np.array([1, 0]), np.array([0.0, 1.0]), keys_per_bucket=2, keys=2)
+    one = np.ones(1, dtype=np.int64)
+    rescorla_wagner_units(np.ones(1), one * 0, one, np.full(1, 0.5), 0.0)

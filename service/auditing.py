@@ -11,12 +11,14 @@ import platform
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import scipy
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import service
@@ -27,8 +29,8 @@ from service import jobs
 from service.db import transaction
 from service.errors import InvalidInput
 from service.metrics import AUDIT_SECONDS, AUDITS
-from service.parallel import analyse_on_cores
-from service.reading import EventWindow, InputSummary, read_events
+from service.parallel import AnalysisPool, analyse_on_cores
+from service.reading import EventWindow, InputSummary, estimated_events, read_events
 from service.reports import store_report
 
 REQUEST_KEYS = frozenset({"mechanics", "from", "to", "config"})
@@ -117,14 +119,21 @@ def analyse_events(
     *,
     progress: Progress | None = None,
     processes: int = 1,
+    pool: AnalysisPool | None = None,
 ) -> tuple[dict[str, Any], Iterator[tuple[Any, ...]]]:
     """The report body (without id and chain fields) and the per-user records of an audit
     (`models.analysis.Analysis.user_records`; `models.analysis.user_row` nests one).
 
     The report is the same whatever `processes` is: partitions of users merge exactly.
+    `pool`: worker processes started ahead (`analysis_pool`), else started here if needed.
     """
     analysis = analyse_on_cores(
-        columns, config=plan.config, table=plan.table, progress=progress, processes=processes
+        columns,
+        config=plan.config,
+        table=plan.table,
+        progress=progress,
+        processes=processes,
+        pool=pool,
     )
     window = plan.window
     body: dict[str, Any] = {
@@ -143,6 +152,18 @@ def analyse_events(
         **analysis.as_dict(),
     }
     return body, analysis.user_records()
+
+
+def analysis_pool(
+    engine: Engine, project_id: int, plan: AuditPlan, processes: int
+) -> AbstractContextManager[AnalysisPool | None]:
+    """Worker processes to start before reading, when the audit will be split over several
+    (more events than one partition, more than one process); else no pool."""
+    if processes > 1 and (
+        estimated_events(engine, project_id, plan.window) > plan.config.partition_events
+    ):
+        return AnalysisPool(processes)
+    return nullcontext(None)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -180,12 +201,18 @@ def _run_claimed(
             plan = plan_audit(claim.request)
             heartbeat.report("reading", 0, 1)
             engine = factory.kw["bind"]
-            columns, summary = read_events(
-                engine, claim.project_id, plan.window, streams=max(processes, 2)
-            )
-            body, user_records = analyse_events(
-                columns, summary, plan, progress=heartbeat.report, processes=processes
-            )
+            with analysis_pool(engine, claim.project_id, plan, processes) as pool:
+                columns, summary = read_events(
+                    engine, claim.project_id, plan.window, streams=max(processes, 2)
+                )
+                body, user_records = analyse_events(
+                    columns,
+                    summary,
+                    plan,
+                    progress=heartbeat.report,
+                    processes=processes,
+                    pool=pool,
+                )
             heartbeat.report("storing", 0, 1)
         except Exception as exc:
             heartbeat.stop()

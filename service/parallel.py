@@ -8,6 +8,7 @@ module runs those partitions in worker processes; a distributed engine could run
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import multiprocessing
@@ -24,7 +25,38 @@ from models.analysis import (
     merge,
 )
 from models.columns import EventColumns
+from models.kernels import load_analysis_kernels
 from models.rules import DecisionTable
+
+
+class AnalysisPool:
+    """Worker processes for an audit's partitions, started before they are needed.
+
+    Starting a process and importing the models into it takes about a second and a half; an
+    audit starts its pool before reading its events (a read whose last part is single-threaded
+    Python), so the workers are ready when the first partition is. Use as a context manager.
+    """
+
+    def __init__(self, processes: int) -> None:
+        self.processes = processes
+        # forkserver: children start from a clean process, not a fork of one holding database
+        # connections and threads.
+        self.executor = ProcessPoolExecutor(
+            max_workers=processes, mp_context=multiprocessing.get_context("forkserver")
+        )
+        for _ in range(processes):
+            self.executor.submit(warm_up)
+
+    def __enter__(self) -> AnalysisPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.executor.shutdown(cancel_futures=True)
+
+
+def warm_up() -> None:
+    """Import the models and load their compiled kernels (in a pool's worker process)."""
+    load_analysis_kernels()
 
 
 def analyse_on_cores(
@@ -34,11 +66,15 @@ def analyse_on_cores(
     table: DecisionTable,
     progress: Progress | None = None,
     processes: int = 1,
+    pool: AnalysisPool | None = None,
 ) -> Analysis:
-    """`models.analysis.analyse`, with its user partitions spread over `processes` processes.
+    """`models.analysis.analyse`, with its user partitions spread over `processes` processes
+    (those of `pool` when given, else a pool made here).
 
     Small inputs (one partition's worth) are analysed in this process.
     """
+    if pool is not None:
+        processes = pool.processes
     if processes <= 1 or len(columns) <= config.partition_events:
         return analyse(columns, config=config, table=table, progress=progress)
     if config.observed_until is None:
@@ -46,18 +82,17 @@ def analyse_on_cores(
         config = dataclasses.replace(config, observed_until=float(columns.t.max()))
     n_parts = max(processes, math.ceil(len(columns) / config.partition_events))
     parts = iter_user_partitions(columns, n_parts)
-    # forkserver: children start from a clean process, not a fork of one holding database
-    # connections and threads.
-    context = multiprocessing.get_context("forkserver")
     partials: dict[int, PartialAnalysis] = {}
-    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+    with contextlib.ExitStack() as stack:
+        if pool is None:
+            pool = stack.enter_context(AnalysisPool(processes))
         # Make a partition only when a process is free for it, so that this process holds
         # at most `processes` partition copies, not one for every partition.
         running: dict[Future[PartialAnalysis], int] = {}
         for index, part in enumerate(parts):
             if len(running) >= processes:
                 _collect(running, partials, progress, n_parts)
-            running[pool.submit(analyse_partition, part, config=config)] = index
+            running[pool.executor.submit(analyse_partition, part, config=config)] = index
             del part
         while running:
             _collect(running, partials, progress, n_parts)

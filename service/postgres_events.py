@@ -122,6 +122,21 @@ def read_postgres(
     return columns, micros
 
 
+def estimate_postgres(engine: Engine, project_id: int, window: EventWindow) -> int:
+    """The planner's estimate of the events `read_postgres` would read (no scan)."""
+    where, params = _filter(project_id, window)
+    with engine.connect() as connection:
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        expected = _planned_rows(cursor, where, params)
+        cursor.close()
+    return int(expected)
+
+
+def _planned_rows(cursor: Any, where: str, params: list[Any]) -> float:
+    cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM event WHERE {where}", params)
+    return float(cursor.fetchone()[0][0]["Plan"]["Plan Rows"])
+
+
 def _release_freed_memory() -> None:
     """Hand the read's freed buffers back to the operating system.
 
@@ -164,8 +179,7 @@ def _block_fields() -> tuple[tuple[str, str, str], ...]:
 
 def _blocks_to_scan(cursor: Any, where: str, params: list[Any]) -> int | None:
     """The table's size in blocks when a block scan is the cheaper read, else None."""
-    cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM event WHERE {where}", params)
-    expected = float(cursor.fetchone()[0][0]["Plan"]["Plan Rows"])
+    expected = _planned_rows(cursor, where, params)
     cursor.execute(
         "SELECT reltuples, pg_relation_size('event') / current_setting('block_size')::int"
         " FROM pg_class WHERE oid = 'event'::regclass"

@@ -11,12 +11,12 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, Engine, Select, String, select, type_coerce
+from sqlalchemy import Connection, Engine, Select, String, func, select, type_coerce
 
 from models.columns import EventColumns
 from models.kernels import fingerprint_rows
 from service.events import EventRecord
-from service.postgres_events import read_postgres
+from service.postgres_events import estimate_postgres, read_postgres
 from service.tables import Event
 
 FETCH_ROWS = 100_000
@@ -93,6 +93,16 @@ def read_events(
         return columns, summarise(columns, micros)
     with engine.connect() as connection:
         return _read_rows(connection, project_id, window)
+
+
+def estimated_events(engine: Engine, project_id: int, window: EventWindow) -> int:
+    """About how many events `read_events` would read, cheaply: the planner's estimate on
+    PostgreSQL, a count through the index on SQLite."""
+    if engine.dialect.name == "postgresql":
+        return estimate_postgres(engine, project_id, window)
+    counted = _query(project_id, window).with_only_columns(func.count())
+    with engine.connect() as connection:
+        return int(connection.execute(counted).scalar_one())
 
 
 def _read_rows(
