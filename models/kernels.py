@@ -393,3 +393,14 @@ def load_analysis_kernels() -> None:
     bucket_time_order(np.array([1, 0]), np.array([0.0, 1.0]), keys_per_bucket=2, keys=2)
     one = np.ones(1, dtype=np.int64)
     rescorla_wagner_units(np.ones(1), one * 0, one, np.full(1, 0.5), 0.0)
+
+
+def load_reader_kernels() -> None:
+    """Compile (or load from numba's cache) the kernels that turn a read into arrays and its
+    digest (`index_in`, `fingerprint_rows`, `key_order`), by running each on a few rows — on a
+    side thread while a read waits for the database, so the first use does not pay for it."""
+    keys = np.arange(3, dtype=np.int64)
+    index_in(keys, keys)
+    key_order(keys.astype(np.uint64))
+    # the digest's columns, as `fingerprint_rows` receives them: ten 64-bit columns
+    fingerprint_rows([keys] * 10)

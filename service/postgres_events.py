@@ -10,6 +10,7 @@ fixed-width records that numpy reads in place.
 from __future__ import annotations
 
 import ctypes
+import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ from numpy.typing import NDArray
 from sqlalchemy import Engine
 
 from models.columns import EventColumns
-from models.kernels import index_in
+from models.kernels import index_in, load_reader_kernels
 
 if TYPE_CHECKING:
     from service.reading import EventWindow
@@ -70,6 +71,9 @@ def read_postgres(
     """The project's events in `window` as arrays (and their times in microseconds since the
     epoch), all from one REPEATABLE READ snapshot."""
     where, params = _filter(project_id, window)
+    # numba and the kernels load (about 0.7 s) while the database works
+    kernels = threading.Thread(target=load_reader_kernels, daemon=True)
+    kernels.start()
     snapshot = engine.connect().execution_options(isolation_level="REPEATABLE READ")
     with snapshot as connection, connection.begin():
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -92,6 +96,7 @@ def read_postgres(
                 for column, key in (("option", "option"), ("session_id", "session"))
             },
         }
+        kernels.join()
         if all(_distinct_hashes(hashes) for _, hashes in names.values()):
             codes = {
                 key: _codes(records[key], names[column][1])
@@ -264,16 +269,19 @@ def _sorted_names(pairs: Iterable[tuple[str, int]]) -> Names:
 
 
 def _user_and_mechanic_names(cursor: Any, where: str, params: list[Any]) -> dict[str, Names]:
-    # One pass over the audit index (project, mechanic, user, ts) gives both name sets.
+    # One pass over the audit index (project, mechanic, user, ts) gives the distinct pairs in
+    # order; the database reduces them to each name set, so Python sees each name once.
     cursor.execute(
-        f"SELECT mechanic, user_id, {_HASH.format('mechanic')}, {_HASH.format('user_id')}"
-        f" FROM (SELECT DISTINCT mechanic, user_id FROM event WHERE {where}) AS d",
+        f"WITH pairs AS (SELECT DISTINCT mechanic, user_id FROM event WHERE {where})"
+        f" SELECT 0, m, {_HASH.format('m')} FROM (SELECT DISTINCT mechanic AS m FROM pairs) a"
+        f" UNION ALL"
+        f" SELECT 1, u, {_HASH.format('u')} FROM (SELECT DISTINCT user_id AS u FROM pairs) b",
         params,
     )
     rows = cursor.fetchall()
     return {
-        "mechanic": _sorted_names((m, hm) for m, _, hm, _ in rows),
-        "user_id": _sorted_names((u, hu) for _, u, _, hu in rows),
+        "mechanic": _sorted_names((name, h) for column, name, h in rows if column == 0),
+        "user_id": _sorted_names((name, h) for column, name, h in rows if column == 1),
     }
 
 
