@@ -1,8 +1,10 @@
 """Compiled kernels: per-row loops that no vectorised numpy pass does in one go.
 
-Three loops live here: Rescorla-Wagner over many units (the hot path of every per-user
-expectation), the lookup of values in a table of keys (the reader's name codes), and a
-fingerprint of each row over several columns (the order of the input digest).
+The loops that live here: Rescorla-Wagner over many units (the hot path of every per-user
+expectation), the lookup of values in a table of keys (the reader's name codes), a
+fingerprint of each row over several columns and the order of those fingerprints (the input
+digest), and the order of events by unit and time (trials) — the last two linear-time bucket
+sorts where numpy has only comparison sorts.
 
 Rescorla-Wagner over many units is a first-order linear filter that restarts at every unit.
 numpy has no segmented filter, so the vectorised forms (`models.expectation.filter_rows` on a
