@@ -11,6 +11,9 @@ import numpy as np
 import orjson
 import psycopg
 import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import Engine, text
 
 from models.analysis import USER_RECORD, AnalysisConfig, analyse, user_row
@@ -19,13 +22,14 @@ from models.rules import DEFAULT_TABLE
 from service import jobs, projects
 from service.audits import list_users
 from service.db import make_engine, make_sessionmaker, transaction
-from service.migrate import upgrade
+from service.migrate import alembic_config, upgrade
 from service.reports import (
     USER_RECORD_FORMAT,
     encode_user_record,
     store_report,
     stored_user_row,
 )
+from service.tables import Base
 from tests.conftest import POSTGRES_URL
 
 # names COPY's text format must escape, quotes and backslashes JSON must escape, and non-ASCII
@@ -162,4 +166,49 @@ def test_rows_stored_before_the_compact_format_survive_the_migration(
         engine = make_engine(url)
         with transaction(make_sessionmaker(engine)) as session:
             assert list(_all_rows(session, audit_id)) == [legacy]
+        engine.dispose()
+
+
+def test_deleting_an_audit_or_its_project_deletes_its_rows(clean_database: Engine) -> None:
+    factory = make_sessionmaker(clean_database)
+    record = ("u", "m", *([None] * (len(USER_RECORD) - 4)), "none", ())
+    audits = []
+    with transaction(factory) as session:
+        for name in ("one", "two"):
+            project, _ = projects.create_project(session, name=name)
+            for _ in range(2):
+                audit_id = jobs.enqueue(session, project_id=project.id, request={}).id
+                store_report(
+                    session,
+                    audit_id=audit_id,
+                    project_id=project.id,
+                    body={"status": "succeeded"},
+                    user_records=[record],
+                )
+                audits.append((project.id, audit_id))
+
+    def rows() -> list[str]:
+        with clean_database.connect() as connection:
+            found = connection.execute(text("SELECT audit_id FROM audit_user ORDER BY audit_id"))
+            return [r[0] for r in found]
+
+    assert rows() == sorted(a for _, a in audits)
+    with clean_database.begin() as connection:
+        connection.execute(text("DELETE FROM audit WHERE id = :a"), {"a": audits[0][1]})
+    assert rows() == sorted(a for _, a in audits[1:])
+    with clean_database.begin() as connection:  # cascades to its audits, then their rows
+        connection.execute(text("DELETE FROM project WHERE id = :p"), {"p": audits[2][0]})
+    assert rows() == [audits[1][1]]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_the_migrations_go_down_and_up_again(kind: str, tmp_path: Path) -> None:
+    for url in _legacy_database(kind, tmp_path):
+        upgrade(url)
+        command.downgrade(alembic_config(url), "0003")
+        upgrade(url)
+        engine = make_engine(url)
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, Base.metadata) == []
         engine.dispose()
