@@ -164,7 +164,7 @@ BLOCK_SCAN_MIN_SHARE = 0.25
 BLOCKS_PER_QUERY = 2048  # 16 MiB of table a query: about 140k events, answered in one row
 
 
-# Each range comes back as one row of ten byte strings: a column's values end to end, in the
+# Each range comes back as one row of byte strings: a column's values end to end, in the
 # binary form of its type, which numpy reads in place.
 def _block_fields() -> tuple[tuple[str, str, str], ...]:
     """(field, wire dtype, SQL expression) of each column a block range returns."""
@@ -175,11 +175,22 @@ def _block_fields() -> tuple[tuple[str, str, str], ...]:
         ("micros", ">i8", "timestamptz_send(ts)"),
         ("value", ">f8", "float8send(value)"),
         ("cost", ">f8", "float8send(cost)"),
-        ("option", ">i8", f"int8send(coalesce({_HASH.format('option')}, {_ABSENT}))"),
-        ("session", ">i8", f"int8send(coalesce({_HASH.format('session_id')}, {_ABSENT}))"),
-        ("utc_offset_s", ">i4", "int4send(coalesce(utc_offset_s, 0))"),
-        ("delay_s", ">f8", "float8send(coalesce(delay_s, 'NaN'))"),
+        *_OPTIONAL_FIELDS,
     )
+
+
+# The optional columns (DESIGN §3.1), and what an event without one holds. Most products log
+# none of them: a range is first read without them, with a count of the values it holds, and
+# read again whole only if it holds any (sending four columns of defaults was a quarter of
+# the database's work in a scan).
+_OPTIONAL_FIELDS = (
+    ("option", ">i8", f"int8send(coalesce({_HASH.format('option')}, {_ABSENT}))"),
+    ("session", ">i8", f"int8send(coalesce({_HASH.format('session_id')}, {_ABSENT}))"),
+    ("utc_offset_s", ">i4", "int4send(coalesce(utc_offset_s, 0))"),
+    ("delay_s", ">f8", "float8send(coalesce(delay_s, 'NaN'))"),
+)
+_OPTIONAL_DEFAULTS = {"option": _ABSENT, "session": _ABSENT, "utc_offset_s": 0, "delay_s": np.nan}
+_OPTIONAL_PRESENT = "count(option) + count(session_id) + count(utc_offset_s) + count(delay_s)"
 
 
 def _blocks_to_scan(cursor: Any, where: str, params: list[Any]) -> int | None:
@@ -206,25 +217,44 @@ def _scan_blocks(
     they see exactly what one transaction sees); the database does the per-row work and
     Python touches one row per range."""
     fields = _block_fields()
+    lean = fields[: -len(_OPTIONAL_FIELDS)]
+    ranges = "FROM event WHERE ctid >= %s::tid AND ctid < %s::tid AND"
     aggregates = ", ".join(f"string_agg({expr}, '')" for _, _, expr in fields)
-    query = f"SELECT {aggregates} FROM event WHERE ctid >= %s::tid AND ctid < %s::tid AND {where}"
+    whole_query = f"SELECT {aggregates} {ranges} {where}"
+    aggregates = ", ".join(f"string_agg({expr}, '')" for _, _, expr in lean)
+    lean_query = f"SELECT count(*), {_OPTIONAL_PRESENT}, {aggregates} {ranges} {where}"
     # The table may have grown since the snapshot; blocks past `blocks` hold nothing it sees.
     starts = list(range(0, blocks + 1, BLOCKS_PER_QUERY))
 
     def scan(share: int) -> dict[str, list[NDArray[Any]]]:
         found: dict[str, list[NDArray[Any]]] = {name: [] for name, _, _ in fields}
         connection = engine.connect().execution_options(isolation_level="REPEATABLE READ")
+        # once a range holds optional values, later ones are likely to: read them whole
+        whole = False
         with connection, connection.begin():
             cursor = connection.connection.driver_connection.cursor(binary=True)  # type: ignore[union-attr]
             cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
             cursor.execute("SET LOCAL jit = off")
             for start in starts[share::streams]:
-                cursor.execute(query, [f"({start},0)", f"({start + BLOCKS_PER_QUERY},0)", *params])
-                row = cursor.fetchone()
-                if row[0] is None:  # no event of the project in these blocks
-                    continue
-                for (name, wire, _), data in zip(fields, row, strict=True):
+                bounds = [f"({start},0)", f"({start + BLOCKS_PER_QUERY},0)", *params]
+                if not whole:
+                    cursor.execute(lean_query, bounds)
+                    count, present, *row = cursor.fetchone()
+                    if count == 0:  # no event of the project in these blocks
+                        continue
+                    whole = present > 0
+                if whole:
+                    cursor.execute(whole_query, bounds)
+                    row = cursor.fetchone()
+                    if row[0] is None:
+                        continue
+                for (name, wire, _), data in zip(fields, row, strict=False):
                     found[name].append(np.frombuffer(data, dtype=wire).astype(_NATIVE[name]))
+                if not whole:
+                    for name, _, _ in _OPTIONAL_FIELDS:
+                        found[name].append(
+                            np.full(count, _OPTIONAL_DEFAULTS[name], dtype=_NATIVE[name])
+                        )
             cursor.close()
         return found
 
