@@ -243,6 +243,12 @@ def iter_user_partitions(columns: EventColumns, n_partitions: int) -> Iterator[E
     bounds = np.searchsorted(cum, np.arange(1, n_partitions) * cum[-1] / n_partitions, side="left")
     part_of_user = np.searchsorted(np.unique(bounds), np.arange(n_users), side="right")
     parts = np.unique(part_of_user)
+    if bool(np.all(columns.user[1:] >= columns.user[:-1])):
+        # events grouped by user (as the service reads them): each part is a run of rows
+        ends = np.cumsum(np.bincount(part_of_user, weights=per_user))[parts].astype(np.int64)
+        for lo, hi in zip([0, *ends[:-1].tolist()], ends.tolist(), strict=True):
+            yield columns.rows(lo, hi)
+        return
     part = np.searchsorted(parts, part_of_user)[columns.user]
     part = part.astype(np.uint16 if parts.shape[0] <= 1 << 16 else np.int64)
     # one stable radix sort of the events by part (numpy sorts 16-bit keys by radix), then

@@ -6,6 +6,7 @@ everything in `models` starts from it. Events may arrive in any order; nothing h
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +102,10 @@ class EventColumns:
             options=opt_names,
         )
 
+    def rows(self, start: int, stop: int) -> EventColumns:
+        """The events start..stop−1 (views, no copy); code tables are kept as they are."""
+        return self._map(lambda column: column[start:stop])
+
     def take(self, index: NDArray[np.intp] | NDArray[np.bool_]) -> EventColumns:
         """The events at `index` (a mask or positions); code tables are kept as they are."""
         if np.asarray(index).dtype == np.bool_:
@@ -116,6 +121,9 @@ class EventColumns:
             def pick(column: NDArray[Any]) -> NDArray[Any]:
                 return column[index]
 
+        return self._map(pick)
+
+    def _map(self, pick: Callable[[NDArray[Any]], NDArray[Any]]) -> EventColumns:
         return EventColumns(
             user=pick(self.user),
             mechanic=pick(self.mechanic),

@@ -389,6 +389,33 @@ def key_order(keys: NDArray[np.uint64]) -> NDArray[np.int64]:
     return out
 
 
+@_compiled
+def _group_rows(
+    key: NDArray[np.int64], rows: NDArray[np.int64], keys: int, out: NDArray[np.int64]
+) -> None:  # pragma: no cover - compiled; covered through `group_rows`
+    start = np.zeros(keys + 1, dtype=np.int64)
+    for i in range(rows.shape[0]):
+        start[key[rows[i]] + 1] += 1
+    for k in range(keys):
+        start[k + 1] += start[k]
+    for i in range(rows.shape[0]):
+        row = rows[i]
+        k = key[row]
+        out[start[k]] = row
+        start[k] += 1
+
+
+def group_rows(key: NDArray[np.int64], rows: NDArray[np.int64], keys: int) -> NDArray[np.int64]:
+    """`rows` (m,) regrouped by key[row] (key in [0, keys)), keeping their order within a key:
+    a stable counting sort, `rows[np.argsort(key[rows], kind="stable")]` in linear time."""
+    k = np.ascontiguousarray(key, dtype=np.int64)
+    r = np.ascontiguousarray(rows, dtype=np.int64)
+    out = np.empty(r.shape[0], dtype=np.int64)
+    if r.shape[0]:
+        _group_rows(k, r, keys, out)
+    return out
+
+
 def load_analysis_kernels() -> None:
     """Compile (or load from numba's cache) the kernels an analysis runs, by running each once
     on a few rows — for a worker process started ahead of its first partition."""
@@ -404,5 +431,6 @@ def load_reader_kernels() -> None:
     keys = np.arange(3, dtype=np.int64)
     index_in(keys, keys)
     key_order(keys.astype(np.uint64))
+    group_rows(keys, keys, 3)
     # the digest's columns, as `fingerprint_rows` receives them: ten 64-bit columns
     fingerprint_rows([keys] * 10)

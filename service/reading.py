@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, Engine, Select, String, func, select, type_coerce
 
 from models.columns import EventColumns
-from models.kernels import fingerprint_rows, key_order
+from models.kernels import fingerprint_rows, group_rows, key_order
 from service.events import EventRecord
 from service.postgres_events import estimate_postgres, read_postgres
 from service.tables import Event
@@ -85,14 +85,15 @@ def _query(project_id: int, window: EventWindow) -> Select[*tuple[Any, ...]]:
 def read_events(
     engine: Engine, project_id: int, window: EventWindow, *, streams: int = 2
 ) -> tuple[EventColumns, InputSummary]:
-    """All the project's events in `window` as arrays, read in one consistent snapshot.
+    """All the project's events in `window` as arrays in their canonical order
+    (`canonical_events`), read in one consistent snapshot.
 
     PostgreSQL: see `service.postgres_events` (no Python object per event, several streams).
     SQLite: rows are streamed in chunks.
     """
     if engine.dialect.name == "postgresql":
         columns, micros = read_postgres(engine, project_id, window, streams=streams)
-        return columns, summarise(columns, micros)
+        return canonical_events(columns, micros)
     with engine.connect() as connection:
         return _read_rows(connection, project_id, window)
 
@@ -155,7 +156,7 @@ def columns_from_fields(fields: Sequence[Sequence[Any]]) -> tuple[EventColumns, 
     """Arrays and input summary from field lists (user, mechanic, kind, time in microseconds
     since the epoch, value, cost, option, session, utc offset, delay) — the one conversion
     both the SQLite reader and the offline CLI use, so the same events give the same arrays
-    bit for bit."""
+    bit for bit (in their canonical order, `canonical_events`)."""
     user, mechanic, kind, ts, value, cost, option, session, offset, delay = fields
     micros = np.asarray(ts, dtype=np.int64)
     columns = EventColumns.from_arrays(
@@ -170,7 +171,7 @@ def columns_from_fields(fields: Sequence[Sequence[Any]]) -> tuple[EventColumns, 
         utc_offset_s=np.array([0 if o is None else o for o in offset], dtype=np.int32),
         delay_s=np.array([np.nan if d is None else d for d in delay], dtype=np.float64),
     )
-    return columns, summarise(columns, micros)
+    return canonical_events(columns, micros)
 
 
 def _micros(ts: datetime) -> int:
@@ -180,41 +181,66 @@ def _micros(ts: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * MICROSECONDS + delta.microseconds
 
 
-def summarise(columns: EventColumns, micros: NDArray[np.int64]) -> InputSummary:
-    """Counts, time span and a digest of the events' content in a canonical order.
+def canonical_events(
+    columns: EventColumns, micros: NDArray[np.int64]
+) -> tuple[EventColumns, InputSummary]:
+    """The events in an order fixed by their content alone, with counts, time span and a
+    digest of their content in that order.
 
-    The digest (SHA-256) covers the name tables and every field the models read, with the
-    events in an order fixed by their content alone — by a 64-bit fingerprint of all their
-    fields — so it identifies the input whatever order rows came back in (unless two distinct
-    events of one input share a fingerprint: odds about n²/2⁶⁵).
+    The order is by user (codes rank the sorted names), then by a 64-bit fingerprint of all
+    of an event's fields (`fingerprint_rows`), so it is the same whatever order rows came back
+    in; events that tie are identical (unless two distinct events of one input share a
+    fingerprint: odds about n²/2⁶⁵, and then only their order is moot). The digest (SHA-256)
+    covers the name tables and every field the models read, in that order. Grouped by user,
+    the arrays split into partitions of users by slicing (`models.analysis`), with no gather.
     """
     n = len(columns)
     fields = _digest_fields(columns, micros)
-    # A 64-bit fingerprint per event (`fingerprint_rows`) only orders events; the digest covers
-    # their full content. Events that tie are identical (or collide, at the odds above): their
-    # order is moot.
-    order = key_order(fingerprint_rows(fields))
+    order = group_rows(
+        columns.user, key_order(fingerprint_rows(fields)), max(len(columns.user_ids), 1)
+    )
     digest = hashlib.sha256()
     for name_table in (columns.user_ids, columns.mechanics, columns.options):
         digest.update(b"\x1e".join(name.encode() for name in name_table) + b"\x1d")
-    # Gathering a column in that order reads it at random (most of the digest's time): two
+    # Gathering a column in that order reads it at random (most of this function's time): two
     # columns are gathered at once on other threads (numpy's take and SHA-256 both release
     # the GIL) while this one hashes the column before, in order.
+    ordered: list[NDArray[Any]] = []
     with ThreadPoolExecutor(max_workers=2) as pool:
         gathered: deque[Future[NDArray[Any]]] = deque()
         for array in fields:
             gathered.append(pool.submit(np.take, array, order))
             if len(gathered) > 2:
-                digest.update(gathered.popleft().result().data)
+                ordered.append(gathered.popleft().result())
+                digest.update(ordered[-1].data)
         while gathered:
-            digest.update(gathered.popleft().result().data)
-    return InputSummary(
+            ordered.append(gathered.popleft().result())
+            digest.update(ordered[-1].data)
+    del order, fields
+    user, mechanic, kind, micros, value, cost, option, session, utc_offset_s, delay_s = ordered
+    canonical = EventColumns(
+        user=user,
+        mechanic=mechanic,
+        kind=kind,
+        t=micros / MICROSECONDS,
+        value=value,
+        cost=cost,
+        option=option,
+        session=session,
+        utc_offset_s=utc_offset_s,
+        delay_s=delay_s,
+        user_ids=columns.user_ids,
+        mechanics=columns.mechanics,
+        options=columns.options,
+    )
+    summary = InputSummary(
         events=n,
         users=len(columns.user_ids),
         start=_iso(int(micros.min())) if n else None,
         end=_iso(int(micros.max())) if n else None,
         digest="sha256:" + digest.hexdigest(),
     )
+    return canonical, summary
 
 
 def _digest_fields(columns: EventColumns, micros: NDArray[np.int64]) -> list[NDArray[Any]]:

@@ -379,3 +379,15 @@ def test_config_round_trips_through_json() -> None:
 def test_bad_config_names_the_key(mapping: dict[str, Any], key: str) -> None:
     with pytest.raises(ValueError, match=key):
         AnalysisConfig.from_dict(mapping)
+
+
+def test_partitions_of_grouped_events_are_runs_of_the_same_users() -> None:
+    order = np.argsort(COLUMNS.user, kind="stable")
+    grouped = COLUMNS.take(order)
+    by_runs = split_by_user(grouped, 3)
+    by_gathers = split_by_user(COLUMNS, 3)
+    assert len(by_runs) == len(by_gathers) == 3
+    for run, gathered in zip(by_runs, by_gathers, strict=True):
+        assert run.user.base is not None  # a view of the grouped arrays: nothing copied
+        np.testing.assert_array_equal(np.unique(run.user), np.unique(gathered.user))
+        np.testing.assert_array_equal(np.sort(run.t), np.sort(gathered.t))

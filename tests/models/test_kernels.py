@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 from models.kernels import (
     bucket_time_order,
     fingerprint_rows,
+    group_rows,
     index_in,
     key_order,
     rescorla_wagner_units,
@@ -139,3 +140,14 @@ def test_key_order_is_the_stable_argsort(n: int) -> None:
     small = rng.integers(0, 100, n).astype(np.uint64)
     for keys in (spread, repeated, small):
         np.testing.assert_array_equal(key_order(keys), np.argsort(keys, kind="stable"))
+
+
+def test_group_rows_is_a_stable_regrouping() -> None:
+    rng = np.random.default_rng(7)
+    key = rng.integers(0, 40, 5_000)
+    rows = rng.permutation(5_000)[:3_000]  # some rows, in some order
+    expected = rows[np.argsort(key[rows], kind="stable")]
+    np.testing.assert_array_equal(group_rows(key, rows, 40), expected)
+    np.testing.assert_array_equal(
+        group_rows(np.array([2, 0, 1]), np.array([0, 1, 2]), 3), [1, 2, 0]
+    )

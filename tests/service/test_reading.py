@@ -199,3 +199,16 @@ def test_block_scan_and_copy_give_the_same_arrays(
 
     assert rows(scanned) == rows(copied)
     assert (scanned.option >= 0).any() == (optional != "nowhere")
+
+
+def test_the_canonical_order_groups_users_whatever_the_input_order() -> None:
+    events = sample_events()
+    columns, summary = direct(events)
+    assert bool(np.all(np.diff(columns.user) >= 0))  # grouped by user, for slicing
+    for seed in range(3):
+        shuffled = events[:]
+        random.Random(seed).shuffle(shuffled)
+        again, again_summary = direct(shuffled)
+        assert again_summary == summary
+        for name in ("user", "mechanic", "kind", "t", "value", "option", "session", "delay_s"):
+            np.testing.assert_array_equal(getattr(again, name), getattr(columns, name))
