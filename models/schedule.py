@@ -45,6 +45,7 @@ from scipy.optimize import minimize_scalar
 from scipy.stats import chi2
 
 from models.exactsum import ExactSums
+from models.kernels import life_table_counts
 from models.segments import Segments
 
 KINDS: tuple[str, ...] = (
@@ -247,18 +248,15 @@ class OutcomeTables:
 @dataclass(frozen=True, slots=True)
 class _MechanicRows:
     """One mechanic's responses (rows sorted by unit and time) and what every definition of a
-    valuable outcome shares: row numbers (int32), the row opening each row's unit, session
-    and local day, calendar days, and the joint inter-response-time × tenure state."""
+    valuable outcome shares: the row opening each row's session and local day (int32),
+    calendar days, and the joint inter-response-time × tenure state."""
 
     units: Segments
     t: NDArray[np.float64]
-    row: NDArray[np.int32]
-    unit_first: NDArray[np.int32]
     session_first: NDArray[np.int32]
     day_first: NDArray[np.int32]
     days: NDArray[np.int32]  # (n, 2) local and UTC calendar day
     tempo: NDArray[np.int32]  # inter-response-time bin × N_TENURE + tenure bin
-    last_rows: NDArray[np.int64]
 
     @classmethod
     def of(
@@ -285,13 +283,10 @@ class _MechanicRows:
         return cls(
             units=units,
             t=t,
-            row=row,
-            unit_first=_first_of_run(first, row),
             session_first=_first_of_run(session_start | first, row),
             day_first=_first_of_run(day_start, row),
             days=days,
             tempo=(time_bin(tau) * N_TENURE + tenure.astype(np.int64)).astype(np.int32),
-            last_rows=units.start + units.length - 1,
         )
 
 
@@ -306,74 +301,37 @@ def _first_of_run(start: NDArray[np.bool_], row: NDArray[np.int32]) -> NDArray[n
 _RATE_GRID = float(1 << 24)
 
 
-def _pairs(key: NDArray[np.int32], size: int) -> NDArray[np.int64]:
-    """(size, 2) counts of key = 2·state + paid: [:, 0] unpaid, [:, 1] paid."""
-    return np.bincount(key, minlength=2 * size).reshape(size, 2).astype(np.int64)
-
-
 def _outcome_tables(win: NDArray[np.bool_], rows: _MechanicRows) -> OutcomeTables:
     """The life tables of one definition of a valuable outcome (`win`, (n,)).
 
-    Each table is a histogram of a state; tables that share rows are counted jointly (one
-    `bincount` of a combined key) and marginalised.
+    Each table is a histogram of a state, all counted in one compiled pass over the rows
+    (`models.kernels.life_table_counts`: per row, the responses since the unit's last valuable
+    outcome — overall, in its session, on its local day —, the time and calendar days since
+    it, the inter-response time and tenure), then marginalised here.
     """
     units = rows.units
-    n = units.rows
-    w32 = win.view(np.int8).astype(np.int32)
-    # the last win strictly before each row, within its unit (−1 if none)
-    wins = np.flatnonzero(win).astype(np.int32)
-    won = np.cumsum(w32, dtype=np.int32)
-    before = won - w32
-    if wins.size:
-        prev = wins[np.maximum(before - 1, 0)]
-        prev = np.where((before > 0) & (prev >= rows.unit_first), prev, np.int32(-1))
-    else:
-        prev = np.full(n, -1, dtype=np.int32)
-    after = prev >= 0
-    # runs of responses since the last valuable outcome start after a win or at a unit's start
-    run_first = np.maximum(prev + np.int32(1), rows.unit_first)
-    k_bin = np.minimum(rows.row - run_first, K_MAX)
-    k_session = np.minimum(rows.row - np.maximum(run_first, rows.session_first), K_MAX)
-    k_daily = np.minimum(rows.row - np.maximum(run_first, rows.day_first), K_MAX)
-    # time and calendar days since the last valuable outcome
-    n_after = int(np.count_nonzero(after))
-    if n_after > n // 2:  # dense: whole arrays beat gathering the rows
-        since = np.where(after, prev, rows.row)
-        e_bin = np.where(after, _finite_time_bin(rows.t - rows.t[since]), TIME_UNDEFINED)
-        # both calendars in one gather: the (n, 2) int32 days viewed as int64
-        gap = rows.days - rows.days.view(np.int64)[since].view(np.int32).reshape(n, 2)
-    else:
-        at = np.flatnonzero(after)
-        e_bin = np.full(n, TIME_UNDEFINED, dtype=np.int32)
-        e_bin[at] = _finite_time_bin(rows.t[at] - rows.t[prev[at]])
-        gap = np.zeros((n, 2), dtype=np.int32)
-        gap[at] = rows.days[at] - rows.days.view(np.int64)[prev[at]].view(np.int32).reshape(-1, 2)
-    np.clip(gap, 0, 2, out=gap)
-    day = np.where(after, gap[:, 0] * N_DAY + gap[:, 1], N_DAY * N_DAY - 1)
-    count = np.bincount(k_bin * 4 + after * 2 + w32, minlength=4 * N_COUNT).reshape(N_COUNT, 4)
-    count = count.astype(np.int64)
-    session = _pairs(k_session * 2 + w32, N_COUNT)
-    daily = _pairs(k_daily * 2 + w32, N_COUNT)
-    n_clock = N_TIME_ALL * N_DAY * N_DAY
-    clock = _pairs((e_bin * (N_DAY * N_DAY) + day) * 2 + w32, n_clock)
+    # each unit's own rate of valuable outcomes, the within-user null: integer multiples of
+    # 2⁻²⁴, whose sums of up to 2²⁹ are exact in float64 in any order
+    won = np.add.reduceat(win.astype(np.int64), units.start) if units.count else np.zeros(0)
+    rate = np.round(won / units.length * _RATE_GRID)
+    count, session, daily, clock, tempo, expected, open_span = life_table_counts(
+        win, units.start, units.length, rows.session_first, rows.day_first, rows.days,
+        rows.t, rows.tempo, rate,
+        shape=(K_MAX, N_DAY, TIME_UNDEFINED, N_TIME, N_TIME_ALL, N_TENURE),
+        bins=(float(_BIN_SCALE), float(_BIN_OFFSET), TIME_LOG10_MIN, float(TIME_PER_DECADE)),
+    )  # fmt: skip
+    count = count.reshape(N_COUNT, 4)
+    session = session.reshape(N_COUNT, 2)
+    daily = daily.reshape(N_COUNT, 2)
     clock = clock.reshape(N_TIME_ALL, N_DAY, N_DAY, 2)
     elapsed = clock.sum(axis=(1, 2))
     days = clock.sum(axis=0)
-    tempo = _pairs(rows.tempo * 2 + w32, N_TIME_ALL * N_TENURE).reshape(N_TIME_ALL, N_TENURE, 2)
-    first = units.first
-    # each unit's own rate of valuable outcomes, the within-user null: integer multiples of
-    # 2⁻²⁴, whose sums of up to 2²⁹ are exact in float64 in any order
-    last = rows.last_rows
-    rate = np.round((won[last] - before[units.start]) / units.length * _RATE_GRID)
-    expected = np.bincount(
-        rows.tempo, weights=units.broadcast(rate), minlength=N_TIME_ALL * N_TENURE
-    ).reshape(N_TIME_ALL, N_TENURE)
+    tempo = tempo.reshape(N_TIME_ALL, N_TENURE, 2)
+    expected = expected.reshape(N_TIME_ALL, N_TENURE)
     # durations between valuable outcomes: completed at each later win (the paid elapsed-time
     # table: a paid response after a win completes one), censored at a unit's end
-    last_win = np.where(win[last], last, prev[last])
-    has = last_win >= 0
-    open_span = rows.t[last[has]] - rows.t[last_win[has]]
-    censored = _finite_time_bin(open_span[open_span > 0])
+    censored = _finite_time_bin(open_span[open_span > 0])  # NaN (no win) compares False
+    first = units.first
     return OutcomeTables(
         count_n=count.sum(axis=1),
         count_w=count[:, 1] + count[:, 3],
