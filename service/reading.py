@@ -205,11 +205,13 @@ def canonical_events(
     # Gathering a column in that order reads it at random (most of this function's time): two
     # columns are gathered at once on other threads (numpy's take and SHA-256 both release
     # the GIL) while this one hashes the column before, in order.
+    # A column holding one value throughout (a product that logs no option, session, zone or
+    # delay) is its own reordering: it is hashed as it is.
     ordered: list[NDArray[Any]] = []
     with ThreadPoolExecutor(max_workers=2) as pool:
         gathered: deque[Future[NDArray[Any]]] = deque()
         for array in fields:
-            gathered.append(pool.submit(np.take, array, order))
+            gathered.append(pool.submit(_reordered, array, order))
             if len(gathered) > 2:
                 ordered.append(gathered.popleft().result())
                 digest.update(ordered[-1].data)
@@ -241,6 +243,15 @@ def canonical_events(
         digest="sha256:" + digest.hexdigest(),
     )
     return canonical, summary
+
+
+def _reordered(array: NDArray[Any], order: NDArray[np.int64]) -> NDArray[Any]:
+    """`array[order]`, or `array` itself when every element has the same bits (NaNs too)."""
+    if array.shape[0]:
+        bits = array.view(f"u{array.dtype.itemsize}")
+        if not (bits == bits[0]).all():
+            return np.take(array, order)
+    return array
 
 
 def _digest_fields(columns: EventColumns, micros: NDArray[np.int64]) -> list[NDArray[Any]]:
