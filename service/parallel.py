@@ -55,7 +55,8 @@ class AnalysisPool:
 
 
 def warm_up() -> None:
-    """Import the models and load their compiled kernels (in a pool's worker process)."""
+    """Run in a new worker process: unpickling this function imports this module, and with it
+    the whole analysis (models.analysis, scipy); then the compiled kernels load."""
     load_analysis_kernels()
 
 

@@ -3,7 +3,7 @@ rows stored by an earlier version are still served."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,19 @@ def _all_rows(session: Any, audit_id: str) -> Iterator[dict[str, Any]]:
             return
 
 
+def _audit_with(session: Any, project_id: int, records: Iterable[tuple[Any, ...]]) -> str:
+    """A new audit of the project, its report and these per-user records stored."""
+    audit_id = jobs.enqueue(session, project_id=project_id, request={}).id
+    store_report(
+        session,
+        audit_id=audit_id,
+        project_id=project_id,
+        body={"status": "succeeded"},
+        user_records=records,
+    )
+    return audit_id
+
+
 def test_stored_records_come_back_as_the_analysis_rows(clean_database: Engine) -> None:
     columns = _columns()
     analysis = analyse(
@@ -83,14 +96,7 @@ def test_stored_records_come_back_as_the_analysis_rows(clean_database: Engine) -
     factory = make_sessionmaker(clean_database)
     with transaction(factory) as session:
         project, _ = projects.create_project(session, name="records")
-        audit_id = jobs.enqueue(session, project_id=project.id, request={}).id
-        store_report(
-            session,
-            audit_id=audit_id,
-            project_id=project.id,
-            body={"status": "succeeded"},
-            user_records=analysis.user_records(),
-        )
+        audit_id = _audit_with(session, project.id, analysis.user_records())
     with transaction(factory) as session:
         served = list(_all_rows(session, audit_id))
     expected = list(analysis.user_rows())
@@ -177,15 +183,7 @@ def test_deleting_an_audit_or_its_project_deletes_its_rows(clean_database: Engin
         for name in ("one", "two"):
             project, _ = projects.create_project(session, name=name)
             for _ in range(2):
-                audit_id = jobs.enqueue(session, project_id=project.id, request={}).id
-                store_report(
-                    session,
-                    audit_id=audit_id,
-                    project_id=project.id,
-                    body={"status": "succeeded"},
-                    user_records=[record],
-                )
-                audits.append((project.id, audit_id))
+                audits.append((project.id, _audit_with(session, project.id, [record])))
 
     def rows() -> list[str]:
         with clean_database.connect() as connection:
