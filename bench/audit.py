@@ -18,7 +18,6 @@ same rows with `COPY … TO STDOUT`, and the expectation kernel against a pandas
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import resource
@@ -294,22 +293,24 @@ def _audit_child(target: str, processes: int | None) -> dict[str, Any]:
     assert claim is not None
     plan = plan_audit(claim.request)
     times: dict[str, float] = {}
-    with _TreeMemory() as memory, contextlib.ExitStack() as stack:
+    stages: dict[str, float] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        stages[stage] = time.perf_counter()
+
+    with _TreeMemory() as memory:
         start = time.perf_counter()
-        # as a worker does: the analysis processes start while the events are read
-        pool = stack.enter_context(analysis_pool(engine, project_id, plan, processes))
-        columns, summary = read_events(engine, project_id, plan.window, streams=max(processes, 2))
-        times["read_s"] = time.perf_counter() - start
-        mark = time.perf_counter()
-        stages: dict[str, float] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            stages[stage] = time.perf_counter()
-
-        body, user_records = analyse_events(
-            columns, summary, plan, progress=progress, processes=processes, pool=pool
-        )
-        stack.close()  # the processes end with the analysis, as in a worker
+        # as a worker does: the analysis processes start while the events are read, and end
+        # with the analysis
+        with analysis_pool(engine, project_id, plan, processes) as pool:
+            columns, summary = read_events(
+                engine, project_id, plan.window, streams=max(processes, 2)
+            )
+            times["read_s"] = time.perf_counter() - start
+            mark = time.perf_counter()
+            body, user_records = analyse_events(
+                columns, summary, plan, progress=progress, processes=processes, pool=pool
+            )
         times["expectations_and_fits_s"] = stages.get("fits", mark) - mark
         times["schedules_and_markers_s"] = time.perf_counter() - stages.get("fits", mark)
         mark = time.perf_counter()
