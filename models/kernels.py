@@ -1,11 +1,12 @@
 """Compiled kernels: per-row loops that no vectorised numpy pass does in one go.
 
 The loops that live here: Rescorla-Wagner over many units (the hot path of every per-user
-expectation), the lookup of values in a table of keys (the reader's name codes), a
-fingerprint of each row over several columns, the order of those fingerprints and the
-grouping of rows by user (the canonical order of the input), the order of events by unit and
-time (trials) — linear-time bucket sorts where numpy has only comparison sorts — and the life
-tables of a schedule, counted in one pass.
+expectation), the engagement model's logistic fits at every learning rate of its grid, the
+lookup of values in a table of keys (the reader's name codes), a fingerprint of each row over
+several columns, the order of those fingerprints and the grouping of rows by user (the
+canonical order of the input), the order of events by unit and time (trials) — linear-time
+bucket sorts where numpy has only comparison sorts — and the life tables of a schedule,
+counted in one pass.
 
 Rescorla-Wagner over many units is a first-order linear filter that restarts at every unit.
 numpy has no segmented filter, so the vectorised forms (`models.expectation.filter_rows` on a
@@ -16,7 +17,9 @@ after each response; it is the hot path of every per-user expectation.
 The loop evaluates exactly fl(fl(α·r) + fl((1−α)·V)) per step, in each unit's own order and
 from each unit's own start, with no fused multiply-add (numba compiles without fast-math), so a
 unit's values depend on its own rewards only, bit for bit — partitions of users give the same
-results — and match `filter_rows`'s numpy steps to the bit.
+results — and match `filter_rows`'s numpy steps to the bit. The engagement fits allow their sums
+to be reassociated (so they vectorise), never contracted; a unit's fit still reads its own rows
+only, in a fixed order, so it too is the same in any partition.
 
 A kernel is compiled at its first call and cached on disk (numba's `cache=True`: in
 `NUMBA_CACHE_DIR` when set — the Docker image points it at the data volume — else next to this
@@ -26,6 +29,7 @@ writable folder, once per process.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -39,18 +43,24 @@ class _compiled:  # noqa: N801 - used as a decorator
     """A numba kernel compiled (or loaded from numba's on-disk cache) at its first call, so a
     process that never runs one — the web server, a merge — never loads the compiler."""
 
-    def __init__(self, function: _Kernel) -> None:
+    def __init__(self, function: _Kernel, **options: Any) -> None:
         self._function = function
+        self._options = options
         self._kernel: _Kernel | None = None
+
+    @classmethod
+    def with_options(cls, **options: Any) -> Callable[[_Kernel], _compiled]:
+        """The decorator with numba compile options (such as fast-math flags)."""
+        return lambda function: cls(function, **options)
 
     def __call__(self, *args: Any) -> Any:
         if self._kernel is None:
             import numba
 
             try:
-                self._kernel = numba.njit(cache=True, nogil=True)(self._function)
+                self._kernel = numba.njit(cache=True, nogil=True, **self._options)(self._function)
             except RuntimeError:  # no writable cache folder: compile for this process only
-                self._kernel = numba.njit(cache=False, nogil=True)(self._function)
+                self._kernel = numba.njit(cache=False, nogil=True, **self._options)(self._function)
         return self._kernel(*args)
 
 
@@ -146,6 +156,233 @@ def rescorla_wagner_values(
     v_post = np.empty(args[0].shape[0])
     _rescorla_wagner_post(*args, float(v0), v_post)
     return v_post
+
+
+# ---- the engagement fit: Rescorla-Wagner covariates and a logistic Newton fit per unit -------
+
+
+# exp(z) = 2ᵏ·exp(r), k = round(z/ln 2), |r| ≤ ln 2 / 2, in steps a vector unit can take (the
+# library's exp is one call per value): ln 2 in two parts so k·ln 2 is exact to 2⁻⁶⁴, and
+# exp(r) by its Taylor series to r¹², whose remainder is below 2·10⁻¹⁶
+_LOG2E = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_EXP_TAYLOR = tuple(1.0 / math.factorial(i) for i in range(13))
+
+
+@_compiled.with_options(fastmath={"reassoc"})  # sums in any order: they vectorise
+def _engagement_fits(
+    reward: NDArray[np.float64],
+    sign: NDArray[np.float64],
+    observed: NDArray[np.bool_],
+    start: NDArray[np.int64],
+    length: NDArray[np.int64],
+    alphas: NDArray[np.float64],
+    b_start: NDArray[np.float64],
+    settings: NDArray[np.float64],
+    exact: bool,
+    with_reduced: bool,
+    objective: NDArray[np.float64],
+    reduced: NDArray[np.float64],
+    coefficients: NDArray[np.float64],
+    loglik: NDArray[np.float64],
+    cov: NDArray[np.float64],
+) -> None:  # pragma: no cover - compiled; covered through `engagement_fits`
+    v0, ridge, iterations, tolerance = settings[0], settings[1], int(settings[2]), settings[3]
+    widest = 0
+    for k in range(start.shape[0]):
+        widest = max(widest, length[k])
+    # the unit's observed decisions: sign s = 2c − 1, V after (x₁) and prediction error (x₂);
+    # odds·2ᵏ = exp(−s·η), the odds against the observed outcome at the current coefficients
+    s_obs, x1_obs, x2_obs = np.empty(widest), np.empty(widest), np.empty(widest)
+    odds = np.empty(widest)
+    two_k_bits = np.empty(widest, dtype=np.int64)
+    two_k = two_k_bits.view(np.float64)
+    taylor = _EXP_TAYLOR
+    n_models = 2 if with_reduced else 1
+    prev = np.empty((2, 2, 3))  # each model's previous two fits, for warm starts
+    for k in range(start.shape[0]):
+        for model in range(2):
+            for j in range(3):
+                prev[model, 0, j] = prev[model, 1, j] = (
+                    b_start[k, j] if j < 2 or model == 0 else 0.0
+                )
+        for g in range(alphas.shape[1]):
+            a = alphas[k, g]
+            keep = 1.0 - a
+            v = v0
+            n = 0
+            for i in range(start[k], start[k] + length[k]):
+                r = reward[i]
+                delta = r - v
+                v = a * r + keep * v
+                if observed[i]:
+                    s_obs[n] = sign[i]
+                    x1_obs[n] = v
+                    x2_obs[n] = delta
+                    n += 1
+            for model in range(n_models):
+                full = model == 0  # (b₀, b_V, b_δ); the reduced model has no b_δ (b₂ = 0)
+                if g >= 2:
+                    b0 = 2.0 * prev[model, 0, 0] - prev[model, 1, 0]
+                    b1 = 2.0 * prev[model, 0, 1] - prev[model, 1, 1]
+                    b2 = 2.0 * prev[model, 0, 2] - prev[model, 1, 2]
+                else:
+                    b0, b1, b2 = prev[model, 0, 0], prev[model, 0, 1], prev[model, 0, 2]
+                # Newton steps until the largest is below the tolerance, then one more pass at
+                # the final coefficients for the log-likelihood (and, exact, the covariance)
+                last = False
+                for step_no in range(iterations + 1):
+                    for j in range(n):
+                        z = -s_obs[j] * (b0 + b1 * x1_obs[j] + b2 * x2_obs[j])
+                        z = min(max(z, -700.0), 700.0)
+                        m = np.floor(z * _LOG2E + 0.5)
+                        two_k_bits[j] = (np.int64(m) + 1023) << 52
+                        r = (z - m * _LN2_HI) - m * _LN2_LO
+                        p = taylor[12]
+                        for d in range(11, -1, -1):
+                            p = p * r + taylor[d]
+                        odds[j] = p
+                    ll = 0.0
+                    if last:
+                        for j in range(n):  # log q = −log(1 + exp(−s·η))
+                            ll -= np.log1p(odds[j] * two_k[j])
+                    g0 = g1 = g2 = 0.0
+                    h00 = h01 = h02 = h11 = h12 = h22 = 0.0
+                    if not last or exact:
+                        for j in range(n):
+                            e = odds[j] * two_k[j]
+                            q = 1.0 / (1.0 + e)  # the probability of the observed outcome
+                            rest = e * q  # 1 − q, to full relative precision
+                            x1 = x1_obs[j]
+                            x2 = x2_obs[j]
+                            gw = s_obs[j] * rest
+                            g0 += gw
+                            g1 += gw * x1
+                            g2 += gw * x2
+                            hw = q * rest
+                            h00 += hw
+                            h01 += hw * x1
+                            h02 += hw * x2
+                            h11 += hw * x1 * x1
+                            h12 += hw * x1 * x2
+                            h22 += hw * x2 * x2
+                    # the prior: N(0, 1/ridge) on b_V and b_δ, a vanishing one on b₀
+                    g0 -= 1e-6 * b0
+                    g1 -= ridge * b1
+                    g2 -= ridge * b2
+                    h00 += 1e-6
+                    h11 += ridge
+                    h22 += ridge
+                    if not full:  # b₂ stays 0
+                        g2 = h02 = h12 = 0.0
+                        h22 = 1.0
+                    # the inverse of the (symmetric) negative Hessian, by cofactors
+                    c00 = h11 * h22 - h12 * h12
+                    c01 = h02 * h12 - h01 * h22
+                    c02 = h01 * h12 - h02 * h11
+                    c11 = h00 * h22 - h02 * h02
+                    c12 = h01 * h02 - h00 * h12
+                    c22 = h00 * h11 - h01 * h01
+                    det = h00 * c00 + h01 * c01 + h02 * c02
+                    if last:
+                        fit = ll - 0.5 * (1e-6 * b0 * b0 + ridge * (b1 * b1 + b2 * b2))
+                        if full:
+                            objective[g, k] = fit
+                            coefficients[g, k, 0] = b0
+                            coefficients[g, k, 1] = b1
+                            coefficients[g, k, 2] = b2
+                            if exact:
+                                loglik[k] = ll
+                                cov[k, 0, 0] = c00 / det
+                                cov[k, 0, 1] = cov[k, 1, 0] = c01 / det
+                                cov[k, 0, 2] = cov[k, 2, 0] = c02 / det
+                                cov[k, 1, 1] = c11 / det
+                                cov[k, 1, 2] = cov[k, 2, 1] = c12 / det
+                                cov[k, 2, 2] = c22 / det
+                        else:
+                            reduced[g, k] = fit
+                        prev[model, 1, 0], prev[model, 0, 0] = prev[model, 0, 0], b0
+                        prev[model, 1, 1], prev[model, 0, 1] = prev[model, 0, 1], b1
+                        prev[model, 1, 2], prev[model, 0, 2] = prev[model, 0, 2], b2
+                        break
+                    d0 = (c00 * g0 + c01 * g1 + c02 * g2) / det
+                    d1 = (c01 * g0 + c11 * g1 + c12 * g2) / det
+                    d2 = (c02 * g0 + c12 * g1 + c22 * g2) / det
+                    if not (np.isfinite(d0) and np.isfinite(d1) and np.isfinite(d2)):
+                        d0 = d1 = d2 = 0.0  # no finite step: stop where it is
+                    d0 = min(max(d0, -5.0), 5.0)
+                    d1 = min(max(d1, -5.0), 5.0)
+                    d2 = min(max(d2, -5.0), 5.0)
+                    b0 += d0
+                    b1 += d1
+                    b2 += d2
+                    if max(abs(d0), abs(d1), abs(d2)) < tolerance or step_no == iterations - 1:
+                        last = True
+
+
+def engagement_fits(
+    reward: NDArray[np.float64],
+    continued: NDArray[np.bool_],
+    observed: NDArray[np.bool_],
+    start: NDArray[np.int64],
+    length: NDArray[np.int64],
+    alphas: NDArray[np.float64],
+    b_start: NDArray[np.float64],
+    *,
+    v0: float,
+    ridge: float,
+    iterations: int,
+    tolerance: float,
+    exact: bool,
+    with_reduced: bool,
+) -> tuple[
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+]:
+    """Logistic fits of continuing, P(cₜ = 1) = σ(b₀ + b_V·Vₜ₊₁ + b_δ·δₜ), for each unit at
+    each of its learning rates, with Vₜ₊₁ and δₜ from Rescorla-Wagner at that rate (the steps
+    of `rescorla_wagner_units`).
+
+    reward, continued, observed: (n,), units concatenated (rewards already per unit scale);
+    start, length: (u,) each unit's rows; alphas: (u, G) the rates, fitted in order;
+    b_start: (u, 3) the first fit's starting coefficients. Later fits start from the previous
+    two fits' coefficients extrapolated (from the previous one's at the second rate).
+
+    Each fit is Newton-Raphson on the log-likelihood of the observed decisions with a
+    N(0, 1/ridge) prior on b_V and b_δ (and a vanishing one on b₀), steps clipped to ±5,
+    until the largest step is below `tolerance` (at most `iterations` steps); the penalised
+    log-likelihood is then evaluated at the final coefficients. with_reduced: also fit the
+    model without b_δ at each rate. Returns objective (G, u) and reduced (G, u) (the
+    penalised log-likelihoods; reduced is NaN without with_reduced), coefficients (G, u, 3);
+    with exact, loglik (u,) the unpenalised log-likelihood of the last fit and cov (u, 3, 3)
+    its inverse penalised negative Hessian (else NaN).
+
+    Each unit's fit reads its own rows only, in its own order, so partitions of units give
+    the same results bit for bit.
+    """
+    u, grid = alphas.shape
+    objective = np.full((grid, u), np.nan)
+    reduced = np.full((grid, u), np.nan)
+    coefficients = np.full((grid, u, 3), np.nan)
+    loglik = np.full(u, np.nan)
+    cov = np.full((u, 3, 3), np.nan)
+    _engagement_fits(
+        np.ascontiguousarray(reward, dtype=np.float64),
+        np.where(np.asarray(continued, dtype=np.bool_), 1.0, -1.0),
+        np.ascontiguousarray(observed, dtype=np.bool_),
+        np.ascontiguousarray(start, dtype=np.int64),
+        np.ascontiguousarray(length, dtype=np.int64),
+        np.ascontiguousarray(alphas, dtype=np.float64),
+        np.ascontiguousarray(b_start, dtype=np.float64),
+        np.array([v0, ridge, iterations, tolerance], dtype=np.float64),
+        bool(exact), bool(with_reduced),
+        objective, reduced, coefficients, loglik, cov,
+    )  # fmt: skip
+    return objective, reduced, coefficients, loglik, cov
 
 
 # ---- looking values up, fingerprinting rows ---------------------------------------------------
@@ -542,6 +779,11 @@ def load_analysis_kernels() -> None:
     bucket_time_order(np.array([1, 0]), np.array([0.0, 1.0]), keys_per_bucket=2, keys=2)
     one = np.ones(1, dtype=np.int64)
     rescorla_wagner_units(np.ones(1), one * 0, one, np.full(1, 0.5), 0.0)
+    settings = {"v0": 0.0, "ridge": 0.01, "iterations": 2, "tolerance": 1e-5}
+    engagement_fits(
+        np.ones(1), np.ones(1, dtype=np.bool_), np.ones(1, dtype=np.bool_), one * 0, one,
+        np.full((1, 1), 0.5), np.zeros((1, 3)), exact=True, with_reduced=True, **settings,
+    )  # fmt: skip
     first = np.zeros(1, dtype=np.int32)
     life_table_counts(
         np.ones(1, dtype=np.bool_), one * 0, one, first, first, np.zeros((1, 2), np.int32),

@@ -156,3 +156,47 @@ def test_parameters_are_per_unit_of_reward() -> None:
     np.testing.assert_allclose(a.b_delta, b.b_delta, rtol=1e-6)
     np.testing.assert_allclose(a.alpha, b.alpha, rtol=1e-6)
     np.testing.assert_allclose(100 * a.scale, b.scale)
+
+
+def test_each_unit_is_fitted_from_its_own_rows_alone() -> None:
+    # a unit's fit is the same, bit for bit, alone or among others (partitions of users give
+    # the same report)
+    tr = _trials(5, b_delta=(1.0, 3.0), loss_chaser_share=0.5)
+    together = fit_engagement(
+        tr.reward, tr.continued, tr.censored, tr.units, min_responses=50, config=CONFIG
+    )
+    for u in (0, 7, 31):
+        rows = slice(tr.units.start[u], tr.units.start[u] + tr.units.length[u])
+        alone = fit_engagement(
+            tr.reward[rows],
+            tr.continued[rows],
+            tr.censored[rows],
+            Segments.from_lengths(tr.units.length[u : u + 1]),
+            min_responses=50,
+            config=CONFIG,
+        )
+        for field in ("alpha", "alpha_lo", "alpha_hi", "b_delta", "b_delta_se", "loglik"):
+            assert getattr(alone, field)[0] == getattr(together, field)[u], field
+
+
+def test_a_separable_unit_stays_finite_at_the_penalised_maximum() -> None:
+    # continuing exactly when the last reward was a win separates the outcomes: without the
+    # prior b_δ would run off to infinity; with it the fit is finite and is the maximum of
+    # the independent penalised likelihood
+    rng = np.random.default_rng(6)
+    win = rng.random(200) < 0.4
+    reward = win.astype(float)
+    continued = win.copy()
+    seg = Segments.from_lengths(np.array([200]))
+    fit = fit_engagement(
+        reward, continued, np.zeros(200, dtype=bool), seg, min_responses=50, config=CONFIG
+    )
+    assert fit.status[0] == FITTED
+    assert np.isfinite([fit.b0[0], fit.b_v[0], fit.b_delta[0], fit.b_delta_se[0]]).all()
+    assert fit.b_delta[0] > 1.0  # a strong effect, held finite by the prior
+    ref = _reference_objective(
+        float(fit.alpha[0]), reward / fit.scale[0], continued.astype(float), np.ones(200)
+    )
+    b = np.array([fit.b0[0], fit.b_v[0], fit.b_delta[0]])
+    penalty = 0.5 * CONFIG.ridge * (b[1] ** 2 + b[2] ** 2) + 0.5e-6 * b[0] ** 2
+    assert fit.loglik[0] - penalty == pytest.approx(ref, abs=1e-4)
