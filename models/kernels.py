@@ -779,10 +779,10 @@ def load_analysis_kernels() -> None:
     bucket_time_order(np.array([1, 0]), np.array([0.0, 1.0]), keys_per_bucket=2, keys=2)
     one = np.ones(1, dtype=np.int64)
     rescorla_wagner_units(np.ones(1), one * 0, one, np.full(1, 0.5), 0.0)
-    settings = {"v0": 0.0, "ridge": 0.01, "iterations": 2, "tolerance": 1e-5}
+    yes = np.ones(1, dtype=np.bool_)
     engagement_fits(
-        np.ones(1), np.ones(1, dtype=np.bool_), np.ones(1, dtype=np.bool_), one * 0, one,
-        np.full((1, 1), 0.5), np.zeros((1, 3)), exact=True, with_reduced=True, **settings,
+        np.ones(1), yes, yes, one * 0, one, np.full((1, 1), 0.5), np.zeros((1, 3)),
+        v0=0.0, ridge=0.01, iterations=2, tolerance=1e-5, exact=True, with_reduced=True,
     )  # fmt: skip
     first = np.zeros(1, dtype=np.int32)
     life_table_counts(
