@@ -15,12 +15,13 @@ from typing import Any
 
 from psycopg.errors import UniqueViolation
 from psycopg.types.json import Jsonb
-from sqlalchemy import Insert, text
+from sqlalchemy import Insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from service.errors import NotFound
 from service.events import EventRecord
-from service.tables import Event, RawEvent
+from service.tables import Event, Project, RawEvent
 
 # Rows per INSERT statement on SQLite: under its 32,766 bound parameters (16 columns a row).
 INSERT_CHUNK = 1_000
@@ -54,6 +55,7 @@ def store_events(
     """
     if not records:
         return set()
+    lock_project(session, project_id)
     if session.get_bind().dialect.name == "postgresql":
         return _store_postgres(session, project_id, records, source, now)
     return _store_rows(session, project_id, records, source, now)
@@ -173,6 +175,20 @@ def _store_rows(
         ]
         inserted.update(session.execute(statement, rows).scalars())
     return inserted
+
+
+def lock_project(session: Session, project_id: int) -> None:
+    """Hold the project's row until the transaction ends (KEY SHARE: what a foreign key takes
+    per row, taken once), so the events about to be stored cannot outlive a deletion of the
+    project running at the same time; `NotFound` if it is gone. The event tables have no
+    foreign key (migration 0006): this and the trigger on `project` keep them consistent."""
+    found = session.execute(
+        select(Project.id)
+        .where(Project.id == project_id)
+        .with_for_update(read=True, key_share=True)
+    ).first()
+    if found is None:
+        raise NotFound(f"no project {project_id}")
 
 
 def insert_ignoring_duplicates(session: Session, table: type[Event] | type[RawEvent]) -> Insert:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service.adapters.common import Translated, VendorEvent
-from service.event_store import insert_ignoring_duplicates, store_events
+from service.event_store import insert_ignoring_duplicates, lock_project, store_events
 from service.events import EventRecord, EventRejected, Rejection, validate_event
 from service.ingestion import IngestResult, ItemResult
 from service.mappings import apply, load_rules
@@ -98,6 +98,7 @@ def store_raw_events(session: Session, *, rows: Sequence[dict[str, Any]]) -> set
     inserted: set[str] = set()
     if not rows:
         return inserted
+    lock_project(session, rows[0]["project_id"])
     statement = insert_ignoring_duplicates(session, RawEvent).returning(RawEvent.message_id)
     for start in range(0, len(rows), INSERT_CHUNK):
         inserted.update(session.execute(statement, rows[start : start + INSERT_CHUNK]).scalars())
