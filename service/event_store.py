@@ -15,7 +15,7 @@ from typing import Any
 
 from psycopg.errors import UniqueViolation
 from psycopg.types.json import Jsonb
-from sqlalchemy import Insert, select, text
+from sqlalchemy import Insert, bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -177,16 +177,20 @@ def _store_rows(
     return inserted
 
 
+_PROJECT = Project.__table__
+_LOCK_PROJECT = (
+    select(_PROJECT.c.id)
+    .where(_PROJECT.c.id == bindparam("project_id"))
+    .with_for_update(read=True, key_share=True)
+)
+
+
 def lock_project(session: Session, project_id: int) -> None:
     """Hold the project's row until the transaction ends (KEY SHARE: what a foreign key takes
     per row, taken once), so the events about to be stored cannot outlive a deletion of the
     project running at the same time; `NotFound` if it is gone. The event tables have no
     foreign key (migration 0006): this and the trigger on `project` keep them consistent."""
-    found = session.execute(
-        select(Project.id)
-        .where(Project.id == project_id)
-        .with_for_update(read=True, key_share=True)
-    ).first()
+    found = session.connection().execute(_LOCK_PROJECT, {"project_id": project_id}).first()
     if found is None:
         raise NotFound(f"no project {project_id}")
 
