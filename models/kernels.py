@@ -168,6 +168,11 @@ _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01
 _LN2_LO = 1.90821492927058770002e-10
 _EXP_TAYLOR = tuple(1.0 / math.factorial(i) for i in range(13))
+# a float64 as bits: the mantissa's 52 bits, and the exponent bits of 1.0
+_MANTISSA = (1 << 52) - 1
+_ONE = 1023 << 52
+_LN2 = math.log(2.0)
+_PRODUCT_BLOCK = 512  # mantissas in [1, 2): a product of 512 stays below 2⁵¹², finite
 
 
 @_compiled.with_options(fastmath={"reassoc"})  # sums in any order: they vectorise
@@ -198,6 +203,10 @@ def _engagement_fits(
     odds = np.empty(widest)
     two_k_bits = np.empty(widest, dtype=np.int64)
     two_k = two_k_bits.view(np.float64)
+    y = np.empty(widest)  # 1 + odds·2ᵏ, for the log-likelihood
+    y_bits = y.view(np.int64)
+    mantissa_bits = np.empty(widest, dtype=np.int64)
+    mantissa = mantissa_bits.view(np.float64)
     taylor = _EXP_TAYLOR
     n_models = 2 if with_reduced else 1
     prev = np.empty((2, 2, 3))  # each model's previous two fits, for warm starts
@@ -245,8 +254,22 @@ def _engagement_fits(
                         odds[j] = p
                     ll = 0.0
                     if last:
-                        for j in range(n):  # log q = −log(1 + exp(−s·η))
-                            ll -= np.log1p(odds[j] * two_k[j])
+                        # Σ log q = −Σ log(1 + exp(−s·η)) = −log Π yⱼ, yⱼ = 2^kⱼ·mⱼ, mⱼ ∈ [1, 2):
+                        # the exponents summed, the mantissas multiplied (in blocks that
+                        # cannot overflow) and one logarithm per block, all in vector steps
+                        for j in range(n):
+                            y[j] = 1.0 + odds[j] * two_k[j]
+                        exponents = 0
+                        for j in range(n):
+                            bits = y_bits[j]
+                            exponents += (bits >> 52) - 1023
+                            mantissa_bits[j] = (bits & _MANTISSA) | _ONE
+                        ll = -exponents * _LN2
+                        for lo in range(0, n, _PRODUCT_BLOCK):
+                            product = 1.0
+                            for j in range(lo, min(lo + _PRODUCT_BLOCK, n)):
+                                product *= mantissa[j]
+                            ll -= np.log(product)
                     g0 = g1 = g2 = 0.0
                     h00 = h01 = h02 = h11 = h12 = h22 = 0.0
                     if not last or exact:
