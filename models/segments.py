@@ -8,7 +8,7 @@ on the hot path, so no Python loop ever visits a user or an event.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -169,24 +169,17 @@ class RowLayout:
     unit_order: (u,) original segment index of each padded row
     rows:       (n,) index in the padded array of each original row
     blocks:     (start, rows, width) of each block of equal-width rows
-    padded:     Segments of the padded rows (built on first use)
     """
 
     widths: NDArray[np.int64]
     unit_order: NDArray[np.int64]
     rows: NDArray[np.int64]
     blocks: tuple[tuple[int, int, int], ...]
-    _padded: list[Segments] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
-    def of(cls, segments: Segments, *, multiple: int = 0) -> RowLayout:
-        """The layout of `segments`: rows of a few widths (≤ 20 % padding), or, with
-        `multiple`, each unit padded to the next multiple of it (rows then split into tiles of
-        `multiple` values, each within one unit)."""
-        if multiple > 0:
-            width = -(-segments.length // multiple) * multiple
-        else:
-            width = _width(segments.length)
+    def of(cls, segments: Segments) -> RowLayout:
+        """The layout of `segments`: rows of a few widths (≤ 20 % padding)."""
+        width = _width(segments.length)
         order = stable_argsort(width)
         w_sorted = width[order]
         padded_start = np.zeros(order.size, dtype=np.int64)
@@ -211,12 +204,6 @@ class RowLayout:
         """Rows of the padded array."""
         return int(self.widths.sum())
 
-    @property
-    def padded(self) -> Segments:
-        if not self._padded:
-            self._padded.append(Segments.from_lengths(self.widths))
-        return self._padded[0]
-
     def pad(self, x: NDArray[np.float64], fill: float = 0.0) -> NDArray[np.float64]:
         """(n_padded,) the rows' values in padded layout, `fill` in the padding."""
         out = np.full(self.size, fill, dtype=np.float64)
@@ -226,9 +213,3 @@ class RowLayout:
     def unpad(self, x_padded: NDArray[np.float64]) -> NDArray[np.float64]:
         """(n,) back in the original row order."""
         return np.asarray(x_padded[self.rows], dtype=np.float64)
-
-    def units_back(self, per_row: NDArray[np.float64]) -> NDArray[np.float64]:
-        """(u,) per-padded-row values back in the original segment order."""
-        out = np.empty_like(per_row)
-        out[self.unit_order] = per_row
-        return out
