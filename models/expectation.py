@@ -14,9 +14,10 @@ expectations for rewards r⁺ = max(r, 0) and aversive outcomes r⁻ = max(−r,
 
 All recurrences are first-order linear filters in V. Rescorla-Wagner over many units runs as
 one compiled pass over the concatenated units (`models.kernels`). Where a caller already holds
-its units as zero-padded rows of a few widths (the fits, which filter the same units at many α),
-`filter_rows` runs along the rows of each block of equal-width rows: for rows up to 256 wide,
-one vectorised step per column for all rows at once; for wider rows, `scipy.signal.lfilter`
+its units as zero-padded rows of a few widths (the choice fit, which filters the same runs at
+many α; the engagement fit does its filtering inside its own compiled pass), `filter_rows`
+runs along the rows of each block of equal-width rows: for rows up to 256 wide, one vectorised
+step per column for all rows at once; for wider rows, `scipy.signal.lfilter`
 along each row. Recurrences whose coefficient changes row by row (TD(0) along a session) run a
 log-depth parallel prefix scan over the concatenated units (`linear_recurrence`). Either way no
 Python loop visits a unit, and each unit's values depend on its own rewards only, bit for bit —
