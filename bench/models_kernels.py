@@ -12,6 +12,9 @@ On one synthetic log (bench.common.synthetic_log: skewed users, four mechanics),
   arrays (the harness of bench/audit.py), and — for scale — one `scipy.signal.lfilter` over
   the concatenated units, the fastest sequential filter scipy has (it leaks state between
   units, so it is a floor on a single pass, not an alternative);
+- `models.engagement.fit_engagement` over every unit of the log's trials (the analysis'
+  configuration): seconds, units fitted, and how many fitted units report a log-likelihood
+  below their intercept-only null's (a fit that failed to optimise: the model nests the null);
 - `analyse_partition`: CPU seconds per million events for one partition (partition_events);
 - `Analysis.user_rows()`: microseconds per row, streamed.
 
@@ -38,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import MECHANICS, synthetic_log
 from models.analysis import AnalysisConfig, analyse, analyse_partition, split_by_user
 from models.columns import EventColumns
+from models.engagement import FITTED, EngagementConfig, fit_engagement
 from models.expectation import rescorla_wagner
 from models.kernels import rescorla_wagner_values
 from models.rules import DEFAULT_TABLE
@@ -133,6 +137,38 @@ def _difference(reward: NDArray[np.float64], units: Segments, theirs: NDArray[An
     return float(np.max(np.abs(theirs - (shifted + first))))
 
 
+def engagement_fit(columns: EventColumns, repeat: int) -> dict[str, Any]:
+    """The engagement fit of every unit of `columns`' trials, as `analyse` configures it."""
+    config = AnalysisConfig(observed_until=float(columns.t.max()))
+    trials = build_trials(
+        columns, session_gap_s=config.session_gap_s, observed_until=float(columns.t.max())
+    )
+    settings = EngagementConfig(
+        alpha_grid=config.alpha_grid,
+        alpha_min=config.alpha_min,
+        alpha_max=config.alpha_max,
+        v0=config.v0,
+    )
+
+    def run() -> Any:
+        return fit_engagement(
+            trials.reward, trials.continued, trials.censored, trials.units,
+            min_responses=config.min_responses_fit, config=settings,
+        )  # fmt: skip
+
+    fit = run()  # warm the compiled kernel
+    seconds = best_of(repeat, run, time.perf_counter)
+    fitted = fit.status == FITTED
+    below = fitted & (fit.loglik < fit.loglik_null - 1e-6)
+    return {
+        "responses": int(trials.reward.shape[0]),
+        "units_fitted": int(fitted.sum()),
+        "seconds": round(seconds, 3),
+        "us_per_fitted_unit": round(seconds / max(int(fitted.sum()), 1) * 1e6, 1),
+        "loglik_below_null": int(below.sum()),
+    }
+
+
 def partition(columns: EventColumns, repeat: int) -> dict[str, Any]:
     """The first of the partitions `analyse` would make (users whole, ≤ 2M events)."""
     config = AnalysisConfig(observed_until=float(columns.t.max()))
@@ -175,6 +211,7 @@ def main() -> None:
         "events": n,
         "users": users,
         "expectation_kernel": expectation_kernel(columns, args.repeat),
+        "engagement_fit": engagement_fit(columns, args.repeat),
         "analyse_partition": partition(columns, 1 if args.smoke else 2),
         "user_rows": user_rows(
             columns if n <= 2_000_000 else columns_of(1_000_000, 10_000), args.repeat
