@@ -4,7 +4,7 @@ Both per-user fits (engagement and choice) maximise the other parameters at each
 shared by all units, which gives each unit's profile log-likelihood ℓ(α). The 95 % interval is
 {α : ℓ(α) ≥ ℓ̂ − χ²₁(0.95)/2} (Venzon & Moolgavkar 1988; Pawitan 2001 §2.6); where the profile
 never falls that far on one side, α is not identified there and the interval runs to the end of
-the grid (Wilson & Collins 2019, rule 6: report parameter uncertainty honestly).
+the grid (Wilson & Collins 2019, rule 5: check that you can recover your parameters).
 """
 
 from __future__ import annotations
@@ -50,12 +50,15 @@ def profile_interval(
     profile: NDArray[np.float64], xs: NDArray[np.float64], best: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Hull (lo, hi) on the xs scale of {x : profile(x) ≥ best − 1.92}, with linear
-    interpolation to the threshold crossings; the grid's end where there is no crossing.
+    interpolation to the threshold crossings; the first or last point where there is no
+    crossing.
 
-    profile: (G, u) on the grid xs (G,); best: (u,) the maximum, at least every grid value.
+    profile: (G, u) at the points xs, (G,) shared by all units or (G, u) each unit's own, in
+    increasing order along the first axis; best: (u,) the maximum, at least every value.
     """
     n_grid, u = profile.shape
     units = np.arange(u)
+    x = np.broadcast_to(xs[:, None] if xs.ndim == 1 else xs, profile.shape)
     threshold = best - PROFILE_DROP_95
     inside = profile >= threshold[None, :]
     any_inside = inside.any(axis=0)
@@ -67,8 +70,9 @@ def profile_interval(
         with np.errstate(divide="ignore", invalid="ignore"):
             frac = np.clip((f_in - threshold) / (f_in - f_out), 0.0, 1.0)
         frac = np.where(np.isfinite(frac), frac, 0.0)
-        return np.asarray(xs[i_in] + frac * (xs[i_out] - xs[i_in]), dtype=np.float64)
+        x_in, x_out = x[i_in, units], x[i_out, units]
+        return np.asarray(x_in + frac * (x_out - x_in), dtype=np.float64)
 
-    lo = np.where(first > 0, crossing(first, np.maximum(first - 1, 0)), xs[0])
-    hi = np.where(last < n_grid - 1, crossing(last, np.minimum(last + 1, n_grid - 1)), xs[-1])
+    lo = np.where(first > 0, crossing(first, np.maximum(first - 1, 0)), x[0])
+    hi = np.where(last < n_grid - 1, crossing(last, np.minimum(last + 1, n_grid - 1)), x[-1])
     return lo, hi
