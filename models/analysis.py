@@ -20,21 +20,23 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models import choice as choice_model
-from models import discounting, engagement
+from models import discounting, engagement, localtime
 from models import markers as mk
 from models.columns import EventColumns
 from models.exactsum import ExactSums
 from models.jsonable import column_values, jsonable
 from models.risk import (
     ESCALATION_LOG,
-    LOSS_CHASING_P,
+    FDR_Q,
+    MIN_CHASE_EACH,
+    MIN_NIGHT_SESSIONS,
     NIGHT_SHARE,
     TIERS,
     heavy_spender,
     risk_tiers,
 )
 from models.risk import MARKERS as RISK_MARKERS
-from models.rules import DecisionTable, Finding, MechanicFacts, evaluate
+from models.rules import DecisionTable, Finding, MechanicFacts, NotAssessable, assess
 from models.schedule import (
     SLOT_MACHINE_KINDS,
     Schedule,
@@ -51,6 +53,10 @@ Progress = Callable[[str, int, int], None]
 N_EXPOSURE = 32  # log₂ bins of a response's ordinal in its user's history
 INTERVAL_KINDS = frozenset({"fixed_interval", "variable_interval"})
 NEGATIVE_RPE_BALANCE = -0.3  # as the anhedonia rule's default, for the summary share
+# the level at which a user's b_δ is reported different from 0 (a description of the user, not
+# a flag: b_δ < 0 says continuing is relatively likelier after losses than after wins, which
+# quitting while ahead produces as well as chasing)
+B_DELTA_LEVEL = 0.05
 HAZARD_CHART_POINTS = 120
 ALPHA_HISTOGRAM_BINS = 20
 
@@ -69,7 +75,10 @@ class AnalysisConfig:
     beta_max:             upper bound of the softmax inverse temperature
     v0:                   initial expectation of every learner
     marker_alpha:         learning rate of the state learners behind rpe_persistence/balance
-    night_start_hour, night_end_hour: the night in the user's zone (UTC when unknown)
+    night_start_hour, night_end_hour: the night in the user's zone; night play is assessed
+                          only where local time is known (`models.localtime`)
+    time_zone:            the project's declared IANA zone (e.g. "Europe/Berlin") for events
+                          that carry no offset of their own; None: their local time is unknown
     observed_until:       end of the observation window (epoch s); continuations after the last
                           responses within one session gap of it are censored. None: the latest
                           event analysed (set it when analysing partitions separately)
@@ -90,6 +99,7 @@ class AnalysisConfig:
     marker_alpha: float = 0.2
     night_start_hour: float = 0.0
     night_end_hour: float = 6.0
+    time_zone: str | None = None
     observed_until: float | None = None
     partition_events: int = 1_000_000
 
@@ -105,8 +115,14 @@ class AnalysisConfig:
             if key not in known:
                 raise ValueError(f"unknown config key {key!r}")
             default = getattr(cls(), key)
-            if key == "observed_until" and value is None:
+            if key in ("observed_until", "time_zone") and value is None:
                 values[key] = None
+                continue
+            if key == "time_zone":
+                if not isinstance(value, str):
+                    raise ValueError("config key 'time_zone' must be an IANA time zone name")
+                localtime.check_time_zone(value)
+                values[key] = value
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"config key {key!r} must be a number")
@@ -155,7 +171,8 @@ class UserTable:
     Identity: user_id, mechanic (str). Activity: responses, sessions, spend, payout, wins.
     Engagement fit: fit_status, n_obs, engagement_alpha(_lo/_hi), b0, b_v, b_delta, b_delta_se,
     b_delta_p, loglik, loglik_null, lr_stat, p_value, aic_delta, reward_scale.
-    Choice fit: choice_status, choices, choice_alpha(_lo/_hi), beta, choice_loglik.
+    Choice fit: choice_status, choices, choice_alpha(_lo/_hi), beta(_lo/_hi), choice_loglik,
+    choice_bic_delta (α and β: maximum likelihood per partition, posterior modes after merging).
     Discounting: discount_status, wait_or_pay, discount_k, indifference_delay_s, price_share.
     Markers: night_share, session_escalation, frequency_escalation, post_reward_pause,
     rpe_persistence_count/_time, rpe_balance_count/_time, front_loading, option_concentration,
@@ -195,6 +212,8 @@ class UserTable:
 class MechanicPartial:
     """Sums over one partition's users of one mechanic.
 
+    night_responses / local_time_responses: responses at night / of known local time
+    disguised_losses: paid responses that returned something, but less than their cost
     exposure_*: by log₂ response ordinal (N_EXPOSURE bins): responses, and exact sums of |δ| of
     the count and time learners and of payouts (exact, so partitions add up to the same bits).
     """
@@ -202,6 +221,8 @@ class MechanicPartial:
     schedule: ScheduleStats
     events: int
     night_responses: int
+    local_time_responses: int
+    disguised_losses: int
     orphan_rewards: int
     exposure_n: NDArray[np.int64]
     exposure_abs_delta_count: ExactSums
@@ -219,6 +240,7 @@ class PartialAnalysis:
     events: int
     first_t: float
     last_t: float
+    choice: dict[str, choice_model.ChoiceGrids] = field(default_factory=dict)
 
 
 def split_by_user(columns: EventColumns, n_partitions: int) -> list[EventColumns]:
@@ -272,13 +294,19 @@ def analyse_partition(columns: EventColumns, *, config: AnalysisConfig) -> Parti
     config.check()
     config = _resolved(columns, config)
     until = config.observed_until if config.observed_until is not None else 0.0
-    trials = build_trials(columns, session_gap_s=config.session_gap_s, observed_until=until)
+    trials = build_trials(
+        columns,
+        session_gap_s=config.session_gap_s,
+        observed_until=until,
+        time_zone=config.time_zone,
+    )
     users = _unit_results(trials, config)
     mechanics = _mechanic_partials(columns, trials, users, config)
     return PartialAnalysis(
         config=config,
         mechanics=mechanics,
         users=users.table,
+        choice=users.choice,
         events=len(columns),
         first_t=float(columns.t.min()) if len(columns) else math.inf,
         last_t=float(columns.t.max()) if len(columns) else -math.inf,
@@ -291,6 +319,7 @@ class _UnitWork:
     delta_count: NDArray[np.float64]
     delta_time: NDArray[np.float64]
     night: NDArray[np.bool_]
+    choice: dict[str, choice_model.ChoiceGrids] = field(default_factory=dict)
 
 
 def _unit_results(trials: Trials, config: AnalysisConfig) -> _UnitWork:
@@ -315,7 +344,7 @@ def _unit_results(trials: Trials, config: AnalysisConfig) -> _UnitWork:
     wait_or_pay = np.isfinite(trials.delay_s)
 
     # per-user markers
-    night = mk.is_night(
+    night = trials.local_known & mk.is_night(
         trials.t, trials.utc_offset_s, config.night_start_hour, config.night_end_hour
     )
     m = config.min_marker_responses
@@ -327,6 +356,13 @@ def _unit_results(trials: Trials, config: AnalysisConfig) -> _UnitWork:
         r_scaled, mk.time_state(trials.t, win, units), units, config.marker_alpha
     )
     choice_option = np.where(wait_or_pay, -1, trials.option).astype(np.int32)
+    chase = mk.stake_chasing(
+        trials.cost, trials.reward, trials.continued, trials.censored, units, MIN_CHASE_EACH
+    )
+    night_hours = (config.night_end_hour - config.night_start_hour) % 24.0
+    night_test = mk.night_sessions_test(
+        night, trials.local_known, trials.sessions, units, MIN_NIGHT_SESSIONS, night_hours / 24.0
+    )
     table: dict[str, NDArray[Any]] = {
         "user_id": np.array(trials.user_ids, dtype=object)[trials.unit_user]
         if u
@@ -355,9 +391,15 @@ def _unit_results(trials: Trials, config: AnalysisConfig) -> _UnitWork:
         "p_value": eng.p_value,
         "aic_delta": eng.aic_delta,
         "reward_scale": eng.scale,
-        "night_share": mk.night_share(night, units, m),
+        "night_share": mk.night_share(night, trials.local_known, units, m),
+        "local_time_responses": units.sum(trials.local_known).astype(np.int64),
         "session_escalation": trends.session_escalation,
         "frequency_escalation": trends.frequency_escalation,
+        "session_escalation_p": trends.session_escalation_p,
+        "frequency_escalation_p": trends.frequency_escalation_p,
+        "night_p": night_test.p_value,
+        "chase_stake_effect": chase.effect,
+        "chase_p": chase.p_value,
         "post_reward_pause": mk.post_reward_pause(trials.t, win, units),
         "rpe_persistence_count": mk.rpe_persistence(delta_count, units, m),
         "rpe_persistence_time": mk.rpe_persistence(delta_time, units, m),
@@ -370,18 +412,39 @@ def _unit_results(trials: Trials, config: AnalysisConfig) -> _UnitWork:
             trials.gain / scale_rows, trials.loss / scale_rows, units, config.marker_alpha, m
         ),
     }
-    table |= _choice_columns(trials, choice_option, r_scaled, config)
+    choice_columns, choice_grids = _choice_columns(trials, choice_option, r_scaled, config)
+    table |= choice_columns
     table |= _discount_columns(trials, wait_or_pay, config)
     return _UnitWork(
-        table=UserTable(table), delta_count=delta_count, delta_time=delta_time, night=night
+        table=UserTable(table),
+        delta_count=delta_count,
+        delta_time=delta_time,
+        night=night,
+        choice=choice_grids,
+    )
+
+
+def _choice_config(config: AnalysisConfig) -> choice_model.ChoiceConfig:
+    return choice_model.ChoiceConfig(
+        alpha_grid=config.alpha_grid,
+        alpha_min=config.alpha_min,
+        alpha_max=config.alpha_max,
+        beta_max=config.beta_max,
+        v0=config.v0,
     )
 
 
 def _choice_columns(
     trials: Trials, option: NDArray[np.int32], r_scaled: NDArray[np.float64], config: AnalysisConfig
-) -> dict[str, NDArray[Any]]:
+) -> tuple[dict[str, NDArray[Any]], dict[str, choice_model.ChoiceGrids]]:
     """The choice model over each user's choice set: the options they chose at least once (a
-    set that does not depend on how users are partitioned)."""
+    set that does not depend on how users are partitioned).
+
+    Maximum-likelihood fits per user, and each fitted user's grid likelihood by mechanic for
+    the population fit at the merge (`_choice_population`), which replaces choice_alpha(_lo/
+    _hi) and beta by posterior modes and intervals and fills beta_lo/_hi. choice_bic_delta:
+    BIC of the learning model minus BIC of a fixed preference (negative: learning fits better).
+    """
     units = trials.units
     u = units.count
     nan = np.full(u, np.nan)
@@ -392,11 +455,14 @@ def _choice_columns(
         "choice_alpha_lo": nan.copy(),
         "choice_alpha_hi": nan.copy(),
         "beta": nan.copy(),
+        "beta_lo": nan.copy(),
+        "beta_hi": nan.copy(),
         "choice_loglik": nan.copy(),
+        "choice_bic_delta": nan.copy(),
     }
     rows = np.flatnonzero(option >= 0)
     if rows.size == 0:
-        return out
+        return out, {}
     unit = units.index[rows]
     width = int(option.max()) + 1
     pair, local = np.unique(unit * width + option[rows], return_inverse=True)
@@ -413,13 +479,7 @@ def _choice_columns(
         seg,
         n_available=n_available,
         min_choices=config.min_choices_fit,
-        config=choice_model.ChoiceConfig(
-            alpha_grid=config.alpha_grid,
-            alpha_min=config.alpha_min,
-            alpha_max=config.alpha_max,
-            beta_max=config.beta_max,
-            v0=config.v0,
-        ),
+        config=_choice_config(config),
     )
     out["choice_status"][has] = np.array(choice_model.STATUS_NAMES, dtype=object)[fit.status]
     out["choices"][has] = fit.n_choices
@@ -428,7 +488,76 @@ def _choice_columns(
     out["choice_alpha_hi"][has] = fit.alpha_hi
     out["beta"][has] = fit.beta
     out["choice_loglik"][has] = fit.loglik
-    return out
+    log_n = np.log(np.maximum(fit.n_choices, 1).astype(np.float64))
+    out["choice_bic_delta"][has] = (-2.0 * fit.loglik + 2.0 * log_n) - (
+        -2.0 * fit.loglik_pref + (n_available - 1.0) * log_n
+    )
+    fitted = fit.status == choice_model.FITTED
+    unit_of = np.flatnonzero(has)[fitted]
+    mech_of = trials.unit_mechanic[unit_of]
+    grids: dict[str, choice_model.ChoiceGrids] = {}
+    for m in np.unique(mech_of).tolist():
+        mine = mech_of == m
+        grids[trials.mechanics[m]] = choice_model.ChoiceGrids(
+            key=np.array(trials.user_ids, dtype=object)[trials.unit_user[unit_of[mine]]],
+            loglik=fit.loglik[fitted][mine],
+            rel=fit.grid[fitted][mine],
+            n_choices=fit.n_choices[fitted][mine],
+            n_options=n_available[fitted][mine],
+            loglik_pref=fit.loglik_pref[fitted][mine],
+        )
+    return out, grids
+
+
+def _choice_population(
+    users: UserTable, parts: Sequence[PartialAnalysis], config: AnalysisConfig
+) -> tuple[UserTable, dict[str, choice_model.PopulationFit]]:
+    """Per mechanic, the population fit over all its fitted choice users (pooled in user-id
+    order, whatever the partitions), whose posterior modes and intervals replace the users'
+    maximum-likelihood α and β. `users` must be sorted by (mechanic, user_id)."""
+    names = sorted({name for p in parts for name in p.choice})
+    if not names or not len(users):
+        return users, {}
+    keys = ("choice_alpha", "choice_alpha_lo", "choice_alpha_hi", "beta", "beta_lo", "beta_hi")
+    cols = {k: np.array(users[k], dtype=np.float64) for k in keys}
+    mech = users["mechanic"].astype(str)
+    uid = users["user_id"].astype(str)
+    fitted = users["choice_status"] == choice_model.STATUS_NAMES[choice_model.FITTED]
+    fits: dict[str, choice_model.PopulationFit] = {}
+    for name in names:
+        pool = choice_model.ChoiceGrids.pooled([p.choice[name] for p in parts if name in p.choice])
+        rows = np.flatnonzero((mech == name) & fitted)
+        if not np.array_equal(uid[rows], pool.key.astype(str)):
+            raise ValueError(f"choice grids of mechanic {name!r} do not match its users")
+        pop = choice_model.fit_population(pool, _choice_config(config))
+        for k, v in zip(
+            keys,
+            (pop.alpha, pop.alpha_lo, pop.alpha_hi, pop.beta, pop.beta_lo, pop.beta_hi),
+            strict=True,
+        ):
+            cols[k][rows] = v
+        fits[name] = pop
+    return users.with_columns(**cols), fits
+
+
+def _choice_summary(pop: choice_model.PopulationFit | None) -> dict[str, Any]:
+    """The mechanic's choice population: the prior over (logit α, log β) and model comparison."""
+    if pop is None:
+        return {}
+    bics = {"learning": pop.ibic, "fixed_preference": pop.bic_preference, "random": pop.bic_random}
+    return {
+        "choice_population": {
+            "prior": pop.prior,
+            "mean": {"logit_alpha": float(pop.mean[0]), "log_beta": float(pop.mean[1])},
+            "cov": pop.cov.tolist(),
+            "em_iterations": pop.iterations,
+            "em_converged": pop.converged,
+            "ibic": pop.ibic,
+            "bic_fixed_preference": pop.bic_preference,
+            "bic_random": pop.bic_random,
+            "preferred": min(bics, key=lambda k: bics[k]),
+        }
+    }
 
 
 def _discount_columns(
@@ -483,6 +612,11 @@ def _mechanic_partials(
     )
     ex_n = ex_n.reshape(-1, N_EXPOSURE).astype(np.int64)
     night = np.bincount(mech_rows[work.night], minlength=len(trials.mechanics))
+    known = np.bincount(mech_rows[trials.local_known], minlength=len(trials.mechanics))
+    disguised = np.bincount(
+        mech_rows[(trials.gain > 0.0) & (trials.gain < trials.cost)],
+        minlength=len(trials.mechanics),
+    )
     bounds = np.searchsorted(trials.unit_mechanic, np.arange(len(trials.mechanics) + 1))
     for m, name in enumerate(trials.mechanics):
         lo, hi = int(bounds[m]), int(bounds[m + 1])
@@ -497,13 +631,15 @@ def _mechanic_partials(
             trials.gain[r0:r1],
             trials.loss[r0:r1],
             trials.cost[r0:r1],
-            trials.utc_offset_s[r0:r1],
+            trials.day_offset_s[r0:r1],
             session_start=trials.sessions.first[r0:r1],
         )
         out[name] = MechanicPartial(
             schedule=stats,
             events=int(events[m]),
             night_responses=int(night[m]),
+            local_time_responses=int(known[m]),
+            disguised_losses=int(disguised[m]),
             orphan_rewards=int(trials.orphan_rewards[m]),
             exposure_n=ex_n[m],
             exposure_abs_delta_count=ExactSums.of(
@@ -530,6 +666,7 @@ class MechanicReport:
     markers: dict[str, Any]
     findings: tuple[Finding, ...]
     charts: dict[str, Any]
+    not_assessable: tuple[NotAssessable, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         s = self.schedule
@@ -555,6 +692,7 @@ class MechanicReport:
                 "users": self.users,
                 "markers": self.markers,
                 "findings": [f.as_dict() for f in self.findings],
+                "not_assessable": [a.as_dict() for a in self.not_assessable],
                 "charts": self.charts,
             }
         )
@@ -627,6 +765,8 @@ def user_row(record: Sequence[Any]) -> dict[str, Any]:
         loglik, loglik_null, lr_stat, p_value, aic_delta, reward_scale,
         choice_status, choices, choice_alpha, choice_alpha_lo, choice_alpha_hi,
         choice_loglik, discount_status, wait_or_pay, indifference_delay_s, price_share,
+        local_time_responses, night_p, session_escalation_p, frequency_escalation_p,
+        chase_stake_effect, chase_p,
         tier, raised,
     ) = record  # fmt: skip
     return {
@@ -652,6 +792,14 @@ def user_row(record: Sequence[Any]) -> dict[str, Any]:
             "aversive_share": aversive_share,
             "aversive_expectation": aversive_expectation,
             "discount_k": discount_k,
+            "local_time_responses": local_time_responses,
+            "chase_stake_effect": chase_stake_effect,
+        },
+        "tests": {
+            "loss_chasing_p": chase_p,
+            "night_play_p": night_p,
+            "session_escalation_p": session_escalation_p,
+            "frequency_escalation_p": frequency_escalation_p,
         },
         "fit": {
             "status": fit_status,
@@ -701,6 +849,8 @@ _ROW_COLUMNS: tuple[str, ...] = (
     "loglik", "loglik_null", "lr_stat", "p_value", "aic_delta", "reward_scale",
     "choice_status", "choices", "choice_alpha", "choice_alpha_lo", "choice_alpha_hi",
     "choice_loglik", "discount_status", "wait_or_pay", "indifference_delay_s", "price_share",
+    "local_time_responses", "night_p", "session_escalation_p", "frequency_escalation_p",
+    "chase_stake_effect", "chase_p",
 )  # fmt: skip
 # The fields of a user record (`Analysis.user_records`), in order: the table's columns, then
 # the risk tier's name and the names of the markers that raised it.
@@ -738,6 +888,7 @@ def merge(
         users = users.take(
             np.lexsort((users["user_id"].astype(str), users["mechanic"].astype(str)))
         )
+    users, choice_fits = _choice_population(users, parts, config)
     names = sorted({name for p in parts for name in p.mechanics})
     reports: list[MechanicReport] = []
     findings: list[Finding] = []
@@ -757,17 +908,19 @@ def merge(
         rows = np.flatnonzero(mech_col == name)
         sub = users.take(rows)
         schedule = schedules[name]
-        facts = _facts(name, schedule, sub)
-        found = evaluate(table, facts)
+        facts = _facts(name, schedule, sub, sums[name])
+        assessment = assess(table, facts)
+        found = assessment.findings
         findings.extend(found)
         reports.append(
             MechanicReport(
                 mechanic=name,
                 schedule=schedule,
-                users=_user_summary(sub),
+                users=_user_summary(sub) | _choice_summary(choice_fits.get(name)),
                 markers=_marker_summary(sub, sums[name], schedule),
                 findings=found,
                 charts=_charts(sub, sums[name], schedule),
+                not_assessable=assessment.not_assessable,
             )
         )
         if progress is not None:
@@ -793,6 +946,8 @@ def _sum_partials(pieces: Sequence[MechanicPartial]) -> MechanicPartial:
         schedule=merge_stats([p.schedule for p in pieces]),
         events=sum(p.events for p in pieces),
         night_responses=sum(p.night_responses for p in pieces),
+        local_time_responses=sum(p.local_time_responses for p in pieces),
+        disguised_losses=sum(p.disguised_losses for p in pieces),
         orphan_rewards=sum(p.orphan_rewards for p in pieces),
         exposure_n=np.sum([p.exposure_n for p in pieces], axis=0),
         exposure_abs_delta_count=ExactSums.merge(p.exposure_abs_delta_count for p in pieces),
@@ -815,13 +970,18 @@ def _derive_user_columns(users: UserTable, kinds: Mapping[str, str]) -> UserTabl
     source = np.where(choice_ok, "choice", np.where(eng_ok, "engagement", "none")).astype(object)
     mech_codes = np.unique(mech, return_inverse=True)[1].astype(np.int64)
     risk = risk_tiers(
-        b_delta=np.where(eng_ok, users["b_delta"], np.nan),
-        b_delta_p=users["b_delta_p"],
-        heavy=heavy_spender(users["spend"], mech_codes),
-        night_share=users["night_share"],
-        session_escalation=users["session_escalation"],
-        frequency_escalation=users["frequency_escalation"],
-        discount_k=users["discount_k"],
+        group=mech_codes,
+        chase_effect=_floats(users["chase_stake_effect"]),
+        chase_p=_floats(users["chase_p"]),
+        heavy=heavy_spender(_floats(users["spend"]), mech_codes),
+        spend=_floats(users["spend"]),
+        night_share=_floats(users["night_share"]),
+        night_p=_floats(users["night_p"]),
+        session_escalation=_floats(users["session_escalation"]),
+        session_escalation_p=_floats(users["session_escalation_p"]),
+        frequency_escalation=_floats(users["frequency_escalation"]),
+        frequency_escalation_p=_floats(users["frequency_escalation_p"]),
+        discount_k=_floats(users["discount_k"]),
     )
     extra: dict[str, NDArray[Any]] = {
         "alpha": alpha,
@@ -836,14 +996,23 @@ def _derive_user_columns(users: UserTable, kinds: Mapping[str, str]) -> UserTabl
     }
     for j, (name, _) in enumerate(RISK_MARKERS):
         extra[f"raised_{name}"] = risk.flags[:, j]
+        extra[f"tested_{name}"] = risk.tested[:, j]
     return users.with_columns(**extra)
 
 
-def _facts(name: str, s: Schedule, sub: UserTable) -> MechanicFacts:
+def _floats(x: NDArray[Any]) -> NDArray[np.float64]:
+    return np.asarray(x, dtype=np.float64)
+
+
+def _facts(name: str, s: Schedule, sub: UserTable, sums: MechanicPartial) -> MechanicFacts:
     empty = np.zeros(0)
+    responses = int(sums.exposure_n.sum())
 
     def col(key: str) -> NDArray[np.float64]:
         return np.asarray(sub[key], dtype=np.float64) if len(sub) else empty
+
+    def flag(key: str) -> NDArray[np.bool_]:
+        return np.asarray(sub[key], dtype=bool) if len(sub) else np.zeros(0, dtype=bool)
 
     return MechanicFacts(
         mechanic=name,
@@ -871,6 +1040,15 @@ def _facts(name: str, s: Schedule, sub: UserTable) -> MechanicFacts:
         front_loading=col("front_loading"),
         option_concentration=col("option_concentration"),
         aversive_expectation=col("aversive_expectation"),
+        local_time_share=sums.local_time_responses / responses if responses else math.nan,
+        disguised_loss_share=(
+            sums.disguised_losses / s_cost if (s_cost := sums.schedule.cost_responses) else math.nan
+        ),
+        chase_effect=col("chase_stake_effect"),
+        chase_tested=flag("tested_loss_chasing"),
+        chase_flagged=flag("raised_loss_chasing"),
+        night_tested=flag("tested_night_play"),
+        night_flagged=flag("raised_night_play"),
     )
 
 
@@ -901,8 +1079,8 @@ def _user_summary(sub: UserTable) -> dict[str, Any]:
     choice_ok = sub["choice_status"] == "fitted"
     has_alpha = eng_ok | choice_ok
     with np.errstate(invalid="ignore"):
-        sig = sub["b_delta_p"] < LOSS_CHASING_P
-        chasing = eng_ok & (sub["b_delta"] < 0) & sig
+        sig = sub["b_delta_p"] < B_DELTA_LEVEL
+        after_losses = eng_ok & (sub["b_delta"] < 0) & sig
         driven = eng_ok & (sub["b_delta"] > 0) & sig
     statuses, counts = np.unique(sub["fit_status"].astype(str), return_counts=True)
     tiers = np.bincount(sub["risk_tier"].astype(np.int64), minlength=len(TIERS))
@@ -916,7 +1094,7 @@ def _user_summary(sub: UserTable) -> dict[str, Any]:
         ),
         "b_delta": _quantiles(sub["b_delta"][eng_ok]),
         "b_v": _quantiles(sub["b_v"][eng_ok]),
-        "loss_chasing_share": _share(chasing, eng_ok),
+        "continue_after_losses_share": _share(after_losses, eng_ok),
         "rpe_driven_share": _share(driven, eng_ok),
         "choice_fitted": int(choice_ok.sum()),
         "beta": _quantiles(sub["beta"][choice_ok]),
@@ -934,22 +1112,31 @@ def _marker_summary(sub: UserTable, sums: MechanicPartial, s: Schedule) -> dict[
         "spend_gini": mk.gini(spend),
         "spend_top1_share": mk.top_share(spend, 0.01),
         "spend_top10_share": mk.top_share(spend, 0.10),
-        "night_share": sums.night_responses / responses if responses else math.nan,
+        "night_share": (
+            sums.night_responses / sums.local_time_responses
+            if sums.local_time_responses
+            else math.nan
+        ),
+        "local_time_share": sums.local_time_responses / responses if responses else math.nan,
+        "disguised_loss_share": (
+            sums.disguised_losses / s_cost if (s_cost := sums.schedule.cost_responses) else math.nan
+        ),
         "reward_uncertainty": s.reward_uncertainty,
         "aversive_share": s.aversive_share,
     }
     if len(sub):
-        eng_ok = sub["fit_status"] == "fitted"
         with np.errstate(invalid="ignore"):
-            chasing = eng_ok & (sub["b_delta"] < 0) & (sub["b_delta_p"] < LOSS_CHASING_P)
             night_users = np.isfinite(sub["night_share"].astype(float))
             balance = sub["rpe_balance"].astype(float)
             has_balance = np.isfinite(balance)
             escalating = sub["session_escalation"].astype(float) >= ESCALATION_LOG
             has_trend = np.isfinite(sub["session_escalation"].astype(float))
         out |= {
-            "loss_chasing_share": _share(chasing, eng_ok),
+            "loss_chasing_share": _share(
+                sub["raised_loss_chasing"].astype(bool), sub["tested_loss_chasing"].astype(bool)
+            ),
             "night_user_share": _share(sub["night_share"] >= NIGHT_SHARE, night_users),
+            "user_flags": _flag_counts(sub),
             "rpe_persistence": _median(sub["rpe_persistence"]),
             "rpe_balance": _median(balance),
             "negative_rpe_share": _share(balance <= NEGATIVE_RPE_BALANCE, has_balance),
@@ -961,6 +1148,17 @@ def _marker_summary(sub: UserTable, sums: MechanicPartial, s: Schedule) -> dict[
             "option_concentration": _median(sub["option_concentration"]),
             "discount_k": _median(sub["discount_k"]),
             "aversive_expectation": _median(sub["aversive_expectation"]),
+        }
+    return out
+
+
+def _flag_counts(sub: UserTable) -> dict[str, Any]:
+    """Per risk marker: users tested, users flagged, and the false-discovery level."""
+    out: dict[str, Any] = {"false_discovery_rate": FDR_Q}
+    for name, _ in RISK_MARKERS:
+        out[name] = {
+            "tested": int(np.asarray(sub[f"tested_{name}"], dtype=bool).sum()),
+            "flagged": int(np.asarray(sub[f"raised_{name}"], dtype=bool).sum()),
         }
     return out
 

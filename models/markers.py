@@ -2,31 +2,37 @@
 
 Every marker is computed per unit (one user on one mechanic) from flat arrays in one
 vectorised pass; mechanic summaries (medians, shares, Gini) are taken over the units at merge
-time. Player-protection engines build their risk scores from the same kinds of markers
-(Braverman & Shaffer 2010; Finkenwirth et al. 2021; UK Gambling Commission 2023 guidance on
-customer interaction: time of day, session length and frequency, spend and its concentration,
-chasing losses).
+time. Regulators ask gambling operators to watch the same kinds of behaviour (UK Gambling
+Commission 2023 customer interaction guidance: spend, patterns of spend, time spent gambling,
+gambling behaviour indicators); the thresholds applied to these markers (models/risk.py,
+models/rules.py) are chosen by us, not taken from that guidance or from published studies.
 
 - rpe_persistence: mean |δ| over the last third of a user's responses divided by the first
   third. δ comes from a cue-conditional Rescorla-Wagner learner (one expectation per state:
   responses since the last win for ratio schedules, log time since the last win for interval
   schedules), so a learnable schedule drives late |δ| to 0 while a variable one keeps it at
-  its floor 2p(1 − p) (Redish 2004; Schultz, Dayan & Montague 1997).
+  its floor 2p(1 − p), the mean |δ| of a Bernoulli(p) outcome against V = p. (A fully
+  predicted reward evokes no prediction error, Schultz, Dayan & Montague 1997; a probabilistic
+  one keeps evoking one, Fiorillo, Tobler & Schultz 2003.)
 - rpe_balance: Σδ / Σ|δ| over the last half: −1 when every outcome disappoints (rewards falling
-  faster than expectations adapt: the anhedonia signature of Huys et al. 2013), ≈ 0 when the
-  schedule is stationary.
-- night_share: share of responses between night_start and night_end o'clock in the user's zone.
+  faster than expectations adapt), ≈ 0 when the schedule is stationary. A property of the
+  rewards, not a clinical marker: Huys et al. 2013 find that anhedonia lowers reward
+  sensitivity rather than learning rate, which this ratio does not measure.
+- night_share: share of responses between night_start and night_end o'clock in the user's zone,
+  over the responses whose local time is known (`models.localtime`); NaN (not assessable)
+  where too few are.
 - session_escalation / frequency_escalation: least-squares change of log session length / of
   −log time between session starts from a user's first session to the last (tolerance:
-  sessions that grow and come closer together; Braverman & Shaffer 2010).
+  sessions that grow and come closer together; our operationalisation — Braverman & Shaffer
+  2012 report increasing wager size, not session length, in a high-risk group).
 - post_reward_pause: exp(mean log(IRT + 1 s) after wins − after other responses) (the
   post-reinforcement pause of fixed schedules; Ferster & Skinner 1957).
 - front_loading: (early − late) / (early + late) mean payout per response, first vs last third:
   > 0 when rewards fall with tenure.
 - option_concentration: share of a user's choices that went to their most chosen option.
 - aversive_expectation: the aversion V⁻ a user has learned to expect (opponent form), mean
-  over the last half: streak losses users anticipate keep them coming back to avoid them
-  (Solomon & Corbit 1974).
+  over the last half: streak losses users anticipate may keep them coming back to avoid them
+  (our hypothesis, after the opponent process of Solomon & Corbit 1974).
 - gini, top_share, lorenz: concentration of spend across users (Gini 1912; Lorenz 1905).
 """
 
@@ -36,6 +42,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.stats import binom
+from scipy.stats import t as student_t
 
 from models.expectation import opponent, rescorla_wagner
 from models.segments import Segments, previous_index, stable_argsort
@@ -188,11 +196,16 @@ def front_loading(
 
 
 def night_share(
-    night: NDArray[np.bool_], segments: Segments, min_responses: int
+    night: NDArray[np.bool_],
+    known: NDArray[np.bool_],
+    segments: Segments,
+    min_responses: int,
 ) -> NDArray[np.float64]:
-    """(u,) share of each unit's responses made at night (NaN below min_responses)."""
-    share = segments.sum(night) / segments.length
-    return np.where(segments.length >= min_responses, share, np.nan)
+    """(u,) share of each unit's responses of known local time made at night; NaN (not
+    assessable) with fewer than min_responses of known local time."""
+    n_known = segments.sum(known)
+    share = _ratio(segments.sum(night & known), n_known)
+    return np.where(n_known >= min_responses, share, np.nan)
 
 
 def post_reward_pause(
@@ -219,25 +232,46 @@ def post_reward_pause(
 @dataclass(frozen=True, slots=True)
 class SessionTrends:
     """Per unit (u,): sessions, and the fitted log change from first to last session of
-    session length (`session_escalation`) and of session frequency (`frequency_escalation`)."""
+    session length (`session_escalation`) and of session frequency (`frequency_escalation`),
+    each with the one-sided p-value of its least-squares slope being > 0 (t-test on the
+    residual variance; NaN where the trend is undefined)."""
 
     sessions: NDArray[np.int64]
     session_escalation: NDArray[np.float64]
     frequency_escalation: NDArray[np.float64]
+    session_escalation_p: NDArray[np.float64]
+    frequency_escalation_p: NDArray[np.float64]
 
 
 def _ols_change(
     y: NDArray[np.float64], x: NDArray[np.float64], group: NDArray[np.int64], count: int
-) -> NDArray[np.float64]:
-    """Per group, slope of y on x by least squares (x spans [0, 1]: the fitted total change)."""
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Per group, slope of y on x by least squares (x spans [0, 1]: the fitted total change),
+    and the one-sided p-value of slope > 0 from its t statistic on w − 2 degrees of freedom."""
     w = np.bincount(group, minlength=count).astype(np.float64)
     sx = np.bincount(group, weights=x, minlength=count)
     sy = np.bincount(group, weights=y, minlength=count)
     sxx = np.bincount(group, weights=x * x, minlength=count)
     sxy = np.bincount(group, weights=x * y, minlength=count)
+    syy = np.bincount(group, weights=y * y, minlength=count)
     with np.errstate(divide="ignore", invalid="ignore"):
         den = w * sxx - sx * sx
-        return np.where(den > 1e-12, (w * sxy - sx * sy) / np.where(den > 1e-12, den, 1.0), np.nan)
+        ok = den > 1e-12
+        slope = np.where(ok, (w * sxy - sx * sy) / np.where(ok, den, 1.0), np.nan)
+        # residual sum of squares: Syy − b·Sxy in centred sums
+        cxx = den / w
+        cyy = syy - sy * sy / w
+        cxy = sxy - sx * sy / w
+        rss = np.maximum(cyy - slope * cxy, 0.0)
+        df = w - 2.0
+        se = np.sqrt(rss / df / cxx)
+        t = slope / se
+    p = np.where(
+        ok & (df > 0) & (se > 0),
+        student_t.sf(t, np.maximum(df, 1.0)),
+        np.where(ok & (df > 0) & (slope > 0), 0.0, np.where(ok & (df > 0), 1.0, np.nan)),
+    )
+    return slope, p
 
 
 def _group_starts(counts: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -268,7 +302,7 @@ def session_trends(
     ordinal = np.arange(kept_unit.shape[0]) - _group_starts(n_kept)[kept_unit]
     span = np.maximum(n_kept[kept_unit] - 1, 1)
     x = ordinal / span
-    length_change = _ols_change(
+    length_change, length_p = _ols_change(
         np.log(sessions.length[keep].astype(np.float64)), x, kept_unit, units.count
     )
     # frequency: gaps between consecutive session starts of the same unit
@@ -281,12 +315,16 @@ def session_trends(
     n_gaps = np.bincount(g_unit, minlength=units.count)
     g_ord = np.arange(g_unit.shape[0]) - _group_starts(n_gaps)[g_unit]
     g_x = g_ord / np.maximum(n_gaps[g_unit] - 1, 1)
-    freq_change = -_ols_change(np.log(gap[g_ok]), g_x, g_unit, units.count)
+    # sessions coming closer together: the slope of −log gap
+    freq_change, freq_p = _ols_change(-np.log(gap[g_ok]), g_x, g_unit, units.count)
     enough = n_kept >= min_sessions
+    enough_gaps = n_gaps >= min_sessions - 1
     return SessionTrends(
         sessions=n_sess,
         session_escalation=np.where(enough, length_change, np.nan),
-        frequency_escalation=np.where(n_gaps >= min_sessions - 1, freq_change, np.nan),
+        frequency_escalation=np.where(enough_gaps, freq_change, np.nan),
+        session_escalation_p=np.where(enough, length_p, np.nan),
+        frequency_escalation_p=np.where(enough_gaps, freq_p, np.nan),
     )
 
 
@@ -320,3 +358,112 @@ def aversive_expectation(
     late = segments.position >= segments.broadcast_int(segments.length) // 2
     mean = segments.sum(learned.aversion.v_post * late) / np.maximum(segments.sum(late), 1.0)
     return np.where(segments.length >= min_responses, mean, np.nan)
+
+
+@dataclass(frozen=True, slots=True)
+class OneSidedTest:
+    """Per unit (u,): an effect, the one-sided p-value of "effect > 0", and whether the unit
+    had the data to be tested at all (untested units have NaN effect and p)."""
+
+    effect: NDArray[np.float64]
+    p_value: NDArray[np.float64]
+    tested: NDArray[np.bool_]
+
+
+def _welch_greater(
+    n1: NDArray[np.float64],
+    s1: NDArray[np.float64],
+    q1: NDArray[np.float64],
+    n0: NDArray[np.float64],
+    s0: NDArray[np.float64],
+    q0: NDArray[np.float64],
+    min_each: int,
+) -> OneSidedTest:
+    """Welch's t-test of mean₁ > mean₀ from counts, sums and sums of squares per unit
+    (Welch 1947; Welch–Satterthwaite degrees of freedom). Two constant groups with equal
+    means give p = 1; with different means, p = 0 or 1 by the sign of the difference."""
+    tested = (n1 >= min_each) & (n0 >= min_each)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m1, m0 = s1 / n1, s0 / n0
+        v1 = np.maximum(q1 - n1 * m1 * m1, 0.0) / (n1 - 1.0)
+        v0 = np.maximum(q0 - n0 * m0 * m0, 0.0) / (n0 - 1.0)
+        a1, a0 = v1 / n1, v0 / n0
+        se = np.sqrt(a1 + a0)
+        diff = m1 - m0
+        df = (a1 + a0) ** 2 / (a1 * a1 / (n1 - 1.0) + a0 * a0 / (n0 - 1.0))
+        t = diff / se
+    p = np.where(se > 0, student_t.sf(t, np.where(np.isfinite(df), df, 1.0)), 1.0)
+    p = np.where((se == 0) & (diff > 1e-12), 0.0, p)
+    return OneSidedTest(
+        effect=np.where(tested, diff, np.nan),
+        p_value=np.where(tested, p, np.nan),
+        tested=np.asarray(tested, dtype=bool),
+    )
+
+
+def stake_chasing(
+    cost: NDArray[np.float64],
+    net: NDArray[np.float64],
+    continued: NDArray[np.bool_],
+    censored: NDArray[np.bool_],
+    segments: Segments,
+    min_each: int,
+) -> OneSidedTest:
+    """(u,) loss chasing by stake: does the user raise the stake after a loss more than after
+    a win, within the same session?
+
+    Over paid responses t followed by another paid response of the same session, with
+    x = log(cost₍ₜ₊₁₎ / costₜ): effect = mean x after losses (net outcome < 0) − mean x after
+    wins (net > 0), tested one-sided by Welch's t; needs `min_each` of both. Chasing as raising
+    the stake to win back what was lost is the behaviour gamblers report (Lesieur 1984) and the
+    within-session form measured in online gambling logs; a user who merely stops after wins
+    (quitting while ahead) does not change the stake, so this test does not fire on them.
+    """
+    n = segments.rows
+    nxt = np.zeros(n, dtype=bool)
+    x = np.zeros(n)
+    if n > 1:
+        nxt[:-1] = continued[:-1] & ~censored[:-1] & (cost[:-1] > 0) & (cost[1:] > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x[:-1] = np.where(nxt[:-1], np.log(cost[1:] / np.where(nxt[:-1], cost[:-1], 1.0)), 0)
+    after_loss = nxt & (net < 0)
+    after_win = nxt & (net > 0)
+    return _welch_greater(
+        segments.sum(after_loss),
+        segments.sum(x * after_loss),
+        segments.sum(x * x * after_loss),
+        segments.sum(after_win),
+        segments.sum(x * after_win),
+        segments.sum(x * x * after_win),
+        min_each,
+    )
+
+
+def night_sessions_test(
+    night_start: NDArray[np.bool_],
+    known_start: NDArray[np.bool_],
+    sessions: Segments,
+    units: Segments,
+    min_sessions: int,
+    baseline: float,
+) -> OneSidedTest:
+    """(u,) night play by session: the share of a user's sessions (of known local time) that
+    start at night, tested one-sided against `baseline` (the night's share of the day: hours
+    spread evenly) with the exact binomial test; sessions, not responses, are the trials, since
+    responses within a session are not independent. effect = share − baseline."""
+    unit = units.index[sessions.start]
+    k = np.bincount(
+        unit,
+        weights=night_start[sessions.start] & known_start[sessions.start],
+        minlength=units.count,
+    )
+    m = np.bincount(unit, weights=known_start[sessions.start], minlength=units.count)
+    tested = m >= min_sessions
+    p = binom.sf(k - 1, np.maximum(m, 1).astype(np.int64), baseline)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = k / m
+    return OneSidedTest(
+        effect=np.where(tested, share - baseline, np.nan),
+        p_value=np.where(tested, p, np.nan),
+        tested=np.asarray(tested, dtype=bool),
+    )

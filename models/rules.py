@@ -1,4 +1,4 @@
-"""The decision table (DESIGN §5): data, versioned by a digest of its content.
+"""The decision table: data, versioned by a digest of its content.
 
 Each row is a `Rule` — the seed's situation and insight, a recommendation, a base severity,
 references, and its thresholds as named data with a rationale and a reference. `evaluate`
@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.markers import top_share
+from models.risk import FDR_Q
 
 SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
 
@@ -126,7 +127,7 @@ class DecisionTable:
 
 @dataclass(frozen=True, kw_only=True)
 class Finding:
-    """A rule that fired for a mechanic (DESIGN §3.3 `findings`)."""
+    """A rule that fired for a mechanic."""
 
     rule_id: str
     mechanic: str
@@ -183,6 +184,38 @@ class MechanicFacts:
     front_loading: NDArray[np.float64]
     option_concentration: NDArray[np.float64]
     aversive_expectation: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    local_time_share: float = float("nan")
+    disguised_loss_share: float = float("nan")
+    chase_effect: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    chase_tested: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    chase_flagged: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    night_tested: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    night_flagged: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotAssessable:
+    """A rule that could not be assessed on a mechanic, and why (e.g. local time unknown): the
+    report says so instead of firing or staying silent."""
+
+    rule_id: str
+    mechanic: str
+    reason: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "mechanic": self.mechanic,
+            "reason": self.reason,
+            "evidence": self.evidence,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Unassessable:
+    reason: str
+    evidence: dict[str, Any]
 
 
 def _defined(x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -198,7 +231,7 @@ def _raise(severity: str, steps: int) -> str:
     return SEVERITIES[min(SEVERITIES.index(severity) + steps, len(SEVERITIES) - 1)]
 
 
-_Outcome = tuple[str, dict[str, Any]] | None
+_Outcome = tuple[str, dict[str, Any]] | _Unassessable | None
 
 
 def _variable_ratio(rule: Rule, f: MechanicFacts) -> _Outcome:
@@ -287,45 +320,68 @@ def _anhedonia(rule: Rule, f: MechanicFacts) -> _Outcome:
 
 
 def _loss_chasing(rule: Rule, f: MechanicFacts) -> _Outcome:
-    fitted = int(f.engagement_fitted.sum())
-    if fitted < rule.threshold("min_fitted_users"):
-        return None
-    chasing = f.engagement_fitted & (f.b_delta < 0) & (f.b_delta_p < rule.threshold("user_p_value"))
-    share = float(chasing.sum() / fitted)
+    if not f.has_cost:
+        return _Unassessable("responses cost nothing: there is no stake to chase losses with", {})
+    tested = int(f.chase_tested.sum())
+    if tested < rule.threshold("min_tested_users"):
+        return _Unassessable(
+            "too few users with stake changes after both losses and wins",
+            {"tested_users": tested},
+        )
+    effects = f.chase_effect[f.chase_tested]
+    if not np.any(effects != 0):
+        return _Unassessable("stakes never change: chasing by stake cannot be observed", {})
+    chasers = int(f.chase_flagged.sum())
+    share = chasers / tested
     if share < rule.threshold("min_share"):
         return None
     return rule.severity, {
         "loss_chasing_share": share,
-        "loss_chasers": int(chasing.sum()),
-        "fitted_users": fitted,
-        "b_delta_median": _median(np.where(f.engagement_fitted, f.b_delta, np.nan)),
+        "loss_chasers": chasers,
+        "tested_users": tested,
+        "false_discovery_rate": FDR_Q,
+        "stake_log_change_median_of_chasers": _median(
+            np.where(f.chase_flagged, f.chase_effect, np.nan)
+        ),
     }
 
 
 def _spend(rule: Rule, f: MechanicFacts) -> _Outcome:
-    spenders = int((f.spend > 0).sum())
-    if spenders < rule.threshold("min_spenders"):
+    spend = f.spend[f.spend > 0]
+    if spend.size < rule.threshold("min_spenders"):
         return None
-    top10, top1 = top_share(f.spend, 0.10), top_share(f.spend, 0.01)
+    top10, top1 = top_share(spend, 0.10), top_share(spend, 0.01)
     if top10 < rule.threshold("min_top10_share"):
         return None
     severity = _raise(rule.severity, int(top1 >= rule.threshold("high_top1_share")))
     return severity, {
         "spend_top10_share": top10,
         "spend_top1_share": top1,
-        "spenders": spenders,
-        "total_spend": float(f.spend.sum()),
+        "spenders": int(spend.size),
+        "total_spend": float(spend.sum()),
     }
 
 
 def _night(rule: Rule, f: MechanicFacts) -> _Outcome:
+    tested = int(f.night_tested.sum())
+    if tested < rule.threshold("min_users"):
+        return _Unassessable(
+            "local time unknown: too few users send their zone offset and the project "
+            "declares no time zone",
+            {"local_time_share": f.local_time_share, "assessable_users": tested},
+        )
     night = _defined(f.night_share)
-    if night.size < rule.threshold("min_users"):
-        return None
-    share = float((night >= rule.threshold("user_night_share")).mean())
+    share = float(f.night_flagged.sum() / tested)
     if share < rule.threshold("min_user_share"):
         return None
-    return rule.severity, {"night_user_share": share, "night_share_median": float(np.median(night))}
+    return rule.severity, {
+        "night_user_share": share,
+        "night_users": int(f.night_flagged.sum()),
+        "assessable_users": tested,
+        "false_discovery_rate": FDR_Q,
+        "night_share_median": float(np.median(night)) if night.size else float("nan"),
+        "local_time_share": f.local_time_share,
+    }
 
 
 def _escalation(rule: Rule, f: MechanicFacts) -> _Outcome:
@@ -357,6 +413,14 @@ def _appointment(rule: Rule, f: MechanicFacts) -> _Outcome:
     }
 
 
+def _disguised_losses(rule: Rule, f: MechanicFacts) -> _Outcome:
+    if not f.has_cost or not math.isfinite(f.disguised_loss_share):
+        return None
+    if f.disguised_loss_share < rule.threshold("min_share"):
+        return None
+    return rule.severity, {"disguised_loss_share": f.disguised_loss_share, "kind": f.kind}
+
+
 CONDITIONS: dict[str, Callable[[Rule, MechanicFacts], _Outcome]] = {
     "variable-ratio-reward": _variable_ratio,
     "predictable-unpredictable-mix": _mix,
@@ -368,22 +432,43 @@ CONDITIONS: dict[str, Callable[[Rule, MechanicFacts], _Outcome]] = {
     "night-engagement": _night,
     "session-escalation": _escalation,
     "playing-by-appointment": _appointment,
+    "losses-disguised-as-wins": _disguised_losses,
 }
 
 
-def evaluate(table: DecisionTable, facts: MechanicFacts) -> tuple[Finding, ...]:
-    """The findings of every rule of `table` that fires on `facts`, in table order.
+@dataclass(frozen=True, kw_only=True)
+class Assessment:
+    """What the table says of one mechanic: the findings that fired (in table order) and the
+    rules that could not be assessed, with why."""
+
+    findings: tuple[Finding, ...]
+    not_assessable: tuple[NotAssessable, ...]
+
+
+def assess(table: DecisionTable, facts: MechanicFacts) -> Assessment:
+    """Evaluate every rule of `table` on `facts`.
 
     Rows without a known condition never fire (a table may carry rows for other engines).
     """
-    out = []
+    found: list[Finding] = []
+    unassessable: list[NotAssessable] = []
     for rule in table.rules:
         condition = CONDITIONS.get(rule.rule_id)
         outcome = condition(rule, facts) if condition is not None else None
         if outcome is None:
             continue
+        if isinstance(outcome, _Unassessable):
+            unassessable.append(
+                NotAssessable(
+                    rule_id=rule.rule_id,
+                    mechanic=facts.mechanic,
+                    reason=outcome.reason,
+                    evidence=outcome.evidence,
+                )
+            )
+            continue
         severity, evidence = outcome
-        out.append(
+        found.append(
             Finding(
                 rule_id=rule.rule_id,
                 mechanic=facts.mechanic,
@@ -395,7 +480,12 @@ def evaluate(table: DecisionTable, facts: MechanicFacts) -> tuple[Finding, ...]:
                 references=rule.references,
             )
         )
-    return tuple(out)
+    return Assessment(findings=tuple(found), not_assessable=tuple(unassessable))
+
+
+def evaluate(table: DecisionTable, facts: MechanicFacts) -> tuple[Finding, ...]:
+    """The findings of every rule of `table` that fires on `facts`, in table order."""
+    return assess(table, facts).findings
 
 
 def _t(name: str, value: float, rationale: str, reference: str) -> Threshold:
@@ -406,7 +496,7 @@ _MIN_USERS = _t(
     "min_users",
     10,
     "a median over fewer users is one or two people's behaviour",
-    "Wilson & Collins 2019 (eLife 8:e49547), rule 9",
+    "a product choice",
 )
 
 DEFAULT_TABLE = DecisionTable(
@@ -422,9 +512,9 @@ DEFAULT_TABLE = DecisionTable(
             severity="medium",
             references=(
                 "Ferster & Skinner 1957, Schedules of Reinforcement",
-                "Zendle et al. 2020 (R. Soc. Open Sci. 7:190049)",
+                "Zendle, Meyer & Over 2019 (R. Soc. Open Sci. 6:190049)",
                 "Schultz, Dayan & Montague 1997 (Science 275:1593)",
-                "EU Digital Services Act Art. 25",
+                "EU Digital Services Act (Regulation 2022/2065) Art. 25",
             ),
             thresholds=(
                 _t(
@@ -439,7 +529,7 @@ DEFAULT_TABLE = DecisionTable(
                     1.0,
                     "payouts whose spread is at least their mean (slot pay tables) add a "
                     "magnitude lottery to the schedule lottery",
-                    "Harrigan & Dixon 2009 (J. Gambl. Issues 23:19)",
+                    "a product choice",
                 ),
             ),
         ),
@@ -462,7 +552,7 @@ DEFAULT_TABLE = DecisionTable(
                     0.5,
                     "the fixed component must carry most of the value, else the bonus is the "
                     "schedule",
-                    "DESIGN §4.3 (magnitude lotteries)",
+                    "a product choice",
                 ),
             ),
         ),
@@ -476,7 +566,7 @@ DEFAULT_TABLE = DecisionTable(
             ),
             severity="medium",
             references=(
-                "Redish 2004 (Science 306:1944)",
+                "Schultz, Dayan & Montague 1997 (Science 275:1593)",
                 "Fiorillo, Tobler & Schultz 2003 (Science 299:1898)",
             ),
             thresholds=(
@@ -485,7 +575,7 @@ DEFAULT_TABLE = DecisionTable(
                     0.5,
                     "late prediction errors at least half the early ones: learning does not "
                     "remove the surprise",
-                    "Redish 2004 (Science 306:1944)",
+                    "a product choice",
                 ),
                 _t(
                     "min_reward_uncertainty",
@@ -515,19 +605,19 @@ DEFAULT_TABLE = DecisionTable(
                     "min_option_concentration",
                     0.9,
                     "nine choices in ten go to one option: the user no longer explores",
-                    "Wilson et al. 2014 (J. Exp. Psychol. Gen. 143:2074)",
+                    "a product choice",
                 ),
                 _t(
                     "min_front_loading",
                     0.2,
                     "late payouts per response at most two thirds of the early ones",
-                    "DESIGN §4.4 (front-loading)",
+                    "a product choice",
                 ),
                 _t(
                     "max_engagement_trend",
                     -0.2,
                     "sessions shorter or rarer by ≥ 18 % (log change −0.2) over users' tenure",
-                    "Braverman & Shaffer 2010 (Eur. J. Public Health 22:273)",
+                    "a product choice",
                 ),
                 _MIN_USERS,
             ),
@@ -541,28 +631,25 @@ DEFAULT_TABLE = DecisionTable(
                 "rewards with tenure and add small unexpected wins."
             ),
             severity="medium",
-            references=(
-                "Huys et al. 2013 (Biol. Mood Anxiety Disord. 3:12)",
-                "Schultz, Dayan & Montague 1997 (Science 275:1593)",
-            ),
+            references=("Schultz, Dayan & Montague 1997 (Science 275:1593)",),
             thresholds=(
                 _t(
                     "rpe_balance",
                     -0.3,
                     "Σδ/Σ|δ| ≤ −0.3: disappointments outweigh surprises by 65 % to 35 %",
-                    "Huys et al. 2013 (Biol. Mood Anxiety Disord. 3:12)",
+                    "a product choice",
                 ),
                 _t(
                     "min_user_share",
                     0.5,
                     "most users live with negative prediction errors",
-                    "DESIGN §5",
+                    "a product choice",
                 ),
                 _t(
                     "max_engagement_trend",
                     -0.2,
                     "sessions shorter or rarer by ≥ 18 % over users' tenure",
-                    "Braverman & Shaffer 2010 (Eur. J. Public Health 22:273)",
+                    "a product choice",
                 ),
                 _MIN_USERS,
             ),
@@ -570,35 +657,31 @@ DEFAULT_TABLE = DecisionTable(
         Rule(
             rule_id="loss-chasing",
             situation="Loss chasing",
-            insight="continuation rises after losses",
+            insight="stakes rise after losses",
             recommendation=(
                 "Interrupt play after losing streaks (cool-down, loss limits, reality checks) "
-                "instead of offering continuation prompts."
+                "and never prompt a higher stake after a loss."
             ),
             severity="high",
             references=(
                 "Lesieur 1984, The Chase",
-                "Braverman & Shaffer 2010 (Eur. J. Public Health 22:273)",
+                "Zhang & Clark 2020 (Curr. Opin. Behav. Sci. 31:1)",
+                "Benjamini & Hochberg 1995 (J. R. Stat. Soc. B 57:289)",
                 "UK Gambling Commission 2023, customer interaction guidance",
             ),
             thresholds=(
                 _t(
-                    "user_p_value",
-                    0.05,
-                    "a user's b_δ < 0 counts when its Wald test rejects 0 at 5 %",
-                    "Wald 1943",
-                ),
-                _t(
                     "min_share",
-                    0.10,
-                    "four times the 2.5 % of users a 5 % two-sided test flags by chance",
-                    "Braverman & Shaffer 2010 (Eur. J. Public Health 22:273)",
+                    0.05,
+                    "one tested user in twenty raises the stake after losses, each a discovery "
+                    "at a 10 % false-discovery rate; a product choice, no published threshold",
+                    "Benjamini & Hochberg 1995 (J. R. Stat. Soc. B 57:289)",
                 ),
                 _t(
-                    "min_fitted_users",
+                    "min_tested_users",
                     10,
-                    "a share of fewer fitted users is one or two people",
-                    "Wilson & Collins 2019 (eLife 8:e49547)",
+                    "a share of fewer tested users is one or two people",
+                    "a product choice",
                 ),
             ),
         ),
@@ -612,7 +695,8 @@ DEFAULT_TABLE = DecisionTable(
             ),
             severity="medium",
             references=(
-                "Zendle et al. 2020 (R. Soc. Open Sci. 7:190049)",
+                "Zendle, Petrovskaya & Wardle 2020 (How do loot boxes make money?, PsyArXiv "
+                "preprint)",
                 "UK Gambling Commission 2023, customer interaction guidance",
             ),
             thresholds=(
@@ -620,19 +704,21 @@ DEFAULT_TABLE = DecisionTable(
                     "min_top10_share",
                     0.5,
                     "the top tenth of spenders pay most of the total",
-                    "DESIGN §5",
+                    "a product choice",
                 ),
                 _t(
                     "high_top1_share",
                     0.25,
-                    "one user in a hundred pays a quarter of everything",
-                    "Zendle et al. 2020 (R. Soc. Open Sci. 7:190049)",
+                    "one user in a hundred pays a quarter of everything; for scale, the top 1 % "
+                    "paid 26.33 % of CS:GO loot-box revenue in Zendle, Petrovskaya & Wardle "
+                    "2020 (an observation, not a threshold)",
+                    "a product choice",
                 ),
                 _t(
                     "min_spenders",
                     20,
                     "shares over fewer spenders are dominated by one person",
-                    "Gini 1912",
+                    "a product choice",
                 ),
             ),
         ),
@@ -646,21 +732,16 @@ DEFAULT_TABLE = DecisionTable(
             ),
             severity="medium",
             references=(
-                "Finkenwirth et al. 2021 (Int. Gambl. Stud. 21:302)",
-                "Braverman & Shaffer 2010 (Eur. J. Public Health 22:273)",
+                "UK Gambling Commission 2023, customer interaction guidance",
+                "Benjamini & Hochberg 1995 (J. R. Stat. Soc. B 57:289)",
             ),
             thresholds=(
                 _t(
-                    "user_night_share",
-                    0.5,
-                    "half a user's responses between 00:00 and 06:00 (a quarter is uniform)",
-                    "Finkenwirth et al. 2021 (Int. Gambl. Stud. 21:302)",
-                ),
-                _t(
                     "min_user_share",
                     0.2,
-                    "one user in five is a pattern, not an outlier",
-                    "DESIGN §5",
+                    "one assessable user in five plays mostly at night (each a discovery at a "
+                    "10 % false-discovery rate): a pattern, not an outlier; a product choice",
+                    "a product choice",
                 ),
                 _MIN_USERS,
             ),
@@ -675,7 +756,7 @@ DEFAULT_TABLE = DecisionTable(
             ),
             severity="medium",
             references=(
-                "Braverman & Shaffer 2010 (Eur. J. Public Health 22:273)",
+                "Braverman & Shaffer 2012 (Eur. J. Public Health 22:273)",
                 "UK Gambling Commission 2023, customer interaction guidance",
             ),
             thresholds=(
@@ -683,7 +764,7 @@ DEFAULT_TABLE = DecisionTable(
                     "min_log_change",
                     0.405,
                     "the median user's sessions grow (or come closer) by ≥ 50 % (log 1.5)",
-                    "Braverman & Shaffer 2010 (Eur. J. Public Health 22:273)",
+                    "a product choice",
                 ),
                 _MIN_USERS,
             ),
@@ -706,13 +787,33 @@ DEFAULT_TABLE = DecisionTable(
                     "min_interval_s",
                     3600.0,
                     "an appointment is hours apart; shorter fixed intervals are pacing",
-                    "Zagal, Björk & Lewis 2013 (FDG)",
+                    "a product choice",
                 ),
                 _t(
                     "max_aversive_share",
                     0.0,
                     "any aversive outcome (streak lost) for missing the appointment",
-                    "DESIGN §5",
+                    "a product choice",
+                ),
+            ),
+        ),
+        Rule(
+            rule_id="losses-disguised-as-wins",
+            situation="Paid mechanic",
+            insight="payouts below the stake celebrated as wins",
+            recommendation=(
+                "Do not present a payout smaller than the stake with win feedback (sounds, "
+                "animations, 'You won'); show the net outcome."
+            ),
+            severity="medium",
+            references=("Dixon et al. 2010 (Addiction 105:1819)",),
+            thresholds=(
+                _t(
+                    "min_share",
+                    0.1,
+                    "one paid response in ten returns something, but less than its stake: "
+                    "frequent enough to be part of the experience; a product choice",
+                    "a product choice",
                 ),
             ),
         ),

@@ -11,7 +11,8 @@ off the log as *hazards* — the probability that a response pays given the stat
 - h(e):  e = time since the last valuable outcome. A step from 0 to 1 at T: fixed interval T.
 - h(τ):  τ = time since the user's previous response. Rising: an interval schedule (rewards
          that accrue with time are collected by the next response; a Poisson variable interval
-         gives P = 1 − exp(−λτ), Fleshler & Hoffman 1962).
+         gives P = 1 − exp(−λτ); the constant-probability variable interval is that of
+         Fleshler & Hoffman 1962).
 - h(d):  d = local calendar days since the last valuable outcome: a daily reward resets at
          midnight, a fixed interval on the calendar.
 
@@ -21,12 +22,16 @@ contribute their at-risk trials without an event, i.e. they are censored, not dr
 (Kaplan & Meier 1958; the discrete-time hazard of Allison 1982). Mean responses per reward and
 mean time between rewards come from the same life tables.
 
-Valuable outcomes (magnitude lotteries): when responses cost something, a response pays when
-its reward is at least its cost; otherwise when it pays at all — except where nearly every
-response pays something (loot boxes, gacha): then the valuable outcomes are the top magnitude
-tier that carries half of the paid value, if that tier is several times the typical payout
-(Zendle et al. 2020 on loot-box rarity). A fixed payout carrying most of the value plus a rare
-random bonus stays a predictable schedule, with the bonus reported as a variable component.
+Valuable outcomes (magnitude lotteries) are decided on the magnitudes first: where nearly every
+response pays something (loot boxes, gacha) and a top magnitude tier, several times the typical
+payout, carries at least half of the paid value (a quarter for a jackpot tier at ≥ 10× the
+typical payout) and is itself unpredictable, the valuable
+outcomes are that tier — whatever the common item is priced at, so a paid box whose common item
+is valued at its price is still the lottery it is. Otherwise, when responses cost something, a
+response pays when its reward is at least its cost, and else when it pays at all. The tier
+ratio and the value share are product choices (no published rarity-tier threshold exists). A
+fixed payout carrying most of the value plus a rare random bonus stays a predictable schedule,
+with the bonus reported as a variable component.
 
 Every statistic here is a sum over responses, so each partition of users yields
 `ScheduleStats` that add up exactly (`merge_stats`), and identification runs once on the sum.
@@ -74,14 +79,17 @@ N_TENURE = 32  # log₂ bins of the unit's response ordinal (1, 2–3, 4–7, �
 LADDER_PER_DECADE = 4  # magnitude tiers 10^(j/4): steps of 78 %
 
 # ---- decision thresholds: each with its rationale and reference
-# below this no hazard is estimable to ±0.1 (Allison 1982)
+# below this no hazard is estimable to ±0.1 (threshold chosen by us; discrete-time hazards as in
+# Allison 1982, which sets no minimum)
 MIN_SCHEDULE_RESPONSES = 50
 # 0 valuable outcomes in 300 responses bounds p below 1 % (rule of three; Hanley 1983)
 EXTINCTION_MIN_RESPONSES = 300
 # … and unpaid runs must reach 100 responses: a leaner ratio is extinction in effect (ratio
-# strain; Ferster & Skinner 1957 ch. 4); shorter runs may hide an unseen fixed ratio
+# strain, described by Ferster & Skinner 1957; the depth of 100 is ours); shorter runs may hide
+# an unseen fixed ratio
 EXTINCTION_MIN_DEPTH = 100
-# ≥ 95 % of responses reinforced is continuous reinforcement (Ferster & Skinner 1957)
+# ≥ 95 % of responses reinforced counts as continuous reinforcement (every response is
+# reinforced in Ferster & Skinner 1957; the 5 % tolerance is ours)
 CONTINUOUS_MIN_RATE = 0.95
 # fixed schedules pay (almost) never before their step and (almost) always at it
 STEP_MAX_EARLY_SHARE = 0.02
@@ -95,8 +103,9 @@ DEPENDENCE_MIN_LR = 30.0
 DEPENDENCE_MARGIN = 10.0
 # fewer valuable outcomes than this cannot exclude an interval schedule
 VR_MIN_WINS = 10
-# a flat hazard must beat the best interval schedule by a likelihood ratio ≥ 100, "strong
-# evidence" (Royall 1997 ch. 1): a false slot-machine call is the worst error of this product
+# a flat hazard must beat the best interval schedule by a likelihood ratio ≥ 100, above the
+# benchmark of 32 that Royall (1997) calls strong evidence (threshold chosen by us): a false
+# slot-machine call is the worst error of this product
 VR_MIN_EVIDENCE = float(np.log(100.0))
 # a guarantee must at least double the base hazard to matter
 PITY_MIN_RISE = 2.0
@@ -112,9 +121,15 @@ FLOOR_FRACTION = 0.1
 FLOOR_MIN_EXPECTED = 5.0
 # magnitude lotteries: nearly every response pays something …
 LOTTERY_MIN_PAID_SHARE = 0.9
-# … the valuable tier carries at least half the paid value …
+# … and either a tier ≥ LOTTERY_MIN_TIER_RATIO × the median payout carries at least half the
+# paid value, or a jackpot tier ≥ JACKPOT_MIN_TIER_RATIO × the median carries at least a
+# quarter. The second arm keeps the call off a knife edge: a 1 % tier worth 100× the common
+# item carries half the value in expectation (40–60 % in a sample), while a fixed payout with a
+# bonus of 2–5× carries under half in a bonus that is no jackpot, so neither case sits near a
+# threshold it needs. Product choices; no published rarity-tier threshold exists
 LOTTERY_VALUE_SHARE = 0.5
-# … and pays ≥ 3× the median payout: a prize, not noise (rarity tiers; Zendle et al. 2020)
+JACKPOT_VALUE_SHARE = 0.25
+JACKPOT_MIN_TIER_RATIO = 10.0
 LOTTERY_MIN_TIER_RATIO = 3.0
 # a bonus pays at least twice the typical payout, on between 0.5 % and 50 % of responses
 BONUS_MIN_RATIO = 2.0
@@ -973,7 +988,13 @@ def classify(tables: OutcomeTables) -> _Call:
         margin = 0.5 * min(np.inf if no_after else lr_k_after - lr_e, lr_k_not_first - lr_tau)
         unc = _uncertainty(iso_k, tables.count_n)
         return _Call("pity", _logistic_confidence(margin), unc, ev, dependence)
-    if time_lr >= DEPENDENCE_MIN_LR and time_beats_count:
+    # an interval call needs, beside a monotone dependence on time, an interval schedule that
+    # beats a constant hazard by the same strong evidence a variable ratio needs against it:
+    # bursty human tempo makes isotonic fits over many time bins cross DEPENDENCE_MIN_LR by
+    # chance now and then, but never makes a slot machine look like 1 − exp(−λτ)
+    for_interval = -against_interval
+    ev["loglik_margin_interval_vs_constant"] = for_interval
+    if time_lr >= DEPENDENCE_MIN_LR and time_beats_count and for_interval >= VR_MIN_EVIDENCE:
         margin = 0.5 * max(lr_e - lr_k_after, lr_tau - lr_k_not_first)
         if lr_tau >= lr_e:
             unc = _uncertainty(iso_tau, tables.irt_n[:N_TIME])
@@ -1004,19 +1025,24 @@ def _median_payout(stats: ScheduleStats) -> float:
     return float(rung_value(rungs[min(half, len(rungs) - 1)]))
 
 
-def _valuable_rung(stats: ScheduleStats) -> int | None:
-    """The highest ladder rung whose payouts and above carry ≥ half the paid value."""
-    if not stats.ladder_value:
+def _valuable_rung(stats: ScheduleStats, median_payout: float) -> int | None:
+    """The lottery tier: from the highest ladder rung down, the first whose payouts and above
+    carry ≥ LOTTERY_VALUE_SHARE of the paid value at ≥ LOTTERY_MIN_TIER_RATIO × the median
+    payout, or ≥ JACKPOT_VALUE_SHARE at ≥ JACKPOT_MIN_TIER_RATIO × the median; None if no rung
+    does."""
+    if not stats.ladder_value or not np.isfinite(median_payout):
         return None
     rungs = sorted(stats.ladder_value, reverse=True)
-    values = [stats.ladder_value[j] for j in rungs]
-    total = sum(values, Fraction(0))
+    total = sum(stats.ladder_value.values(), Fraction(0))
     running = Fraction(0)
-    for j, v in zip(rungs, values, strict=True):
-        running += v
-        if running >= Fraction(LOTTERY_VALUE_SHARE) * total:
+    for j in rungs:
+        running += stats.ladder_value[j]
+        ratio = float(rung_value(j)) / median_payout
+        if (
+            running >= Fraction(LOTTERY_VALUE_SHARE) * total and ratio >= LOTTERY_MIN_TIER_RATIO
+        ) or (running >= Fraction(JACKPOT_VALUE_SHARE) * total and ratio >= JACKPOT_MIN_TIER_RATIO):
             return int(j)
-    return int(rungs[-1])
+    return None
 
 
 def identify(stats: ScheduleStats) -> Schedule:
@@ -1026,15 +1052,12 @@ def identify(stats: ScheduleStats) -> Schedule:
     median_payout = _median_payout(stats)
     outcome = "any reward"
     tables = stats.any_tables
-    rung = _valuable_rung(stats)
+    rung = _valuable_rung(stats, median_payout)
     lottery = False
-    if has_cost and stats.cost_tables.wins > 0:
-        outcome, tables = "reward ≥ cost", stats.cost_tables
-    elif (
-        rung is not None
-        and paid_share >= LOTTERY_MIN_PAID_SHARE
-        and rung_value(rung) >= LOTTERY_MIN_TIER_RATIO * median_payout
-    ):
+    # a magnitude lottery is decided on the magnitudes first, whatever the common item is priced
+    # at: a box whose common item is "worth" its price pays "≥ cost" on every open, which would
+    # otherwise hide the rare tier that carries its value
+    if rung is not None and paid_share >= LOTTERY_MIN_PAID_SHARE:
         # the valuable tier decides when it is itself unpredictable; a tier that falls with
         # tenure or follows a fixed pattern (front-loaded payouts) is not a lottery
         tier_call = classify(stats.tables_for_rung(rung))
@@ -1045,6 +1068,8 @@ def identify(stats: ScheduleStats) -> Schedule:
             outcome = f"reward ≥ {float(rung_value(rung)):.4g}"
             tables = stats.tables_for_rung(rung)
             lottery = True
+    if not lottery and has_cost and stats.cost_tables.wins > 0:
+        outcome, tables = "reward ≥ cost", stats.cost_tables
     call = classify(tables)
     mean_ratio, ratio_cv, ratio_complete = _ratio_distribution(tables.count_w, tables.count_n)
     mean_int, int_cv, int_complete = _interval_distribution(tables.gap_event, tables.gap_censored)

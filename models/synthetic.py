@@ -11,7 +11,7 @@ or choose among options by softmax over learned values (hBayesDM `bandit2arm_del
 wait-or-pay offers, by hyperbolic discounting V = A / (1 + k·delay) (Mazur 1987). Users differ in
 response tempo, session habits, time zone and night-owlishness. The output is the event log in
 the native format (DESIGN §3.1) plus the ground truth, so every figure the models produce can be
-tested against a known answer (Wilson & Collins 2019, rule 5: simulate before you fit).
+tested against a known answer (Wilson & Collins 2019, rule 3: simulate, simulate, simulate).
 
 Simulation steps through response positions, vectorised across all tracks at once; the models'
 hot paths never call this module.
@@ -122,6 +122,8 @@ class PopulationSpec:
     one_off_share:     share of users who respond once and never return
     alpha, b0, b_v, b_delta: Rescorla-Wagner learning rate and engagement weights
     loss_chaser_share: share of users whose b_δ is drawn from `loss_chaser_b_delta` instead
+                       and who multiply their stake by `loss_chaser_stake` after a losing paid
+                       response of the same session (chasing: raising the stake to win it back)
     beta:              softmax inverse temperature for choices
     discount_k:        hyperbolic discount rate per second, log-uniform; choice noise `wait_noise`
     tempo_s:           median within-session inter-response time; `tempo_sigma` its log spread
@@ -146,6 +148,7 @@ class PopulationSpec:
     b_delta: tuple[float, float] = (0.0, 0.0)
     loss_chaser_share: float = 0.0
     loss_chaser_b_delta: tuple[float, float] = (-3.0, -1.5)
+    loss_chaser_stake: float = 1.0
     beta: tuple[float, float] = (1.0, 10.0)
     discount_k: tuple[float, float] = (1e-5, 1e-2)
     wait_noise: float = 20.0
@@ -392,6 +395,7 @@ def simulate_product(spec: ProductSpec, seed: int) -> SimulatedProduct:
     chaser = draw(lambda p, s, n: rng.random(n) < p.loss_chaser_share) > 0.5
     b_chase = draw(lambda p, s, n: _uniform(rng, p.loss_chaser_b_delta, n))
     b_delta = np.where(chaser, b_chase, b_delta)
+    chase_stake = np.where(chaser, draw(lambda p, s, n: np.full(n, p.loss_chaser_stake)), 1.0)
     beta = draw(lambda p, s, n: _uniform(rng, p.beta, n))
     disc_k = draw(lambda p, s, n: _log_uniform(rng, p.discount_k, n))
     target = np.maximum(
@@ -496,6 +500,7 @@ def simulate_product(spec: ProductSpec, seed: int) -> SimulatedProduct:
     last_win = np.full(n_tr, -np.inf)
     last_resp = np.full(n_tr, np.nan)
     armed = np.full(n_tr, -np.inf)  # a variable-interval reward is waiting at the start
+    lost_last = np.zeros(n_tr, dtype=bool)  # the previous response of the session lost money
     active = np.ones(n_tr, dtype=bool)
 
     ev_track: list[NDArray[np.int64]] = []
@@ -598,7 +603,10 @@ def simulate_product(spec: ProductSpec, seed: int) -> SimulatedProduct:
         tier = (tier_draw[:, None] > tier_cum[ma]).sum(axis=1)
         tier = np.minimum(tier, n_tiers - 1)
         noise = np.exp(sigma_mag[a] * rng.standard_normal(na) - 0.5 * sigma_mag[a] ** 2)
-        stake = np.where(base_cost[a] > 0, spend_mult[a], 1.0)
+        # loss chasers raise the stake after a losing paid response of the same session, and a
+        # bigger stake pays proportionally more
+        raise_stake = np.where(lost_last[a] & (base_cost[a] > 0), chase_stake[a], 1.0)
+        stake = np.where(base_cost[a] > 0, spend_mult[a], 1.0) * raise_stake
         magnitude = tier_values[ma, tier] * noise * count * fade * stake
         gain = np.where(win, magnitude, consolation[a] * fade * stake)
         gain += np.where(rng.random(na) < bonus_p[a], bonus_value[a] * fade, 0.0)
@@ -612,7 +620,7 @@ def simulate_product(spec: ProductSpec, seed: int) -> SimulatedProduct:
 
         # wait-or-pay offers: hyperbolic value of waiting vs paying now
         delay = np.full(na, np.nan)
-        cost = base_cost[a].copy()
+        cost = base_cost[a] * raise_stake
         wa = wop[a]
         if wa.any():
             d = np.exp(rng.uniform(np.log(delay_lo[a][wa]), np.log(delay_hi[a][wa])))
@@ -666,8 +674,8 @@ def simulate_product(spec: ProductSpec, seed: int) -> SimulatedProduct:
         last_resp[a] = ta
         n_done[a] += 1
 
-        # learning
-        r = (gain - loss) / scale[a]
+        # learning, on the outcome net of the stake
+        r = (gain - loss - cost) / scale[a]
         if ho.any():
             rows = a[ho]
             q_chosen = q[rows, chosen[ho]]
@@ -686,6 +694,7 @@ def simulate_product(spec: ProductSpec, seed: int) -> SimulatedProduct:
         done = (reached & (exact[a] | ~cont)) | (n_done[a] >= 3 * target[a] + 50)
         cont &= ~done
         active[a[done]] = False
+        lost_last[a] = cont & (gain - loss - cost < 0.0)
 
         go_on = a[cont & ~done]
         if go_on.size:
@@ -1025,8 +1034,22 @@ def rule_scenarios(n_users: int = 80) -> ProductSpec:
             pop(responses=(80.0, 200.0), b0=(-1.0, 0.5), b_v=(2.0, 4.0), beta=(10.0, 20.0)),
         ),
         "loss-chasing": (
-            ScheduleSpec(kind="variable_ratio", ratio=3.0, values=(1.0,)),
-            pop(responses=(200.0, 400.0), loss_chaser_share=0.6, b_delta=(0.0, 0.5), tempo_s=5.0),
+            # a paid slot (stake 1, wins pay 3): chasers double the stake after a loss
+            ScheduleSpec(kind="variable_ratio", ratio=3.0, values=(3.0,), cost=1.0),
+            pop(
+                responses=(200.0, 400.0),
+                loss_chaser_share=0.6,
+                loss_chaser_stake=2.0,
+                b_delta=(0.0, 0.5),
+                tempo_s=5.0,
+            ),
+        ),
+        "losses-disguised-as-wins": (
+            # a paid slot whose non-winning spins mostly return part of the stake
+            ScheduleSpec(
+                kind="variable_ratio", ratio=5.0, values=(5.0,), cost=1.0, consolation=0.4
+            ),
+            pop(responses=(50.0, 200.0), tempo_s=5.0),
         ),
         "night-engagement": (
             ScheduleSpec(kind="fixed_ratio", ratio=3.0, values=(5.0,), reward_scale=5.0),

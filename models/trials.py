@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from models import localtime
 from models.columns import RESPONSE, EventColumns
 from models.kernels import bucket_time_order
 from models.segments import Segments
@@ -34,7 +35,13 @@ class Trials:
     loss:           (n,) float64 sum of |negative reward values| attached (aversive outcomes)
     rewarded:       (n,) bool, at least one reward event (of any value) was attached
     option:         (n,) int32 option code, -1 when absent
-    utc_offset_s:   (n,) int32 the user's zone offset at the response
+    utc_offset_s:   (n,) int32 the user's zone offset at the response, where `local_known`
+    local_known:    (n,) bool, the response's local time is known (its own offset, or the
+                    project's declared zone; `models.localtime`); elsewhere utc_offset_s is 0
+    day_offset_s:   (n,) int32 the offset that puts the user's day boundary at local midnight:
+                    utc_offset_s where local time is known, else the boundary inferred from the
+                    user's daily rhythm (`models.localtime.rhythm_day_offsets`); for calendar
+                    days only, never for the clock
     delay_s:        (n,) float64 wait offered in a wait-or-pay choice, NaN otherwise
     sessions:       Segments of the n responses by session (sessions never span units)
     continued:      (n,) bool, the next response of the unit belongs to the same session
@@ -53,6 +60,8 @@ class Trials:
     rewarded: NDArray[np.bool_]
     option: NDArray[np.int32]
     utc_offset_s: NDArray[np.int32]
+    local_known: NDArray[np.bool_]
+    day_offset_s: NDArray[np.int32]
     delay_s: NDArray[np.float64]
     sessions: Segments
     continued: NDArray[np.bool_]
@@ -65,8 +74,11 @@ class Trials:
 
     @property
     def reward(self) -> NDArray[np.float64]:
-        """(n,) net outcome r = gain − loss, the reward the expectation models learn."""
-        return self.gain - self.loss
+        """(n,) net outcome r = gain − loss − cost, the reward the expectation models learn:
+        on a paid response the outcome is relative to the stake, so a payout below the stake
+        (a loss disguised as a win; Dixon et al. 2010) is a negative surprise, not a positive
+        one. Free responses (cost 0) learn from gain − loss."""
+        return self.gain - self.loss - self.cost
 
     @property
     def win(self) -> NDArray[np.bool_]:
@@ -108,8 +120,16 @@ def event_order(
     return bucket_time_order(key, t, keys_per_bucket=2, keys=2 * (top + 1))
 
 
-def build_trials(columns: EventColumns, *, session_gap_s: float, observed_until: float) -> Trials:
+def build_trials(
+    columns: EventColumns,
+    *,
+    session_gap_s: float,
+    observed_until: float,
+    time_zone: str | None = None,
+) -> Trials:
     """Sort, attach rewards to responses, cut sessions and mark censored continuations.
+
+    time_zone: the project's declared IANA zone, for events that sent no offset of their own.
 
     Cost: one lexicographic sort of the n events plus O(n) vectorised passes.
     """
@@ -161,6 +181,8 @@ def build_trials(columns: EventColumns, *, session_gap_s: float, observed_until:
         continued[:-1] = ~new_session[1:]
     continued &= ~last
     censored = last & (t + session_gap_s > observed_until)
+    offset, known = localtime.resolve(t, columns.utc_offset_s[resp_rows], time_zone)
+    rhythm, _ = localtime.rhythm_day_offsets(t, columns.user[resp_rows])
 
     return Trials(
         units=units,
@@ -172,7 +194,9 @@ def build_trials(columns: EventColumns, *, session_gap_s: float, observed_until:
         loss=loss,
         rewarded=rewarded,
         option=columns.option[resp_rows],
-        utc_offset_s=columns.utc_offset_s[resp_rows],
+        utc_offset_s=offset,
+        local_known=known,
+        day_offset_s=np.where(known, offset, rhythm).astype(np.int32),
         delay_s=columns.delay_s[resp_rows],
         sessions=sessions,
         continued=continued,

@@ -82,7 +82,10 @@ def store_report(
 
 # A stored user record: a JSON array whose first element is this format's version, then the
 # values of `models.analysis.USER_RECORD` in order. A new field list needs a new version.
-USER_RECORD_FORMAT = 1
+USER_RECORD_FORMAT = 2
+# Fields each earlier format lacks, inserted before the tier (and served as null): format 1
+# predates the per-user tests and the count of responses of known local time.
+_MISSING_BEFORE_TIER = {1: 6}
 _COPY_CHUNK_BYTES = 1 << 20
 
 
@@ -97,7 +100,12 @@ def stored_user_row(body: str | bytes) -> dict[str, Any]:
     value = orjson.loads(body)
     if isinstance(value, dict):
         return value
-    if not isinstance(value, list) or not value or value[0] != USER_RECORD_FORMAT:
+    if not isinstance(value, list) or not value:
+        raise ValueError("a per-user row in a format this version does not read")
+    if value[0] in _MISSING_BEFORE_TIER:
+        record = value[1:]
+        return user_row([*record[:-2], *[None] * _MISSING_BEFORE_TIER[value[0]], *record[-2:]])
+    if value[0] != USER_RECORD_FORMAT:
         raise ValueError("a per-user row in a format this version does not read")
     return user_row(value[1:])
 

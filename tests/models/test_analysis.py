@@ -204,8 +204,14 @@ def _reference_jsonable(x: Any) -> Any:
 _MARKER_COLUMNS = (
     "spend", "night_share", "session_escalation", "frequency_escalation", "post_reward_pause",
     "rpe_persistence", "rpe_balance", "front_loading", "option_concentration", "aversive_share",
-    "aversive_expectation", "discount_k",
+    "aversive_expectation", "discount_k", "local_time_responses", "chase_stake_effect",
 )  # fmt: skip
+_TEST_COLUMNS = {
+    "loss_chasing_p": "chase_p",
+    "night_play_p": "night_p",
+    "session_escalation_p": "session_escalation_p",
+    "frequency_escalation_p": "frequency_escalation_p",
+}
 _FIT_COLUMNS = (
     "b0", "b_v", "b_delta", "b_delta_se", "b_delta_p", "loglik", "loglik_null", "lr_stat",
     "p_value", "aic_delta", "reward_scale",
@@ -225,6 +231,7 @@ def _reference_user_row(c: dict[str, np.ndarray], i: int) -> dict[str, Any]:
         "risk_tier": TIERS[int(c["risk_tier"][i])],
         "raised_by": raised,
         "markers": {name: c[name][i] for name in _MARKER_COLUMNS},
+        "tests": {key: c[name][i] for key, name in _TEST_COLUMNS.items()},
         "fit": {
             "status": c["fit_status"][i],
             "alpha_source": c["alpha_source"][i],

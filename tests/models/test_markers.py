@@ -73,6 +73,9 @@ def test_state_learner_makes_a_fixed_ratio_predictable_but_not_a_random_one() ->
 
 def test_undefined_markers_are_nan_not_zero() -> None:
     seg = Segments.from_lengths(np.array([2]))
-    assert np.isnan(mk.night_share(np.array([True, False]), seg, 5)[0])
+    assert np.isnan(mk.night_share(np.array([True, False]), np.ones(2, dtype=bool), seg, 5)[0])
+    # local time unknown: not assessable, however many responses
+    seg10 = Segments.from_lengths(np.array([10]))
+    assert np.isnan(mk.night_share(np.ones(10, dtype=bool), np.zeros(10, dtype=bool), seg10, 5)[0])
     assert np.isnan(mk.gini(np.zeros(3)))
     assert np.isnan(mk.top_share(np.zeros(0), 0.1))

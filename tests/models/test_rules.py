@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from models.rules import DEFAULT_TABLE, SEVERITIES, MechanicFacts, evaluate
+from models.rules import DEFAULT_TABLE, SEVERITIES, DecisionTable, MechanicFacts, assess, evaluate
 from models.validate import rules_bar
 
 DESIGN_RULE_IDS = [
@@ -23,6 +23,7 @@ DESIGN_RULE_IDS = [
     "night-engagement",
     "session-escalation",
     "playing-by-appointment",
+    "losses-disguised-as-wins",
 ]
 SEED_ROWS = {
     "variable-ratio-reward": (
@@ -64,9 +65,9 @@ def test_version_is_the_digest_of_the_canonical_content() -> None:
 def test_overrides_make_a_new_table_with_a_new_version() -> None:
     table = DEFAULT_TABLE.with_overrides({"loss-chasing.min_share": 0.2})
     assert table.rule("loss-chasing").threshold("min_share") == 0.2
-    assert DEFAULT_TABLE.rule("loss-chasing").threshold("min_share") == 0.1
+    assert DEFAULT_TABLE.rule("loss-chasing").threshold("min_share") == 0.05
     assert table.version != DEFAULT_TABLE.version
-    assert table.with_overrides({"loss-chasing.min_share": 0.1}).version == DEFAULT_TABLE.version
+    assert table.with_overrides({"loss-chasing.min_share": 0.05}).version == DEFAULT_TABLE.version
 
 
 @pytest.mark.parametrize(
@@ -135,22 +136,111 @@ def test_the_evaluator_uses_the_table_it_is_given() -> None:
     assert evaluate(strict, facts) == ()
 
 
-def test_loss_chasing_counts_significant_negative_b_delta() -> None:
-    fitted = np.ones(20, dtype=bool)
-    b = np.where(np.arange(20) < 3, -2.0, 1.0)
-    p = np.where(np.arange(20) < 3, 0.01, 0.5)
-    (finding,) = evaluate(
-        DEFAULT_TABLE, _facts(kind="fixed_ratio", engagement_fitted=fitted, b_delta=b, b_delta_p=p)
-    )
-    assert finding.rule_id == "loss-chasing"
+def _chasing(n: int, chasers: int, **changes: object) -> MechanicFacts:
+    tested = np.ones(n, dtype=bool)
+    flagged = np.arange(n) < chasers
+    effect = np.where(flagged, 0.5, 0.01)
+    base: dict[str, object] = {
+        "kind": "fixed_ratio",
+        "has_cost": True,
+        "chase_tested": tested,
+        "chase_flagged": flagged,
+        "chase_effect": effect,
+    }
+    return _facts(**(base | changes))
+
+
+def _fired(facts: MechanicFacts, rule_id: str, table: DecisionTable = DEFAULT_TABLE) -> bool:
+    return rule_id in [f.rule_id for f in evaluate(table, facts)]
+
+
+def _unassessable(facts: MechanicFacts, rule_id: str) -> list[str]:
+    return [a.reason for a in assess(DEFAULT_TABLE, facts).not_assessable if a.rule_id == rule_id]
+
+
+def test_loss_chasing_counts_users_who_raise_stakes_after_losses() -> None:
+    findings = [f for f in evaluate(DEFAULT_TABLE, _chasing(20, 3)) if f.rule_id == "loss-chasing"]
+    (finding,) = findings
     assert finding.evidence["loss_chasing_share"] == pytest.approx(3 / 20)
-    assert (
-        evaluate(
-            DEFAULT_TABLE.with_overrides({"loss-chasing.min_share": 0.2}),
-            _facts(kind="fixed_ratio", engagement_fitted=fitted, b_delta=b, b_delta_p=p),
-        )
-        == ()
+    assert finding.evidence["tested_users"] == 20
+    assert not _fired(_chasing(20, 0), "loss-chasing")
+    assert not _fired(
+        _chasing(20, 3),
+        "loss-chasing",
+        DEFAULT_TABLE.with_overrides({"loss-chasing.min_share": 0.2}),
     )
+
+
+def test_loss_chasing_on_free_or_fixed_stakes_is_not_assessable() -> None:
+    assert _unassessable(_chasing(20, 3, has_cost=False), "loss-chasing")
+    assert not _fired(_chasing(20, 3, has_cost=False), "loss-chasing")
+    fixed = _chasing(20, 0, chase_effect=np.zeros(20))
+    assert "stakes never change" in _unassessable(fixed, "loss-chasing")[0]
+    assert _unassessable(_chasing(5, 3), "loss-chasing")  # too few tested users
+
+
+def test_continuation_after_losses_alone_is_not_loss_chasing() -> None:
+    # every user significantly likelier to continue after losses (b_δ < 0), nobody raising
+    # the stake: quitting while ahead looks the same, so the rule stays silent
+    n = 30
+    facts = _chasing(
+        n,
+        0,
+        engagement_fitted=np.ones(n, dtype=bool),
+        b_delta=np.full(n, -2.0),
+        b_delta_p=np.full(n, 1e-6),
+    )
+    assert not _fired(facts, "loss-chasing")
+
+
+def test_night_play_needs_known_local_time() -> None:
+    n = 30
+    everyone_at_night = _facts(
+        night_share=np.full(n, 0.9),
+        night_tested=np.zeros(n, dtype=bool),
+        night_flagged=np.zeros(n, dtype=bool),
+        local_time_share=0.0,
+    )
+    assert not _fired(everyone_at_night, "night-engagement")
+    assert "local time unknown" in _unassessable(everyone_at_night, "night-engagement")[0]
+    known = _facts(
+        night_share=np.full(n, 0.9),
+        night_tested=np.ones(n, dtype=bool),
+        night_flagged=np.arange(n) < 10,
+        local_time_share=1.0,
+    )
+    assert _fired(known, "night-engagement")
+    assert not _fired(
+        _facts(
+            night_share=np.full(n, 0.1),
+            night_tested=np.ones(n, dtype=bool),
+            night_flagged=np.arange(n) < 3,
+            local_time_share=1.0,
+        ),
+        "night-engagement",
+    )
+
+
+def test_spend_concentration_is_over_spenders() -> None:
+    # 20 spenders paying 1 each and one paying 30, among 200 users who pay nothing: over all
+    # users the top tenth (21 people) holds everything; over the 21 spenders the top tenth
+    # (2.1 people) holds (30 + 1 + 0.1) / 50 = 62 %
+    spend = np.concatenate([np.zeros(200), np.ones(20), [30.0]])
+    (finding,) = [
+        f
+        for f in evaluate(DEFAULT_TABLE, _facts(spend=spend))
+        if f.rule_id == "spend-concentration"
+    ]
+    assert finding.evidence["spenders"] == 21
+    assert finding.evidence["spend_top10_share"] == pytest.approx(31.1 / 50)
+    equal = np.concatenate([np.zeros(200), np.ones(40)])
+    assert not _fired(_facts(spend=equal), "spend-concentration")
+
+
+def test_losses_disguised_as_wins_on_paid_mechanics() -> None:
+    assert _fired(_facts(has_cost=True, disguised_loss_share=0.3), "losses-disguised-as-wins")
+    assert not _fired(_facts(has_cost=True, disguised_loss_share=0.05), "losses-disguised-as-wins")
+    assert not _fired(_facts(has_cost=False, disguised_loss_share=0.3), "losses-disguised-as-wins")
 
 
 def test_every_rule_fires_on_its_scenario_and_none_on_the_control() -> None:
