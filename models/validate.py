@@ -25,6 +25,7 @@ from scipy.stats import spearmanr
 
 from models import markers as mk
 from models.analysis import Analysis, AnalysisConfig, analyse
+from models.risk import MARKERS as RISK_MARKERS
 from models.rules import DEFAULT_TABLE
 from models.schedule import KINDS, SLOT_MACHINE_KINDS
 from models.segments import Segments
@@ -48,6 +49,7 @@ ALPHA_MIN_SPEARMAN = 0.6
 COVERAGE_RANGE = (0.85, 0.99)
 CHOICE_MIN_SPEARMAN = 0.8
 CHOICE_MAX_LOGLIK_GAP = 1e-3
+FIELD_MAX_NULL_FLAG_RATE = 0.10
 
 
 def _truth_index(product: SimulatedProduct, analysis: Analysis) -> NDArray[np.int64]:
@@ -492,6 +494,116 @@ def rules_bar(n_users: int = 80, *, seed: int = 0) -> RulesBar:
     )
 
 
+# ------------------------------------------------------------------ 6. the second generator
+
+
+@dataclass(frozen=True, kw_only=True)
+class FieldBar:
+    """The same audit on products of `models.fieldsim`, a generator written independently of
+    `models.synthetic` with other assumptions (bursty tempo, breaks inside sessions, three
+    zones with no offsets sent, stopping that ignores outcomes). Nothing was tuned on it.
+
+    confusion[(truth, called)]: schedules; night_false / chasing_false: night-engagement and
+    loss-chasing findings on products with no night player / no loss chaser (quitters while
+    ahead present); night_found / chasing_found: the same findings on products that have them
+    (positive controls), over such products; null_tested / null_flagged: per-user flags on the
+    products with no effect, by marker (every flag there is false)."""
+
+    products: int
+    confusion: dict[tuple[str, str], int]
+    errors: list[str]
+    night_false: int
+    night_products_without: int
+    night_found: int
+    night_products_with: int
+    chasing_false: int
+    chasing_products_without: int
+    chasing_found: int
+    chasing_products_with: int
+    null_tested: dict[str, int]
+    null_flagged: dict[str, int]
+
+    @property
+    def mechanics(self) -> int:
+        return sum(self.confusion.values())
+
+    @property
+    def accuracy(self) -> float:
+        right = sum(v for (t, c), v in self.confusion.items() if t == c)
+        return right / self.mechanics if self.mechanics else math.nan
+
+    @property
+    def false_slot_machine(self) -> int:
+        return sum(
+            v
+            for (t, c), v in self.confusion.items()
+            if c in SLOT_MACHINE_KINDS and t not in SLOT_MACHINE_KINDS
+        )
+
+    @property
+    def null_flag_rate(self) -> float:
+        """Flagged users over tested users on products with no effect (all flags false)."""
+        tested = sum(self.null_tested.values())
+        return sum(self.null_flagged.values()) / tested if tested else math.nan
+
+
+def field_bar(seed: int = 0, n_products: int = 24, n_null: int = 4) -> FieldBar:
+    from models import fieldsim
+
+    confusion: dict[tuple[str, str], int] = {}
+    errors: list[str] = []
+    counts = dict.fromkeys(("nf", "nw", "nfound", "nwith", "cf", "cw", "cfound", "cwith"), 0)
+    null_tested: dict[str, int] = {}
+    null_flagged: dict[str, int] = {}
+    scenarios = [(s, False) for s in fieldsim.field_benchmark(seed, n_products)]
+    scenarios += [(s, True) for s in fieldsim.null_products(seed, n_null)]
+    for i, (scenario, null) in enumerate(scenarios):
+        product = fieldsim.simulate_field(scenario, seed + i)
+        analysis = analyse(product.columns, config=AnalysisConfig(), table=DEFAULT_TABLE)
+        fired = {f.rule_id for f in analysis.findings}
+        if not null:
+            for report in analysis.mechanics:
+                truth = product.mechanic(report.mechanic).kind
+                called = report.schedule.kind
+                confusion[(truth, called)] = confusion.get((truth, called), 0) + 1
+                if truth != called:
+                    errors.append(f"{scenario.name}/{report.mechanic} ({truth}): called {called}")
+        night, chasing = "night-engagement" in fired, "loss-chasing" in fired
+        if product.nobody_at_night:
+            counts["nw"] += 1
+            counts["nf"] += night
+        elif scenario.zones_sent:
+            counts["nwith"] += 1
+            counts["nfound"] += night
+        if product.no_loss_chasers:
+            counts["cw"] += 1
+            counts["cf"] += chasing
+        else:
+            counts["cwith"] += 1
+            counts["cfound"] += chasing
+        if null and len(analysis.users):
+            for name, _ in RISK_MARKERS:
+                tested = np.asarray(analysis.users[f"tested_{name}"], dtype=bool)
+                flagged = np.asarray(analysis.users[f"raised_{name}"], dtype=bool)
+                null_tested[name] = null_tested.get(name, 0) + int(tested.sum())
+                null_flagged[name] = null_flagged.get(name, 0) + int(flagged.sum())
+    return FieldBar(
+        products=len(scenarios),
+        confusion=confusion,
+        errors=errors,
+        night_false=counts["nf"],
+        night_products_without=counts["nw"],
+        night_found=counts["nfound"],
+        night_products_with=counts["nwith"],
+        chasing_false=counts["cf"],
+        chasing_products_without=counts["cw"],
+        chasing_found=counts["cfound"],
+        chasing_products_with=counts["cwith"],
+        null_tested=null_tested,
+        null_flagged=null_flagged,
+    )
+
+
 # ------------------------------------------------------------------ 7. scale
 
 
@@ -610,6 +722,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"   control (fixed ratio, habituating users): {rb.control or 'no finding'}  {_mark(good)}"
     )
+
+    fb = field_bar(seed, 12 if args.quick else 24, 2 if args.quick else 4)
+    good = (
+        fb.accuracy >= SCHEDULE_MIN_ACCURACY
+        and fb.false_slot_machine == 0
+        and fb.night_false == 0
+        and fb.chasing_false == 0
+        and fb.null_flag_rate <= FIELD_MAX_NULL_FLAG_RATE
+    )
+    ok &= good
+    print(
+        f"\n6. The second generator (models.fieldsim, written independently; nothing tuned on "
+        f"it): {fb.products} products"
+    )
+    print(
+        f"   schedules {fb.accuracy:.3f} of {fb.mechanics} (bar ≥ {SCHEDULE_MIN_ACCURACY}); "
+        f"other kinds called variable_ratio/pity: {fb.false_slot_machine} (bar 0)"
+    )
+    print(
+        f"   night-engagement on products where nobody plays at night: {fb.night_false} of "
+        f"{fb.night_products_without} (bar 0); on products with night players and zones sent: "
+        f"{fb.night_found} of {fb.night_products_with}"
+    )
+    print(
+        f"   loss-chasing on products without chasers (quitters while ahead present): "
+        f"{fb.chasing_false} of {fb.chasing_products_without} (bar 0); with chasers: "
+        f"{fb.chasing_found} of {fb.chasing_products_with}"
+    )
+    flags = ", ".join(f"{k} {fb.null_flagged[k]}/{fb.null_tested[k]}" for k in fb.null_tested)
+    print(
+        f"   per-user flags on products with no effect (flagged/tested): {flags}; rate "
+        f"{fb.null_flag_rate:.4f} (bar ≤ {FIELD_MAX_NULL_FLAG_RATE})  {_mark(good)}"
+    )
+    for err in fb.errors:
+        print(f"   miss: {err}")
 
     if args.large:
         sc = scale_bar(seed=seed)
