@@ -7,27 +7,40 @@ DESIGN §4.2. After each response t the user continues the session (cₜ = 1) or
 with Vₜ₊₁ and δₜ from Rescorla-Wagner at the user's learning rate α (models.expectation), on
 rewards divided by the unit's scale s (root mean square of its non-zero rewards), so b_V and b_δ
 are per typical reward and comparable across mechanics. b_δ < 0 with a significant test is loss
-chasing (continuing after disappointments; Lesieur 1984, Braverman & Shaffer 2010); b_δ > 0 is
-RPE-driven engagement (Rutledge et al. 2014).
+chasing (continuing after disappointments; the gambler's 'chase', Lesieur 1984); b_δ > 0 is
+RPE-driven engagement — our operationalisation (Rutledge et al. 2014 show momentary happiness,
+not continuation, tracking recent prediction errors).
 
 Fitting, unit by unit in one compiled pass (`models.kernels.engagement_fits`; maximum
 likelihood, Wilson & Collins 2019):
 1. profile likelihood over a grid of α shared by all units: at each grid α the unit's
-   expectations come from Rescorla-Wagner over its rows, then (b₀, b_V, b_δ) are fitted by
-   Newton-Raphson, warm-started from the neighbouring grid points; a weak Gaussian prior (ridge)
-   keeps separable cases finite;
-2. each unit's α is refined by a parabolic step on its profile (logit scale) and re-fitted at
-   its own α;
+   expectations come from Rescorla-Wagner over its rows, then (b₀, b_V, b_δ) maximise the
+   log-likelihood with a weak Gaussian prior (ridge) on b_V and b_δ, which keeps separable cases
+   finite. At fixed α that objective is strictly concave; it is maximised by Newton's method
+   with a backtracking line search (Armijo condition; gradient steps where the Hessian is not
+   numerically definite; Nocedal & Wright 2006, §3.1, §3.4), warm-started from the
+   neighbouring grid points — or from the intercept-only null (b₀ = logit of the unit's
+   continue rate, b_V = b_δ = 0) where the warm start is worse than it — and iterated until
+   converged (half the squared Newton decrement below a tolerance; Boyd & Vandenberghe 2004,
+   §9.5). No step is kept that lowers the objective, so every fit ends at or above the null's
+   value and the reported log-likelihood is never below the null's (checked);
+2. each unit's α̂ is the maximum of its profile (logit scale) searched between its best grid
+   point's neighbours by successive parabolic interpolation in a bracket, with golden-section
+   steps where the parabola is no use (Brent 1973, ch. 5), then re-fitted exactly there;
 3. the 95 % interval is the profile-likelihood interval {α : ℓ(α) ≥ ℓ̂ − χ²₁(0.95)/2}, the hull
-   of the grid points inside it with linear interpolation to the crossings (Venzon & Moolgavkar
-   1988; Pawitan 2001 §2.6). An interval that runs to the end of the grid means α is not
-   identified on that side — reported as such, never hidden (Wilson & Collins 2019, rule 6);
+   of the evaluated points inside it (the grid and the search's) with linear interpolation to
+   the crossings (Venzon & Moolgavkar 1988; Pawitan 2001 §2.6), so it always holds α̂. An
+   interval that runs to the end of the grid means α is not identified on that side — reported
+   as such, never hidden (cf. Wilson & Collins 2019, rule 5: can the parameters be
+   recovered?);
 4. the likelihood-ratio test and AIC compare against the intercept-only null P(c) = σ(b₀).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -53,8 +66,9 @@ class EngagementConfig:
     v0:          initial expectation V₁
     ridge:       precision of the N(0, 1/ridge) prior on b_V and b_δ (per unit reward scale);
                  0.01 is a prior s.d. of 10, negligible against any real effect
-    iterations:  maximum Newton iterations per grid point
-    tolerance:   convergence threshold on the largest Newton step
+    iterations:  maximum Newton steps per fit (a fit that needs more is reported unconverged)
+    tolerance:   convergence threshold of the reported fit on half the squared Newton decrement,
+                 gᵀH⁻¹g/2 — the rise in the penalised log-likelihood another step predicts
     """
 
     alpha_grid: int = 25
@@ -62,8 +76,8 @@ class EngagementConfig:
     alpha_max: float = 0.99
     v0: float = 0.0
     ridge: float = 0.01
-    iterations: int = 50
-    tolerance: float = 1e-7
+    iterations: int = 100
+    tolerance: float = 1e-10
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +94,8 @@ class EngagementFit:
     lr_stat, p_value: likelihood-ratio statistic and its χ²(3) p-value against the null
     aic_delta:   AIC(model) − AIC(null); negative favours the model
     scale:       the reward scale s the b's are expressed in
+    converged:   the reported fit met its convergence test within `iterations` steps (False
+                 where not fitted)
     """
 
     status: NDArray[np.int8]
@@ -98,6 +114,7 @@ class EngagementFit:
     p_value: NDArray[np.float64]
     aic_delta: NDArray[np.float64]
     scale: NDArray[np.float64]
+    converged: NDArray[np.bool_]
 
 
 def reward_scale(reward: NDArray[np.float64], segments: Segments) -> NDArray[np.float64]:
@@ -109,9 +126,13 @@ def reward_scale(reward: NDArray[np.float64], segments: Segments) -> NDArray[np.
         return np.where(count > 0, np.sqrt(sq / np.maximum(count, 1.0)), 0.0)
 
 
-# the α profile's fits stop at a larger step than the reported fit's: a log-likelihood taken
-# within 1e-5 of its maximum is off by O(n·1e-10), far below what moves the profile
-PROFILE_TOLERANCE = 1e-5
+# the α profile's fits stop at a looser tolerance than the reported fit's: a profile value
+# within 1e-6 of its maximum is far closer than anything that moves α̂ or its interval
+PROFILE_TOLERANCE = 1e-6
+# the reported log-likelihood may fall short of the null's only by the vanishing prior on b₀
+# (the null's own b₀ pays it: 5e-7·b₀², below 1e-4 for any continue rate in (1e-6, 1 − 1e-6))
+# and by rounding
+NULL_SLACK = 1e-9
 
 
 def fit_engagement(
@@ -148,6 +169,7 @@ def fit_engagement(
     out |= {k: nan.copy() for k in ("b_delta_se", "b_delta_p", "loglik", "loglik_null")}
     out |= {k: nan.copy() for k in ("lr_stat", "p_value")}
     out["aic_delta"] = nan.copy()
+    converged = np.zeros(u, dtype=np.bool_)
     with np.errstate(divide="ignore", invalid="ignore"):
         p_null = n_cont / n_obs
         ll_null = np.where(
@@ -160,7 +182,7 @@ def fit_engagement(
     if fit.any():
         # rewards per unit of the unit's scale (units without rewards are not fitted)
         r = reward / segments.broadcast(np.where(scale > 0.0, scale, 1.0))
-        res = _fit_units(
+        res, converged[fit] = _fit_units(
             r,
             continued,
             observed,
@@ -171,6 +193,12 @@ def fit_engagement(
         )
         for key, values in res.items():
             out[key][fit] = values
+        # the guarantee of the fit (every fit starts at or above the null and never steps
+        # down): a model that nests the null cannot fit worse than it
+        b0_null = logit(np.clip(p_null[fit], 1e-6, 1 - 1e-6))
+        slack = 0.5e-6 * b0_null**2 + NULL_SLACK * (1.0 + np.abs(ll_null[fit]))
+        if np.any(out["loglik"][fit] < ll_null[fit] - slack):
+            raise ArithmeticError("an engagement fit ended below its intercept-only null")
         lr = np.maximum(2.0 * (out["loglik"][fit] - ll_null[fit]), 0.0)
         out["lr_stat"][fit] = lr
         out["p_value"][fit] = chi2.sf(lr, NULL_DF)
@@ -180,6 +208,7 @@ def fit_engagement(
         status=status,
         n_obs=n_obs,
         scale=scale,
+        converged=converged,
         **out,
     )
 
@@ -192,17 +221,22 @@ def _fit_units(
     length: NDArray[np.int64],
     b0_start: NDArray[np.float64],
     config: EngagementConfig,
-) -> dict[str, NDArray[np.float64]]:
-    """Fit the units whose rows are `start`/`length` of the (n,) arrays; results (u,)."""
+) -> tuple[dict[str, NDArray[np.float64]], NDArray[np.bool_]]:
+    """Fit the units whose rows are `start`/`length` of the (n,) arrays; results (u,), and
+    whether each unit's reported fit converged."""
     u = start.shape[0]
     grid = alpha_grid(config.alpha_grid, config.alpha_min, config.alpha_max)
     xs = logit(grid)
 
     def fits(
-        alphas: NDArray[np.float64], b: NDArray[np.float64], *, exact: bool
-    ) -> tuple[NDArray[np.float64], ...]:
+        alphas: NDArray[np.float64],
+        b: NDArray[np.float64],
+        *,
+        exact: bool,
+        units: NDArray[np.int64] | slice = slice(None),
+    ) -> tuple[NDArray[Any], ...]:
         return engagement_fits(
-            r, continued, observed, start, length, alphas, b,
+            r, continued, observed, start[units], length[units], alphas, b,
             v0=config.v0, ridge=config.ridge, iterations=config.iterations,
             tolerance=config.tolerance if exact else max(config.tolerance, PROFILE_TOLERANCE),
             exact=exact, with_reduced=not exact,
@@ -211,24 +245,16 @@ def _fit_units(
     # 1. the profile over the grid, and the model without b_δ at each grid point
     b = np.zeros((u, 3))
     b[:, 0] = b0_start
-    profile, reduced, bs, _, _ = fits(np.tile(grid, (u, 1)), b, exact=False)
+    profile, reduced, bs, _, _, _ = fits(np.tile(grid, (u, 1)), b, exact=False)
 
-    # 2. each unit refined at the vertex of a parabola through its best grid point
-    units = np.arange(u)
-    g_best, x_ref = parabolic_peak(profile, xs)
-    best_obj = profile[g_best, units]
-    b_best = bs[g_best, units]
-    a_ref = expit(x_ref)
-    refined, _, refined_b, _, _ = fits(a_ref[:, None], b_best, exact=True)
-    better = refined[0] > best_obj
-    alpha = np.where(better, a_ref, grid[g_best])
-    # the reported fit is re-evaluated where the grid point won, to carry its covariance
-    final, _, final_b, loglik, cov = fits(
-        alpha[:, None], np.where(better[:, None], refined_b[0], b_best), exact=True
+    # 2. each unit's peak searched between its best grid point's neighbours
+    peak = _search_peak(
+        profile, bs, grid, lambda a, b_, units: fits(a[:, None], b_, exact=False, units=units)[:3]
     )
-
-    best = np.maximum(np.where(better, refined[0], best_obj), final[0])
-    lo, hi = profile_interval(profile, xs, best)
+    alpha = peak.alpha
+    final, _, final_b, loglik, cov, converged = fits(alpha[:, None], peak.b, exact=True)
+    best = np.maximum(peak.objective, final[0])
+    lo, hi = profile_interval(peak.points_f, peak.points_x, best)
     # 3. likelihood ratio of b_δ = 0, α profiled in both models (a Wald test at α̂ alone
     # ignores that α̂ was chosen to fit, and rejects too often under the null)
     lr_delta = np.maximum(2.0 * (best - _peak_value(reduced, xs)), 0.0)
@@ -242,7 +268,104 @@ def _fit_units(
         "b_delta_se": np.sqrt(np.maximum(cov[:, 2, 2], 0.0)),
         "b_delta_p": chi2.sf(lr_delta, 1),
         "loglik": loglik,
-    }
+    }, converged[0]
+
+
+# the search for each unit's profile maximum: at most PEAK_ROUNDS further fits, and a unit
+# stops once its next step would move α by less than PEAK_STEP on the logit scale
+PEAK_ROUNDS = 4
+PEAK_STEP = 1e-3
+_GOLDEN = 0.3819660112501051  # (3 − √5)/2, the golden-section fraction
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Peak:
+    alpha: NDArray[np.float64]  # (u,) the best α evaluated
+    objective: NDArray[np.float64]  # (u,) the profile there
+    b: NDArray[np.float64]  # (u, 3) the coefficients there
+    points_x: NDArray[np.float64]  # (G + rounds, u) every evaluated logit α, in order
+    points_f: NDArray[np.float64]  # (G + rounds, u) the profile at each
+
+
+def _search_peak(
+    profile: NDArray[np.float64],
+    bs: NDArray[np.float64],
+    grid: NDArray[np.float64],
+    fit: Callable[
+        [NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]], tuple[NDArray[Any], ...]
+    ],
+) -> _Peak:
+    """Each unit's profile maximum, from the grid's best point, by successive parabolic
+    interpolation within a bracket (golden-section steps where the parabola is no use; Brent
+    1973, ch. 5), all units a step at a time.
+
+    profile: (G, u) on `grid` (G,); bs: (G, u, 3) the coefficients at each grid point;
+    fit(alphas (m,), b (m, 3), units (m,)): the profile fits of those units at those α.
+    The bracket is the best grid point's neighbours (the grid's end where the best is an end
+    point), so the maximum found is the profile's highest within it, never below the grid's.
+    """
+    n_grid, u = profile.shape
+    units = np.arange(u)
+    xs = logit(grid)
+    g = np.argmax(profile, axis=0)
+    gl, gr = np.maximum(g - 1, 0), np.minimum(g + 1, n_grid - 1)
+    xl, xm, xr = xs[gl], xs[g], xs[gr]
+    fl, fm, fr = profile[gl, units], profile[g, units], profile[gr, units]
+    am = grid[g]
+    bm = bs[g, units].copy()
+    extra_x = np.tile(xm, (PEAK_ROUNDS, 1))
+    extra_f = np.tile(fm, (PEAK_ROUNDS, 1))
+    for round_no in range(PEAK_ROUNDS):
+        # the vertex of the parabola through the bracket's three points
+        dl, dr = xm - xl, xm - xr
+        p = dl * dl * (fm - fr) - dr * dr * (fm - fl)
+        q = dl * (fm - fr) - dr * (fm - fl)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            vertex = xm - 0.5 * p / q
+        interior = (xl < xm) & (xm < xr)
+        usable = interior & (q != 0) & (vertex > xl) & (vertex < xr) & np.isfinite(vertex)
+        # otherwise a golden-section step into the wider side (from an end point: inward)
+        golden = np.where(xr - xm >= xm - xl, xm + _GOLDEN * (xr - xm), xm - _GOLDEN * (xm - xl))
+        x_new = np.where(usable, vertex, golden)
+        move = np.abs(x_new - xm)
+        active = np.flatnonzero((move >= PEAK_STEP) & np.isfinite(x_new))
+        if active.size == 0:
+            break
+        x_new = x_new[active]
+        a_new = expit(x_new)
+        f_new, _, b_new = fit(a_new, bm[active], active)
+        f_new, b_new = f_new[0], b_new[0]
+        extra_x[round_no, active] = x_new
+        extra_f[round_no, active] = f_new
+        # the new bracket: the better of the middle and the new point in the middle
+        right = x_new > xm[active]
+        up = f_new >= fm[active]
+        xa, xla, xra, fma, fla, fra = (
+            xm[active],
+            xl[active],
+            xr[active],
+            fm[active],
+            fl[active],
+            fr[active],
+        )
+        xl[active] = np.where(up, np.where(right, xa, xla), np.where(right, xla, x_new))
+        fl[active] = np.where(up, np.where(right, fma, fla), np.where(right, fla, f_new))
+        xr[active] = np.where(up, np.where(right, xra, xa), np.where(right, x_new, xra))
+        fr[active] = np.where(up, np.where(right, fra, fma), np.where(right, f_new, fra))
+        xm[active] = np.where(up, x_new, xa)
+        fm[active] = np.where(up, f_new, fma)
+        am[active] = np.where(up, a_new, am[active])
+        bm[active] = np.where(up[:, None], b_new, bm[active])
+    order_x = np.concatenate([np.tile(xs[:, None], (1, u)), extra_x])
+    order_f = np.concatenate([profile, extra_f])
+    order = np.argsort(order_x, axis=0, kind="stable")
+    return _Peak(
+        alpha=am,
+        objective=fm,
+        b=bm,
+        points_x=np.take_along_axis(order_x, order, axis=0),
+        points_f=np.take_along_axis(order_f, order, axis=0),
+    )
 
 
 def _peak_value(profile: NDArray[np.float64], xs: NDArray[np.float64]) -> NDArray[np.float64]:

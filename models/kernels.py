@@ -21,6 +21,14 @@ results — and match `filter_rows`'s numpy steps to the bit. The engagement fit
 to be reassociated (so they vectorise), never contracted; a unit's fit still reads its own rows
 only, in a fixed order, so it too is the same in any partition.
 
+The engagement fits are safeguarded Newton iterations (Nocedal & Wright 2006, Numerical
+Optimization, §3.1, §3.4): each starts from its warm start or from the unit's intercept-only
+null, whichever has the higher penalised log-likelihood, keeps a step only where it raises that
+objective by the Armijo condition (halving it otherwise), falls back to the gradient where the
+Hessian is not numerically definite, and runs until the Newton decrement says it has converged.
+A fit therefore never ends below the null — which plain Newton steps, clipped and cut off after
+a fixed count, could do on nearly separable or long-session units, far from the maximum.
+
 A kernel is compiled at its first call and cached on disk (numba's `cache=True`: in
 `NUMBA_CACHE_DIR` when set — the Docker image points it at the data volume — else next to this
 module or in the user's cache folder), so compilation is paid once per machine; with no
@@ -175,6 +183,17 @@ _LN2 = math.log(2.0)
 _PRODUCT_BLOCK = 512  # mantissas in [1, 2): a product of 512 stays below 2⁵¹², finite
 
 
+# the safeguards of the Newton fit (Nocedal & Wright 2006, §3.1): a step is kept only if it
+# raises the penalised log-likelihood by at least _ARMIJO × the rise its slope predicts (the
+# Armijo condition), else it is halved, at most _HALVINGS times — when none of those rises above
+# rounding the fit is at its maximum to machine precision. A step longer than _STEP_CAP in any
+# coefficient is first shortened to it (its direction kept), so a Newton step from where the
+# Hessian nearly vanishes (saturated probabilities) does not need dozens of halvings back
+_ARMIJO = 1e-4
+_HALVINGS = 40
+_STEP_CAP = 10.0
+
+
 @_compiled.with_options(fastmath={"reassoc"})  # sums in any order: they vectorise
 def _engagement_fits(
     reward: NDArray[np.float64],
@@ -192,6 +211,7 @@ def _engagement_fits(
     coefficients: NDArray[np.float64],
     loglik: NDArray[np.float64],
     cov: NDArray[np.float64],
+    done: NDArray[np.bool_],
 ) -> None:  # pragma: no cover - compiled; covered through `engagement_fits`
     v0, ridge, iterations, tolerance = settings[0], settings[1], int(settings[2]), settings[3]
     widest = 0
@@ -208,6 +228,37 @@ def _engagement_fits(
     mantissa_bits = np.empty(widest, dtype=np.int64)
     mantissa = mantissa_bits.view(np.float64)
     taylor = _EXP_TAYLOR
+
+    def log_likelihood(n: int, b0: float, b1: float, b2: float) -> float:
+        # odds and 2ᵏ of every decision at (b₀, b₁, b₂), and Σ log q = −Σ log(1 + exp(−s·η))
+        # = −log Π yⱼ, yⱼ = 2^kⱼ·mⱼ, mⱼ ∈ [1, 2): the exponents summed, the mantissas
+        # multiplied (in blocks that cannot overflow) and one logarithm per block, all in
+        # vector steps
+        for j in range(n):
+            z = -s_obs[j] * (b0 + b1 * x1_obs[j] + b2 * x2_obs[j])
+            z = min(max(z, -700.0), 700.0)
+            m = np.floor(z * _LOG2E + 0.5)
+            two_k_bits[j] = (np.int64(m) + 1023) << 52
+            r = (z - m * _LN2_HI) - m * _LN2_LO
+            p = taylor[12]
+            for d in range(11, -1, -1):
+                p = p * r + taylor[d]
+            odds[j] = p
+        for j in range(n):
+            y[j] = 1.0 + odds[j] * two_k[j]
+        exponents = 0
+        for j in range(n):
+            bits = y_bits[j]
+            exponents += (bits >> 52) - 1023
+            mantissa_bits[j] = (bits & _MANTISSA) | _ONE
+        ll = -exponents * _LN2
+        for lo in range(0, n, _PRODUCT_BLOCK):
+            product = 1.0
+            for j in range(lo, min(lo + _PRODUCT_BLOCK, n)):
+                product *= mantissa[j]
+            ll -= np.log(product)
+        return ll
+
     n_models = 2 if with_reduced else 1
     prev = np.empty((2, 2, 3))  # each model's previous two fits, for warm starts
     for k in range(start.shape[0]):
@@ -216,6 +267,18 @@ def _engagement_fits(
                 prev[model, 0, j] = prev[model, 1, j] = (
                     b_start[k, j] if j < 2 or model == 0 else 0.0
                 )
+        # the intercept-only null, b₀ = logit of the unit's continue rate: every fit starts
+        # from it or from a better point, and never steps down, so it ends at or above it
+        n = 0
+        n_cont = 0
+        for i in range(start[k], start[k] + length[k]):
+            if observed[i]:
+                s_obs[n] = sign[i]
+                x1_obs[n] = x2_obs[n] = 0.0
+                n_cont += 1 if sign[i] > 0 else 0
+                n += 1
+        b0_null = np.log(max(n_cont, 0.5) / max(n - n_cont, 0.5))
+        f_null = log_likelihood(n, b0_null, 0.0, 0.0) - 0.5e-6 * b0_null * b0_null
         for g in range(alphas.shape[1]):
             a = alphas[k, g]
             keep = 1.0 - a
@@ -226,70 +289,50 @@ def _engagement_fits(
                 delta = r - v
                 v = a * r + keep * v
                 if observed[i]:
-                    s_obs[n] = sign[i]
                     x1_obs[n] = v
                     x2_obs[n] = delta
                     n += 1
             for model in range(n_models):
                 full = model == 0  # (b₀, b_V, b_δ); the reduced model has no b_δ (b₂ = 0)
+                # the warm start: the previous two fits extrapolated (the previous one at the
+                # second rate), unless it is below the null
                 if g >= 2:
                     b0 = 2.0 * prev[model, 0, 0] - prev[model, 1, 0]
                     b1 = 2.0 * prev[model, 0, 1] - prev[model, 1, 1]
                     b2 = 2.0 * prev[model, 0, 2] - prev[model, 1, 2]
                 else:
                     b0, b1, b2 = prev[model, 0, 0], prev[model, 0, 1], prev[model, 0, 2]
-                # Newton steps until the largest is below the tolerance, then one more pass at
-                # the final coefficients for the log-likelihood (and, exact, the covariance)
-                last = False
+                ll = log_likelihood(n, b0, b1, b2)
+                f = ll - 0.5 * (1e-6 * b0 * b0 + ridge * (b1 * b1 + b2 * b2))
+                if not f >= f_null:  # NaN included
+                    b0, b1, b2 = b0_null, 0.0, 0.0
+                    ll = log_likelihood(n, b0, b1, b2)
+                    f = ll - 0.5e-6 * b0 * b0
+                # Newton steps with a backtracking line search, until half the squared Newton
+                # decrement (the rise a further step predicts) is below the tolerance; `odds`
+                # and `two_k` hold the current coefficients' values at the top of each pass
+                c00 = c01 = c02 = c11 = c12 = c22 = det = 0.0
+                converged = False
                 for step_no in range(iterations + 1):
-                    for j in range(n):
-                        z = -s_obs[j] * (b0 + b1 * x1_obs[j] + b2 * x2_obs[j])
-                        z = min(max(z, -700.0), 700.0)
-                        m = np.floor(z * _LOG2E + 0.5)
-                        two_k_bits[j] = (np.int64(m) + 1023) << 52
-                        r = (z - m * _LN2_HI) - m * _LN2_LO
-                        p = taylor[12]
-                        for d in range(11, -1, -1):
-                            p = p * r + taylor[d]
-                        odds[j] = p
-                    ll = 0.0
-                    if last:
-                        # Σ log q = −Σ log(1 + exp(−s·η)) = −log Π yⱼ, yⱼ = 2^kⱼ·mⱼ, mⱼ ∈ [1, 2):
-                        # the exponents summed, the mantissas multiplied (in blocks that
-                        # cannot overflow) and one logarithm per block, all in vector steps
-                        for j in range(n):
-                            y[j] = 1.0 + odds[j] * two_k[j]
-                        exponents = 0
-                        for j in range(n):
-                            bits = y_bits[j]
-                            exponents += (bits >> 52) - 1023
-                            mantissa_bits[j] = (bits & _MANTISSA) | _ONE
-                        ll = -exponents * _LN2
-                        for lo in range(0, n, _PRODUCT_BLOCK):
-                            product = 1.0
-                            for j in range(lo, min(lo + _PRODUCT_BLOCK, n)):
-                                product *= mantissa[j]
-                            ll -= np.log(product)
                     g0 = g1 = g2 = 0.0
                     h00 = h01 = h02 = h11 = h12 = h22 = 0.0
-                    if not last or exact:
-                        for j in range(n):
-                            e = odds[j] * two_k[j]
-                            q = 1.0 / (1.0 + e)  # the probability of the observed outcome
-                            rest = e * q  # 1 − q, to full relative precision
-                            x1 = x1_obs[j]
-                            x2 = x2_obs[j]
-                            gw = s_obs[j] * rest
-                            g0 += gw
-                            g1 += gw * x1
-                            g2 += gw * x2
-                            hw = q * rest
-                            h00 += hw
-                            h01 += hw * x1
-                            h02 += hw * x2
-                            h11 += hw * x1 * x1
-                            h12 += hw * x1 * x2
-                            h22 += hw * x2 * x2
+                    for j in range(n):
+                        e = odds[j] * two_k[j]
+                        q = 1.0 / (1.0 + e)  # the probability of the observed outcome
+                        rest = e * q  # 1 − q, to full relative precision
+                        x1 = x1_obs[j]
+                        x2 = x2_obs[j]
+                        gw = s_obs[j] * rest
+                        g0 += gw
+                        g1 += gw * x1
+                        g2 += gw * x2
+                        hw = q * rest
+                        h00 += hw
+                        h01 += hw * x1
+                        h02 += hw * x2
+                        h11 += hw * x1 * x1
+                        h12 += hw * x1 * x2
+                        h22 += hw * x2 * x2
                     # the prior: N(0, 1/ridge) on b_V and b_δ, a vanishing one on b₀
                     g0 -= 1e-6 * b0
                     g1 -= ridge * b1
@@ -308,40 +351,63 @@ def _engagement_fits(
                     c12 = h01 * h02 - h00 * h12
                     c22 = h00 * h11 - h01 * h01
                     det = h00 * c00 + h01 * c01 + h02 * c02
-                    if last:
-                        fit = ll - 0.5 * (1e-6 * b0 * b0 + ridge * (b1 * b1 + b2 * b2))
-                        if full:
-                            objective[g, k] = fit
-                            coefficients[g, k, 0] = b0
-                            coefficients[g, k, 1] = b1
-                            coefficients[g, k, 2] = b2
-                            if exact:
-                                loglik[k] = ll
-                                cov[k, 0, 0] = c00 / det
-                                cov[k, 0, 1] = cov[k, 1, 0] = c01 / det
-                                cov[k, 0, 2] = cov[k, 2, 0] = c02 / det
-                                cov[k, 1, 1] = c11 / det
-                                cov[k, 1, 2] = cov[k, 2, 1] = c12 / det
-                                cov[k, 2, 2] = c22 / det
-                        else:
-                            reduced[g, k] = fit
-                        prev[model, 1, 0], prev[model, 0, 0] = prev[model, 0, 0], b0
-                        prev[model, 1, 1], prev[model, 0, 1] = prev[model, 0, 1], b1
-                        prev[model, 1, 2], prev[model, 0, 2] = prev[model, 0, 2], b2
+                    if step_no == iterations:
                         break
-                    d0 = (c00 * g0 + c01 * g1 + c02 * g2) / det
-                    d1 = (c01 * g0 + c11 * g1 + c12 * g2) / det
-                    d2 = (c02 * g0 + c12 * g1 + c22 * g2) / det
-                    if not (np.isfinite(d0) and np.isfinite(d1) and np.isfinite(d2)):
-                        d0 = d1 = d2 = 0.0  # no finite step: stop where it is
-                    d0 = min(max(d0, -5.0), 5.0)
-                    d1 = min(max(d1, -5.0), 5.0)
-                    d2 = min(max(d2, -5.0), 5.0)
-                    b0 += d0
-                    b1 += d1
-                    b2 += d2
-                    if max(abs(d0), abs(d1), abs(d2)) < tolerance or step_no == iterations - 1:
-                        last = True
+                    # Newton's direction where the negative Hessian is positive definite
+                    # (its leading minors > 0) and the step finite and uphill, else the
+                    # gradient's, scaled by the Hessian's trace (an upper bound of its
+                    # curvature); the slope along a Newton step is the squared decrement
+                    slope = -1.0
+                    if h00 > 0.0 and c22 > 0.0 and det > 0.0:
+                        d0 = (c00 * g0 + c01 * g1 + c02 * g2) / det
+                        d1 = (c01 * g0 + c11 * g1 + c12 * g2) / det
+                        d2 = (c02 * g0 + c12 * g1 + c22 * g2) / det
+                        slope = g0 * d0 + g1 * d1 + g2 * d2
+                    if not (slope > 0.0 and np.isfinite(slope)):
+                        scale = 1.0 / max(h00 + h11 + h22, 1e-300)
+                        d0, d1, d2 = g0 * scale, g1 * scale, g2 * scale
+                        slope = g0 * d0 + g1 * d1 + g2 * d2
+                    if not (0.5 * slope >= tolerance and np.isfinite(slope)):
+                        converged = True  # (or nowhere to go: a zero or non-finite gradient)
+                        break
+                    largest = max(abs(d0), abs(d1), abs(d2))
+                    if largest > _STEP_CAP:
+                        shrink = _STEP_CAP / largest
+                        d0, d1, d2, slope = d0 * shrink, d1 * shrink, d2 * shrink, slope * shrink
+                    t = 1.0
+                    accepted = False
+                    for _ in range(_HALVINGS):
+                        t0, t1, t2 = b0 + t * d0, b1 + t * d1, b2 + t * d2
+                        ll_t = log_likelihood(n, t0, t1, t2)
+                        f_t = ll_t - 0.5 * (1e-6 * t0 * t0 + ridge * (t1 * t1 + t2 * t2))
+                        if f_t >= f + _ARMIJO * t * slope:
+                            accepted = True
+                            break
+                        t *= 0.5
+                    if not accepted:
+                        converged = True  # no rise left above rounding: the maximum
+                        break
+                    b0, b1, b2, ll, f = t0, t1, t2, ll_t, f_t
+                if full:
+                    objective[g, k] = f
+                    coefficients[g, k, 0] = b0
+                    coefficients[g, k, 1] = b1
+                    coefficients[g, k, 2] = b2
+                    done[g, k] = converged
+                    if exact:
+                        loglik[k] = ll
+                        inv = 1.0 / det if det > 0.0 else np.nan
+                        cov[k, 0, 0] = c00 * inv
+                        cov[k, 0, 1] = cov[k, 1, 0] = c01 * inv
+                        cov[k, 0, 2] = cov[k, 2, 0] = c02 * inv
+                        cov[k, 1, 1] = c11 * inv
+                        cov[k, 1, 2] = cov[k, 2, 1] = c12 * inv
+                        cov[k, 2, 2] = c22 * inv
+                else:
+                    reduced[g, k] = f
+                prev[model, 1, 0], prev[model, 0, 0] = prev[model, 0, 0], b0
+                prev[model, 1, 1], prev[model, 0, 1] = prev[model, 0, 1], b1
+                prev[model, 1, 2], prev[model, 0, 2] = prev[model, 0, 2], b2
 
 
 def engagement_fits(
@@ -365,6 +431,7 @@ def engagement_fits(
     NDArray[np.float64],
     NDArray[np.float64],
     NDArray[np.float64],
+    NDArray[np.bool_],
 ]:
     """Logistic fits of continuing, P(cₜ = 1) = σ(b₀ + b_V·Vₜ₊₁ + b_δ·δₜ), for each unit at
     each of its learning rates, with Vₜ₊₁ and δₜ from Rescorla-Wagner at that rate (the steps
@@ -373,16 +440,25 @@ def engagement_fits(
     reward, continued, observed: (n,), units concatenated (rewards already per unit scale);
     start, length: (u,) each unit's rows; alphas: (u, G) the rates, fitted in order;
     b_start: (u, 3) the first fit's starting coefficients. Later fits start from the previous
-    two fits' coefficients extrapolated (from the previous one's at the second rate).
+    two fits' coefficients extrapolated (from the previous one's at the second rate) — or from
+    the intercept-only null (b₀ = logit of the unit's continue rate, b_V = b_δ = 0) wherever
+    that start is below the null's.
 
-    Each fit is Newton-Raphson on the log-likelihood of the observed decisions with a
-    N(0, 1/ridge) prior on b_V and b_δ (and a vanishing one on b₀), steps clipped to ±5,
-    until the largest step is below `tolerance` (at most `iterations` steps); the penalised
-    log-likelihood is then evaluated at the final coefficients. with_reduced: also fit the
-    model without b_δ at each rate. Returns objective (G, u) and reduced (G, u) (the
-    penalised log-likelihoods; reduced is NaN without with_reduced), coefficients (G, u, 3);
-    with exact, loglik (u,) the unpenalised log-likelihood of the last fit and cov (u, 3, 3)
-    its inverse penalised negative Hessian (else NaN).
+    Each fit maximises the log-likelihood of the observed decisions with a N(0, 1/ridge) prior
+    on b_V and b_δ (and a vanishing one on b₀) — a strictly concave objective — by Newton's
+    method with a backtracking line search: a step is kept only if it raises the objective by
+    at least 10⁻⁴ of the rise its slope predicts (the Armijo condition), else halved; where
+    the negative Hessian is not numerically positive definite the step follows the gradient
+    (Nocedal & Wright 2006, §3.1, §3.5). So no fit ends below its start, nor below the null.
+    It stops when half the squared Newton decrement gᵀH⁻¹g — the rise another step predicts —
+    is below `tolerance`, or when no halving rises above rounding, or after `iterations` steps
+    (then `converged` is False). with_reduced: also fit the model without b_δ at each rate.
+
+    Returns objective (G, u) and reduced (G, u) (the penalised log-likelihoods; reduced is NaN
+    without with_reduced), coefficients (G, u, 3); with exact, loglik (u,) the unpenalised
+    log-likelihood of the last fit and cov (u, 3, 3) its inverse penalised negative Hessian
+    (else NaN); converged (G, u), whether each full-model fit met a stopping rule before
+    `iterations`.
 
     Each unit's fit reads its own rows only, in its own order, so partitions of units give
     the same results bit for bit.
@@ -393,6 +469,7 @@ def engagement_fits(
     coefficients = np.full((grid, u, 3), np.nan)
     loglik = np.full(u, np.nan)
     cov = np.full((u, 3, 3), np.nan)
+    converged = np.zeros((grid, u), dtype=np.bool_)
     _engagement_fits(
         np.ascontiguousarray(reward, dtype=np.float64),
         np.where(np.asarray(continued, dtype=np.bool_), 1.0, -1.0),
@@ -403,9 +480,9 @@ def engagement_fits(
         np.ascontiguousarray(b_start, dtype=np.float64),
         np.array([v0, ridge, iterations, tolerance], dtype=np.float64),
         bool(exact), bool(with_reduced),
-        objective, reduced, coefficients, loglik, cov,
+        objective, reduced, coefficients, loglik, cov, converged,
     )  # fmt: skip
-    return objective, reduced, coefficients, loglik, cov
+    return objective, reduced, coefficients, loglik, cov, converged
 
 
 # ---- looking values up, fingerprinting rows ---------------------------------------------------

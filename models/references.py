@@ -462,6 +462,30 @@ _ENTRIES: tuple[Reference, ...] = (
         "whose gradient points outward held fixed.",
     ),
     Reference(
+        "nocedal-wright-2006",
+        "Nocedal J, Wright SJ 2006. Numerical Optimization, 2nd ed. Springer, New York. "
+        "doi:10.1007/978-0-387-40065-5",
+        "Textbook of continuous optimisation; ch. 3 treats line-search methods: the sufficient "
+        "decrease (Armijo) condition, backtracking, and global convergence of Newton's method "
+        "with a line search where the Hessian is modified to stay positive definite.",
+    ),
+    Reference(
+        "boyd-vandenberghe-2004",
+        "Boyd S, Vandenberghe L 2004. Convex Optimization. Cambridge University Press. "
+        "doi:10.1017/CBO9780511804441",
+        "Textbook of convex optimisation; §9.5 gives Newton's method with backtracking line "
+        "search and the Newton decrement λ² = gᵀH⁻¹g, with λ²/2 an estimate of the distance of "
+        "the objective from its optimum, as the stopping criterion.",
+    ),
+    Reference(
+        "brent-1973",
+        "Brent RP 1973. Algorithms for Minimization without Derivatives. Prentice-Hall, "
+        "Englewood Cliffs, NJ (chapter numbers unverified)",
+        "One-dimensional minimisation combining successive parabolic interpolation with "
+        "golden-section steps inside a bracket, which keeps the golden section's guaranteed "
+        "convergence and the parabola's speed near a smooth optimum.",
+    ),
+    Reference(
         "blelloch-1990",
         "Blelloch GE 1990. Prefix sums and their applications. Tech. Rep. CMU-CS-90-190, "
         "Carnegie Mellon University",

@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 
 from models.kernels import (
     bucket_time_order,
+    engagement_fits,
     fingerprint_rows,
     group_rows,
     index_in,
@@ -151,3 +152,59 @@ def test_group_rows_is_a_stable_regrouping() -> None:
     np.testing.assert_array_equal(
         group_rows(np.array([2, 0, 1]), np.array([0, 1, 2]), 3), [1, 2, 0]
     )
+
+
+def _engagement_case(seed: int, n: int) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    # net rewards of varying stakes; continuing almost exactly after disappointments
+    rng = np.random.default_rng(seed)
+    reward = rng.lognormal(0.0, 0.7, n) * rng.choice([-1.0, 0.0, 1.0, 4.0], n)
+    continued = np.diff(np.concatenate([[0.0], reward])) < 0.0
+    continued ^= rng.random(n) < 0.02
+    return reward, continued
+
+
+def _null_objective(continued: NDArray[np.bool_]) -> float:
+    c = float(continued.sum())
+    s = continued.shape[0] - c
+    b0 = np.log(c / s)
+    return float(c * np.log(c / (c + s)) + s * np.log(s / (c + s)) - 0.5e-6 * b0 * b0)
+
+
+@pytest.mark.parametrize("ridge", [0.01, 1e-9])
+def test_engagement_fits_never_end_below_the_null_from_any_start(ridge: float) -> None:
+    # from wild starts, on nearly separable units (a vanishing ridge: a nearly singular
+    # Hessian), every fit converges to at least the null's value and to the same maximum as
+    # the fit started at the null
+    alphas = np.array([[0.05, 0.3, 0.9]] * 3)
+    rewards, continues = zip(*(_engagement_case(seed, 300) for seed in range(3)), strict=True)
+    reward, continued = np.concatenate(rewards), np.concatenate(continues)
+    observed = np.ones(900, dtype=np.bool_)
+    start, length = np.array([0, 300, 600]), np.full(3, 300)
+    wild = np.array([[40.0, -30.0, 25.0], [-60.0, 80.0, -90.0], [5.0, 0.0, 700.0]])
+    null = np.zeros((3, 3))
+    null[:, 0] = [np.log(c.mean() / (1.0 - c.mean())) for c in continues]
+    results = [
+        engagement_fits(
+            reward,
+            continued,
+            observed,
+            start,
+            length,
+            alphas,
+            b,
+            v0=0.0,
+            ridge=ridge,
+            iterations=200,
+            tolerance=1e-10,
+            exact=True,
+            with_reduced=True,
+        )
+        for b in (wild, null)
+    ]
+    for objective, reduced, _, loglik, _, converged in results:
+        assert converged.all()
+        floor = np.array([_null_objective(c) for c in continues])
+        assert (objective >= floor - 1e-9).all()
+        assert (reduced >= floor - 1e-9).all()
+        assert np.isfinite(loglik).all()
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=0, atol=1e-6)
