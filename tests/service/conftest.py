@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -14,6 +16,7 @@ from service import projects
 from service.app import create_app
 from service.db import make_sessionmaker, transaction
 from service.settings import Settings
+from service.worker import run_one
 
 ADMIN_KEY = "admin-key-for-tests"
 
@@ -52,3 +55,22 @@ def make_project(engine: Engine, name: str = "acme") -> ProjectKey:
 @pytest.fixture
 def project(clean_database: Engine) -> ProjectKey:
     return make_project(clean_database)
+
+
+def finish_audit(
+    client: TestClient, project: ProjectKey, engine: Engine, audit_id: str, timeout_s: float = 120.0
+) -> dict[str, Any]:
+    """Run the queued audits here, then wait for `audit_id` to end, and return its resource.
+
+    On SQLite the app's own in-process worker may claim an audit first: then there is nothing
+    queued to run here, and the audit is awaited instead.
+    """
+    factory = make_sessionmaker(engine)
+    while run_one(factory, worker="test-worker") is not None:
+        pass
+    deadline = time.monotonic() + timeout_s
+    while True:
+        done: dict[str, Any] = client.get(f"/v1/audits/{audit_id}", headers=project.auth).json()
+        if done["status"] not in ("queued", "running") or time.monotonic() > deadline:
+            return done
+        time.sleep(0.05)

@@ -11,7 +11,6 @@ report (everything but its id, creation time and chain digests).
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime
 from typing import Any
 
@@ -26,10 +25,8 @@ from models.synthetic import (
     ScheduleSpec,
     simulate_product,
 )
-from service.db import make_sessionmaker
 from service.tables import Event
-from service.worker import run_one
-from tests.service.conftest import ProjectKey, make_project
+from tests.service.conftest import ProjectKey, finish_audit, make_project
 from tests.service.test_adapter_common import basic
 
 # How the product names its events, and the mapping that reads them.
@@ -157,15 +154,7 @@ VOLATILE = {"id", "created_at", "digest", "previous_report_digest"}
 def report_of(client: TestClient, project: ProjectKey, engine: Engine) -> dict[str, Any]:
     """Audit the project's stored events and return its report without per-run fields."""
     queued = client.post("/v1/audits", json={}, headers=project.auth).json()
-    # On SQLite the app's own in-process worker may claim the audit first: then run_one finds
-    # nothing queued, and the audit is awaited instead.
-    run_one(make_sessionmaker(engine), worker="equivalence")
-    deadline = time.monotonic() + 60.0
-    while True:
-        done = client.get(f"/v1/audits/{queued['id']}", headers=project.auth).json()
-        if done["status"] not in ("queued", "running") or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+    done = finish_audit(client, project, engine, queued["id"])
     assert done["status"] == "succeeded", done
     return {k: v for k, v in done["report"].items() if k not in VOLATILE}
 

@@ -15,8 +15,7 @@ from sqlalchemy import Engine, text, update
 from models import synthetic
 from service.db import make_sessionmaker, transaction
 from service.tables import Report
-from service.worker import run_one
-from tests.service.conftest import ProjectKey
+from tests.service.conftest import ProjectKey, finish_audit
 from tests.service.servers import BIN
 
 VOLATILE = {"id", "created_at", "digest", "previous_report_digest"}
@@ -40,20 +39,13 @@ def post_events(client: TestClient, project: ProjectKey, events: list[dict[str, 
         assert response.json()["rejected"] == 0, response.json()
 
 
-def run_queued(engine: Engine) -> None:
-    factory = make_sessionmaker(engine)
-    while run_one(factory, worker="test-worker") is not None:
-        pass
-
-
 def audit(
     client: TestClient, project: ProjectKey, engine: Engine, **request: Any
 ) -> dict[str, Any]:
     queued = client.post("/v1/audits", json=request, headers=project.auth)
     assert queued.status_code == 202, queued.text
     assert queued.json()["status"] == "queued"
-    run_queued(engine)
-    done = client.get(f"/v1/audits/{queued.json()['id']}", headers=project.auth).json()
+    done = finish_audit(client, project, engine, queued.json()["id"])
     assert done["status"] == "succeeded", done
     return done
 
