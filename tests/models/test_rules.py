@@ -260,3 +260,11 @@ def test_findings_hold_on_the_independent_generator() -> None:
     assert bar.chasing_false == 0
     assert bar.chasing_found >= 1  # the positive controls still fire
     assert bar.null_flag_rate <= 0.10
+    # per user: night players and loss chasers are flagged, hardly anyone else is
+    for marker in ("night_play", "loss_chasing"):
+        flagged, tested = (bar.per_user[f"{marker}_true_{k}"] for k in ("flagged", "tested"))
+        false_flagged, false_tested = (
+            bar.per_user[f"{marker}_false_{k}"] for k in ("flagged", "tested")
+        )
+        assert tested > 0 and flagged / tested >= 0.5, (marker, flagged, tested)
+        assert false_flagged / false_tested <= 0.01, (marker, false_flagged, false_tested)
