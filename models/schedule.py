@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import minimize_scalar
+from scipy.optimize import isotonic_regression, minimize_scalar
 from scipy.stats import chi2
 
 from models.exactsum import ExactSums
@@ -571,21 +571,11 @@ def _within_lrs(w: NDArray[np.int64], expected: NDArray[np.float64]) -> tuple[fl
 
 
 def _pava(y: NDArray[np.float64], weight: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Weighted non-decreasing least-squares fit (pool-adjacent-violators; Ayer et al. 1955)."""
-    means: list[float] = []
-    weights: list[float] = []
-    lengths: list[int] = []
-    for yi, wi in zip(y.tolist(), weight.tolist(), strict=True):
-        means.append(yi)
-        weights.append(wi)
-        lengths.append(1)
-        while len(means) > 1 and means[-2] > means[-1]:
-            m, wt, ln = means.pop(), weights.pop(), lengths.pop()
-            total = weights[-1] + wt
-            means[-1] = (means[-1] * weights[-1] + m * wt) / total
-            weights[-1] = total
-            lengths[-1] += ln
-    return np.repeat(np.array(means), lengths)
+    """Weighted non-decreasing least-squares fit: pool-adjacent-violators (Ayer et al. 1955),
+    by `scipy.optimize.isotonic_regression`."""
+    if y.shape[0] == 0:
+        return np.zeros(0)
+    return np.asarray(isotonic_regression(y, weights=weight, increasing=True).x, dtype=np.float64)
 
 
 def _isotonic(w: NDArray[np.int64], n: NDArray[np.int64]) -> tuple[NDArray[np.float64], float]:

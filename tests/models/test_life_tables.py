@@ -7,6 +7,8 @@ import dataclasses
 
 import numpy as np
 import pytest
+from lifelines import KaplanMeierFitter
+from lifelines.utils import restricted_mean_survival_time
 from numpy.typing import NDArray
 
 import models.schedule as sc
@@ -153,3 +155,63 @@ def test_a_single_response_unit() -> None:
     assert (tables.count_n[0], tables.count_w[0]) == (1, 1)
     assert (tables.first_n[0], tables.first_w[0]) == (1, 1)
     assert tables.gap_censored.sum() == 0  # the win is the unit's last response: nothing open
+
+
+# ------------------------------------------------ against lifelines (an independent estimator)
+
+
+def _count_table(
+    duration: NDArray[np.int64], event: NDArray[np.bool_], size: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The count life table of runs: n[k−1] runs that reached response k, w[k−1] paid there."""
+    n = np.zeros(size, dtype=np.int64)
+    w = np.zeros(size, dtype=np.int64)
+    for d, e in zip(duration.tolist(), event.tolist(), strict=True):
+        n[:d] += 1
+        w[d - 1] += int(e)
+    return w, n
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_ratio_distribution_is_the_kaplan_meier_mean_of_lifelines(seed: int) -> None:
+    # runs of a soft-pity box (hazard rising to 1 at response 30), some cut by the end of the
+    # window: the product-limit estimate from the count table must be lifelines' Kaplan-Meier
+    rng = np.random.default_rng(seed)
+    hazard = np.minimum(0.03 * 1.12 ** np.arange(30), 1.0)
+    hazard[-1] = 1.0
+    runs = 400
+    duration = np.empty(runs, dtype=np.int64)
+    for i in range(runs):
+        k = 1
+        while rng.random() >= hazard[k - 1]:
+            k += 1
+        duration[i] = k
+    cut = rng.integers(1, 60, runs)
+    event = duration <= cut
+    observed = np.where(event, duration, np.minimum(cut, duration))
+    w, n = _count_table(observed, event, 30)
+
+    mean, _, complete = sc._ratio_distribution(w, n)
+    kmf = KaplanMeierFitter().fit(observed, event_observed=event)
+    assert complete
+    # E[K] = Σ_{k ≥ 0} S(k) = ∫₀^∞ S(t) dt for a step function that drops at the integers
+    assert mean == pytest.approx(float(restricted_mean_survival_time(kmf, t=31.0)), rel=1e-9)
+
+
+def test_interval_distribution_is_the_kaplan_meier_distribution_without_censoring() -> None:
+    # with nothing censored the actuarial table is the product-limit estimate over the bins
+    rng = np.random.default_rng(3)
+    bins = rng.integers(20, 40, 500)  # time-bin index of each interval between rewards
+    event = np.bincount(bins, minlength=sc.N_TIME).astype(np.int64)
+    mean, cv, complete = sc._interval_distribution(event, np.zeros(sc.N_TIME, dtype=np.int64))
+
+    kmf = KaplanMeierFitter().fit(bins, event_observed=np.ones(bins.size, dtype=bool))
+    s = kmf.survival_function_at_times(np.arange(sc.N_TIME)).to_numpy()
+    before = np.concatenate([[1.0], s[:-1]])
+    pk = before - s
+    mids = sc.time_bin_mid()
+    m1 = float((pk * mids).sum())
+    m2 = float((pk * mids * mids).sum())
+    assert complete
+    assert mean == pytest.approx(m1, rel=1e-9)
+    assert cv == pytest.approx(float(np.sqrt(m2 - m1 * m1)) / m1, rel=1e-6)
