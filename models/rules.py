@@ -21,9 +21,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.markers import top_share
+from models.references import REFERENCES
 from models.risk import FDR_Q
 
 SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
+
+
+def cited(keys: tuple[str, ...]) -> list[dict[str, str]]:
+    """Each reference as {"key", "citation", "shows"} (`models.references`)."""
+    return [
+        {"key": k, "citation": REFERENCES[k].citation, "shows": REFERENCES[k].shows} for k in keys
+    ]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,7 +54,11 @@ class Threshold:
 
 @dataclass(frozen=True, kw_only=True)
 class Rule:
-    """One row of the decision table."""
+    """One row of the decision table.
+
+    references: keys of `models.references.REFERENCES`; the table and its findings carry each
+    work's citation and what it shows, so a reviewer reads why a work is cited, not a bare name.
+    """
 
     rule_id: str
     situation: str
@@ -55,6 +67,11 @@ class Rule:
     severity: str
     references: tuple[str, ...]
     thresholds: tuple[Threshold, ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = [key for key in self.references if key not in REFERENCES]
+        if unknown:
+            raise KeyError(f"rule {self.rule_id} cites unknown references {unknown}")
 
     def threshold(self, name: str) -> float:
         for t in self.thresholds:
@@ -69,7 +86,7 @@ class Rule:
             "insight": self.insight,
             "recommendation": self.recommendation,
             "severity": self.severity,
-            "references": list(self.references),
+            "references": cited(self.references),
             "thresholds": [t.as_dict() for t in self.thresholds],
         }
 
@@ -147,7 +164,7 @@ class Finding:
             "insight": self.insight,
             "evidence": self.evidence,
             "recommendation": self.recommendation,
-            "references": list(self.references),
+            "references": cited(self.references),
         }
 
 
@@ -511,10 +528,10 @@ DEFAULT_TABLE = DecisionTable(
             ),
             severity="medium",
             references=(
-                "Ferster & Skinner 1957, Schedules of Reinforcement",
-                "Zendle, Meyer & Over 2019 (R. Soc. Open Sci. 6:190049)",
-                "Schultz, Dayan & Montague 1997 (Science 275:1593)",
-                "EU Digital Services Act (Regulation 2022/2065) Art. 25",
+                "ferster-skinner-1957",
+                "zendle-meyer-over-2019",
+                "schultz-dayan-montague-1997",
+                "eu-dsa-art25-2022",
             ),
             thresholds=(
                 _t(
@@ -543,8 +560,8 @@ DEFAULT_TABLE = DecisionTable(
             ),
             severity="info",
             references=(
-                "Fiorillo, Tobler & Schultz 2003 (Science 299:1898)",
-                "Ferster & Skinner 1957, Schedules of Reinforcement",
+                "fiorillo-tobler-schultz-2003",
+                "ferster-skinner-1957",
             ),
             thresholds=(
                 _t(
@@ -566,8 +583,8 @@ DEFAULT_TABLE = DecisionTable(
             ),
             severity="medium",
             references=(
-                "Schultz, Dayan & Montague 1997 (Science 275:1593)",
-                "Fiorillo, Tobler & Schultz 2003 (Science 299:1898)",
+                "schultz-dayan-montague-1997",
+                "fiorillo-tobler-schultz-2003",
             ),
             thresholds=(
                 _t(
@@ -597,8 +614,8 @@ DEFAULT_TABLE = DecisionTable(
             ),
             severity="low",
             references=(
-                "Burda et al. 2018 (arXiv:1810.12894, random network distillation)",
-                "Pathak et al. 2017 (ICML, intrinsic curiosity module)",
+                "burda-et-al-2018",
+                "pathak-et-al-2017",
             ),
             thresholds=(
                 _t(
@@ -631,7 +648,7 @@ DEFAULT_TABLE = DecisionTable(
                 "rewards with tenure and add small unexpected wins."
             ),
             severity="medium",
-            references=("Schultz, Dayan & Montague 1997 (Science 275:1593)",),
+            references=("schultz-dayan-montague-1997",),
             thresholds=(
                 _t(
                     "rpe_balance",
@@ -664,10 +681,10 @@ DEFAULT_TABLE = DecisionTable(
             ),
             severity="high",
             references=(
-                "Lesieur 1984, The Chase",
-                "Zhang & Clark 2020 (Curr. Opin. Behav. Sci. 31:1)",
-                "Benjamini & Hochberg 1995 (J. R. Stat. Soc. B 57:289)",
-                "UK Gambling Commission 2023, customer interaction guidance",
+                "lesieur-1984",
+                "zhang-clark-2020",
+                "benjamini-hochberg-1995",
+                "ukgc-2023",
             ),
             thresholds=(
                 _t(
@@ -695,9 +712,8 @@ DEFAULT_TABLE = DecisionTable(
             ),
             severity="medium",
             references=(
-                "Zendle, Petrovskaya & Wardle 2020 (How do loot boxes make money?, PsyArXiv "
-                "preprint)",
-                "UK Gambling Commission 2023, customer interaction guidance",
+                "zendle-petrovskaya-wardle-2020",
+                "ukgc-2023",
             ),
             thresholds=(
                 _t(
@@ -732,8 +748,8 @@ DEFAULT_TABLE = DecisionTable(
             ),
             severity="medium",
             references=(
-                "UK Gambling Commission 2023, customer interaction guidance",
-                "Benjamini & Hochberg 1995 (J. R. Stat. Soc. B 57:289)",
+                "ukgc-2023",
+                "benjamini-hochberg-1995",
             ),
             thresholds=(
                 _t(
@@ -756,8 +772,8 @@ DEFAULT_TABLE = DecisionTable(
             ),
             severity="medium",
             references=(
-                "Braverman & Shaffer 2012 (Eur. J. Public Health 22:273)",
-                "UK Gambling Commission 2023, customer interaction guidance",
+                "braverman-shaffer-2012",
+                "ukgc-2023",
             ),
             thresholds=(
                 _t(
@@ -779,8 +795,8 @@ DEFAULT_TABLE = DecisionTable(
             ),
             severity="low",
             references=(
-                "Ferster & Skinner 1957, Schedules of Reinforcement",
-                "Zagal, Björk & Lewis 2013 (dark game design patterns, FDG)",
+                "ferster-skinner-1957",
+                "zagal-bjork-lewis-2013",
             ),
             thresholds=(
                 _t(
@@ -806,7 +822,7 @@ DEFAULT_TABLE = DecisionTable(
                 "animations, 'You won'); show the net outcome."
             ),
             severity="medium",
-            references=("Dixon et al. 2010 (Addiction 105:1819)",),
+            references=("dixon-et-al-2010",),
             thresholds=(
                 _t(
                     "min_share",

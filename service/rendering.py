@@ -179,6 +179,16 @@ def _table(rows: Mapping[str, Any]) -> str:
     return f"<table>{body}</table>"
 
 
+def _reference_item(ref: Any) -> str:
+    """One cited work: its citation and what it shows (reports before references carried
+    what each work shows list bare citations)."""
+    if isinstance(ref, Mapping):
+        return (
+            f"<li>{_e(ref.get('citation'))}<br><span class=shows>{_e(ref.get('shows'))}</span></li>"
+        )
+    return f"<li>{_e(ref)}</li>"
+
+
 def _references(items: str) -> str:
     return f"<p class=muted>References</p><ul class=muted>{items}</ul>" if items else ""
 
@@ -189,7 +199,7 @@ def _details(summary: str, body: str) -> str:
 
 def _finding_html(finding: Mapping[str, Any]) -> str:
     colour = SEVERITY_COLOURS[finding["severity"]]
-    references = "".join(f"<li>{_e(r)}</li>" for r in finding.get("references", []))
+    references = "".join(_reference_item(r) for r in finding.get("references", []))
     mechanic = finding.get("mechanic")
     return (
         f'<div class="finding" style="border-left-color:{colour}" '

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from models.references import REFERENCES
 from models.rules import DEFAULT_TABLE, SEVERITIES, DecisionTable, MechanicFacts, assess, evaluate
 from models.validate import field_bar, rules_bar
 
@@ -51,6 +53,15 @@ def test_rule_ids_and_seed_text_are_those_of_the_design() -> None:
         for t in rule.thresholds:
             assert t.rationale
             assert t.reference
+
+
+def test_every_reference_is_a_work_of_the_bibliography_with_what_it_shows() -> None:
+    for rule in DEFAULT_TABLE.rules:
+        for ref in rule.as_dict()["references"]:
+            assert ref["citation"] == REFERENCES[ref["key"]].citation
+            assert ref["shows"] == REFERENCES[ref["key"]].shows
+    with pytest.raises(KeyError, match="unknown references"):
+        replace(DEFAULT_TABLE.rules[0], references=("nobody-2099",))
 
 
 def test_version_is_the_digest_of_the_canonical_content() -> None:
