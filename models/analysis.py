@@ -30,7 +30,6 @@ from models.risk import (
     FDR_Q,
     MIN_CHASE_EACH,
     MIN_NIGHT_SESSIONS,
-    NIGHT_SHARE,
     TIERS,
     heavy_spender,
     risk_tiers,
@@ -174,7 +173,8 @@ class UserTable:
     Choice fit: choice_status, choices, choice_alpha(_lo/_hi), beta(_lo/_hi), choice_loglik,
     choice_bic_delta (α and β: maximum likelihood per partition, posterior modes after merging).
     Discounting: discount_status, wait_or_pay, discount_k, indifference_delay_s, price_share.
-    Markers: night_share, session_escalation, frequency_escalation, post_reward_pause,
+    Markers: night_share, night_session_share (sessions of known local time starting at night:
+    what the night-play test counts), session_escalation, frequency_escalation, post_reward_pause,
     rpe_persistence_count/_time, rpe_balance_count/_time, front_loading, option_concentration,
     aversive_share, aversive_expectation. After merging also: alpha(_lo/_hi), alpha_source,
     rpe_persistence, rpe_balance, risk_tier and one boolean column per risk marker
@@ -398,6 +398,8 @@ def _unit_results(trials: Trials, config: AnalysisConfig) -> _UnitWork:
         "session_escalation_p": trends.session_escalation_p,
         "frequency_escalation_p": trends.frequency_escalation_p,
         "night_p": night_test.p_value,
+        # the tested quantity: the share of sessions of known local time that start at night
+        "night_session_share": night_test.effect + night_hours / 24.0,
         "chase_stake_effect": chase.effect,
         "chase_p": chase.p_value,
         "post_reward_pause": mk.post_reward_pause(trials.t, win, units),
@@ -975,7 +977,7 @@ def _derive_user_columns(users: UserTable, kinds: Mapping[str, str]) -> UserTabl
         chase_p=_floats(users["chase_p"]),
         heavy=heavy_spender(_floats(users["spend"]), mech_codes),
         spend=_floats(users["spend"]),
-        night_share=_floats(users["night_share"]),
+        night_session_share=_floats(users["night_session_share"]),
         night_p=_floats(users["night_p"]),
         session_escalation=_floats(users["session_escalation"]),
         session_escalation_p=_floats(users["session_escalation_p"]),
@@ -1126,7 +1128,6 @@ def _marker_summary(sub: UserTable, sums: MechanicPartial, s: Schedule) -> dict[
     }
     if len(sub):
         with np.errstate(invalid="ignore"):
-            night_users = np.isfinite(sub["night_share"].astype(float))
             balance = sub["rpe_balance"].astype(float)
             has_balance = np.isfinite(balance)
             escalating = sub["session_escalation"].astype(float) >= ESCALATION_LOG
@@ -1135,7 +1136,10 @@ def _marker_summary(sub: UserTable, sums: MechanicPartial, s: Schedule) -> dict[
             "loss_chasing_share": _share(
                 sub["raised_loss_chasing"].astype(bool), sub["tested_loss_chasing"].astype(bool)
             ),
-            "night_user_share": _share(sub["night_share"] >= NIGHT_SHARE, night_users),
+            # the finding's own figure: users flagged for night play over users tested for it
+            "night_user_share": _share(
+                sub["raised_night_play"].astype(bool), sub["tested_night_play"].astype(bool)
+            ),
             "user_flags": _flag_counts(sub),
             "rpe_persistence": _median(sub["rpe_persistence"]),
             "rpe_balance": _median(balance),

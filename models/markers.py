@@ -247,29 +247,31 @@ def _ols_change(
     y: NDArray[np.float64], x: NDArray[np.float64], group: NDArray[np.int64], count: int
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Per group, slope of y on x by least squares (x spans [0, 1]: the fitted total change),
-    and the one-sided p-value of slope > 0 from its t statistic on w − 2 degrees of freedom."""
+    and the one-sided p-value of slope > 0 from its t statistic on w − 2 degrees of freedom.
+
+    Sums are taken about each group's means (two passes), and a group whose y does not vary
+    beyond rounding has slope 0 and p = 1: a user whose sessions are all alike is not
+    escalating, however its rounding falls."""
     w = np.bincount(group, minlength=count).astype(np.float64)
-    sx = np.bincount(group, weights=x, minlength=count)
-    sy = np.bincount(group, weights=y, minlength=count)
-    sxx = np.bincount(group, weights=x * x, minlength=count)
-    sxy = np.bincount(group, weights=x * y, minlength=count)
-    syy = np.bincount(group, weights=y * y, minlength=count)
     with np.errstate(divide="ignore", invalid="ignore"):
-        den = w * sxx - sx * sx
-        ok = den > 1e-12
-        slope = np.where(ok, (w * sxy - sx * sy) / np.where(ok, den, 1.0), np.nan)
-        # residual sum of squares: Syy − b·Sxy in centred sums
-        cxx = den / w
-        cyy = syy - sy * sy / w
-        cxy = sxy - sx * sy / w
+        mx = np.bincount(group, weights=x, minlength=count) / w
+        my = np.bincount(group, weights=y, minlength=count) / w
+        xc, yc = x - mx[group], y - my[group]
+        cxx = np.bincount(group, weights=xc * xc, minlength=count)
+        cxy = np.bincount(group, weights=xc * yc, minlength=count)
+        cyy = np.bincount(group, weights=yc * yc, minlength=count)
+        ok = cxx > 1e-12
+        flat = cyy <= w * (1e-12 * np.maximum(np.abs(my), 1.0)) ** 2
+        slope = np.where(ok, np.where(flat, 0.0, cxy / np.where(ok, cxx, 1.0)), np.nan)
         rss = np.maximum(cyy - slope * cxy, 0.0)
         df = w - 2.0
         se = np.sqrt(rss / df / cxx)
         t = slope / se
+    tested = ok & (df > 0)
     p = np.where(
-        ok & (df > 0) & (se > 0),
+        tested & ~flat & (se > 0),
         student_t.sf(t, np.maximum(df, 1.0)),
-        np.where(ok & (df > 0) & (slope > 0), 0.0, np.where(ok & (df > 0), 1.0, np.nan)),
+        np.where(tested & ~flat & (slope > 0), 0.0, np.where(tested, 1.0, np.nan)),
     )
     return slope, p
 
@@ -370,37 +372,6 @@ class OneSidedTest:
     tested: NDArray[np.bool_]
 
 
-def _welch_greater(
-    n1: NDArray[np.float64],
-    s1: NDArray[np.float64],
-    q1: NDArray[np.float64],
-    n0: NDArray[np.float64],
-    s0: NDArray[np.float64],
-    q0: NDArray[np.float64],
-    min_each: int,
-) -> OneSidedTest:
-    """Welch's t-test of mean₁ > mean₀ from counts, sums and sums of squares per unit
-    (Welch 1947; Welch–Satterthwaite degrees of freedom). Two constant groups with equal
-    means give p = 1; with different means, p = 0 or 1 by the sign of the difference."""
-    tested = (n1 >= min_each) & (n0 >= min_each)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        m1, m0 = s1 / n1, s0 / n0
-        v1 = np.maximum(q1 - n1 * m1 * m1, 0.0) / (n1 - 1.0)
-        v0 = np.maximum(q0 - n0 * m0 * m0, 0.0) / (n0 - 1.0)
-        a1, a0 = v1 / n1, v0 / n0
-        se = np.sqrt(a1 + a0)
-        diff = m1 - m0
-        df = (a1 + a0) ** 2 / (a1 * a1 / (n1 - 1.0) + a0 * a0 / (n0 - 1.0))
-        t = diff / se
-    p = np.where(se > 0, student_t.sf(t, np.where(np.isfinite(df), df, 1.0)), 1.0)
-    p = np.where((se == 0) & (diff > 1e-12), 0.0, p)
-    return OneSidedTest(
-        effect=np.where(tested, diff, np.nan),
-        p_value=np.where(tested, p, np.nan),
-        tested=np.asarray(tested, dtype=bool),
-    )
-
-
 def stake_chasing(
     cost: NDArray[np.float64],
     net: NDArray[np.float64],
@@ -410,32 +381,97 @@ def stake_chasing(
     min_each: int,
 ) -> OneSidedTest:
     """(u,) loss chasing by stake: does the user raise the stake after a loss more than after
-    a win, within the same session?
+    a win *at the same stake*, within the same session?
 
     Over paid responses t followed by another paid response of the same session, with
-    x = log(cost₍ₜ₊₁₎ / costₜ): effect = mean x after losses (net outcome < 0) − mean x after
-    wins (net > 0), tested one-sided by Welch's t; needs `min_each` of both. Chasing as raising
-    the stake to win back what was lost is the behaviour gamblers report (Lesieur 1984) and the
-    within-session form measured in online gambling logs; a user who merely stops after wins
-    (quitting while ahead) does not change the stake, so this test does not fire on them.
+    x = log(cost₍ₜ₊₁₎ / costₜ), compared within strata of the current stake costₜ: in each of
+    the user's stake levels s with both outcomes, dₛ = mean x after losses (net outcome < 0) −
+    mean x after wins (net > 0); effect = Σ wₛdₛ / Σ wₛ with wₛ = n_loss·n_win / (n_loss +
+    n_win), the least-squares loss coefficient with stake-level fixed effects. Its variance is
+    Σ wₛ²(v_loss/n_loss,ₛ + v_win/n_win,ₛ) / (Σ wₛ)², each outcome's variance v pooled over the
+    stake levels, tested one-sided by Student's t with Welch–Satterthwaite degrees of freedom
+    (Welch 1947; with one stake level it is Welch's test): a stake changed once after a loss and
+    never after a win is no evidence, however many unchanged responses surround it. Needs
+    `min_each` losses and wins in strata with both. Comparing like with like matters: when
+    the odds depend on the stake (a "max bet" that qualifies for the jackpot, a ten-pull at
+    ten times the price), losses come more often at one stake, and a user who picks stakes at
+    random then returns towards their usual stake more often after a loss — a raise that is no
+    reaction to the loss. Chasing as raising the stake to win back what was lost is the
+    behaviour gamblers report (Lesieur 1984); a user who merely stops after wins (quitting
+    while ahead) does not change the stake, so this test does not fire on them.
     """
     n = segments.rows
+    u = segments.count
     nxt = np.zeros(n, dtype=bool)
     x = np.zeros(n)
     if n > 1:
         nxt[:-1] = continued[:-1] & ~censored[:-1] & (cost[:-1] > 0) & (cost[1:] > 0)
         with np.errstate(divide="ignore", invalid="ignore"):
             x[:-1] = np.where(nxt[:-1], np.log(cost[1:] / np.where(nxt[:-1], cost[:-1], 1.0)), 0)
-    after_loss = nxt & (net < 0)
-    after_win = nxt & (net > 0)
-    return _welch_greater(
-        segments.sum(after_loss),
-        segments.sum(x * after_loss),
-        segments.sum(x * x * after_loss),
-        segments.sum(after_win),
-        segments.sum(x * after_win),
-        segments.sum(x * x * after_win),
-        min_each,
+    loss = nxt & (net < 0)
+    win = nxt & (net > 0)
+    rows = np.flatnonzero(loss | win)
+    nan = np.full(u, np.nan)
+    if rows.size == 0:
+        return OneSidedTest(effect=nan, p_value=nan.copy(), tested=np.zeros(u, dtype=bool))
+    # strata: (unit, current stake), numbered in (unit, stake) order
+    unit = segments.index[rows]
+    _, stratum = np.unique(
+        np.stack([unit.astype(np.float64), cost[rows]]), axis=1, return_inverse=True
+    )
+    stratum = stratum.ravel()
+    k = int(stratum.max()) + 1
+    stratum_unit = np.zeros(k, dtype=np.int64)
+    stratum_unit[stratum] = unit
+    xr, lr = x[rows], loss[rows]
+
+    def sums(mask: NDArray[np.bool_]) -> tuple[NDArray[np.float64], ...]:
+        w = mask.astype(np.float64)
+        return tuple(
+            np.bincount(stratum, weights=v, minlength=k).astype(np.float64)
+            for v in (w, xr * w, xr * xr * w)
+        )
+
+    n1, s1, q1 = sums(lr)
+    n0, s0, q0 = sums(~lr)
+    both = (n1 > 0) & (n0 > 0)
+    one = both.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m1 = np.where(both, s1 / n1, 0.0)
+        m0 = np.where(both, s0 / n0, 0.0)
+        weight = np.where(both, n1 * n0 / (n1 + n0), 0.0)
+        ss1 = np.where(both, np.maximum(q1 - n1 * m1 * m1, 0.0), 0.0)
+        ss0 = np.where(both, np.maximum(q0 - n0 * m0 * m0, 0.0), 0.0)
+        inv1 = np.where(both, weight * weight / n1, 0.0)
+        inv0 = np.where(both, weight * weight / n0, 0.0)
+
+    def per_unit(values: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.bincount(stratum_unit, weights=values, minlength=u).astype(np.float64)
+
+    w_sum = per_unit(weight)
+    strata = per_unit(one)
+    losses, wins = per_unit(np.where(both, n1, 0.0)), per_unit(np.where(both, n0, 0.0))
+    df1, df0 = losses - strata, wins - strata
+    tested = (losses >= min_each) & (wins >= min_each) & (df1 >= 1.0) & (df0 >= 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        effect = per_unit(weight * (m1 - m0)) / w_sum
+        # each outcome's variance pooled over the stake levels, then Welch's combination
+        a1 = per_unit(ss1) / df1 * per_unit(inv1) / (w_sum * w_sum)
+        a0 = per_unit(ss0) / df0 * per_unit(inv0) / (w_sum * w_sum)
+        se = np.sqrt(a1 + a0)
+        df = (a1 + a0) ** 2 / (a1 * a1 / df1 + a0 * a0 / df0)
+        t = effect / se
+    # a within-stake difference below rounding of the log stake ratios is no difference
+    flat = ~(se > 1e-12)
+    p = np.where(
+        flat,
+        np.where(effect > 1e-12, 0.0, 1.0),
+        student_t.sf(np.where(flat, 0.0, t), np.where(np.isfinite(df) & (df > 0), df, 1.0)),
+    )
+    return OneSidedTest(
+        effect=np.where(tested, effect, np.nan),
+        p_value=np.where(tested, p, np.nan),
+        tested=np.asarray(tested, dtype=bool),
     )
 
 

@@ -79,10 +79,11 @@ def benjamini_hochberg(
 
 def heavy_spender(spend: NDArray[np.float64], group: NDArray[np.int64]) -> NDArray[np.bool_]:
     """(u,) among the top HEAVY_SPENDER_SHARE of its group's spenders by rank, ties split
-    evenly: a spender's rank from the top is (spenders paying more) + ½·(spenders paying the
-    same, itself included), and the top share holds ranks ≤ share × spenders. So equal
-    spenders sit mid-table (never heavy), and a group needs 50 spenders before one whole
-    person fits in its top 1 %. group: (u,) group code; rows need not be sorted."""
+    evenly: a spender's rank from the top is the mid-rank (spenders paying more) + ½·(spenders
+    paying the same, itself included, + 1) — 1 for a sole top spender, the mean of the ranks
+    a tied group spans — and the top share holds ranks ≤ share × spenders. So equal spenders
+    sit mid-table (never heavy), and a group needs 100 spenders before its top spender is in
+    its top 1 %. group: (u,) group code; rows need not be sorted."""
     out = np.zeros(spend.shape[0], dtype=bool)
     for g in np.unique(group):
         rows = np.flatnonzero((group == g) & (spend > 0))
@@ -92,7 +93,7 @@ def heavy_spender(spend: NDArray[np.float64], group: NDArray[np.int64]) -> NDArr
         ordered = np.sort(v)
         above = rows.size - np.searchsorted(ordered, v, side="right")
         same = np.searchsorted(ordered, v, side="right") - np.searchsorted(ordered, v, "left")
-        out[rows] = above + 0.5 * same <= HEAVY_SPENDER_SHARE * rows.size
+        out[rows] = above + 0.5 * (same + 1) <= HEAVY_SPENDER_SHARE * rows.size
     return out
 
 
@@ -103,7 +104,7 @@ def risk_tiers(
     chase_p: NDArray[np.float64],
     heavy: NDArray[np.bool_],
     spend: NDArray[np.float64],
-    night_share: NDArray[np.float64],
+    night_session_share: NDArray[np.float64],
     night_p: NDArray[np.float64],
     session_escalation: NDArray[np.float64],
     session_escalation_p: NDArray[np.float64],
@@ -112,6 +113,10 @@ def risk_tiers(
     discount_k: NDArray[np.float64],
 ) -> RiskTiers:
     """Tiers for u users from their (u,) markers (NaN: marker undefined, never raises).
+
+    Each flag's effect is the quantity its test counts: night play by the share of sessions of
+    known local time that start at night (`models.markers.night_sessions_test`), so every user
+    tested for a marker can also be flagged for it.
 
     A tested marker raises the tier only when its test is a discovery at FDR_Q among the
     mechanic's users (Benjamini–Hochberg) *and* its effect reaches the marker's threshold:
@@ -122,7 +127,7 @@ def risk_tiers(
             [
                 benjamini_hochberg(chase_p, group) & (chase_effect > 0),
                 heavy,
-                benjamini_hochberg(night_p, group) & (night_share >= NIGHT_SHARE),
+                benjamini_hochberg(night_p, group) & (night_session_share >= NIGHT_SHARE),
                 benjamini_hochberg(session_escalation_p, group)
                 & (session_escalation >= ESCALATION_LOG),
                 benjamini_hochberg(frequency_escalation_p, group)

@@ -350,7 +350,7 @@ def _loss_chasing(rule: Rule, f: MechanicFacts) -> _Outcome:
         return _Unassessable("stakes never change: chasing by stake cannot be observed", {})
     chasers = int(f.chase_flagged.sum())
     share = chasers / tested
-    if share < rule.threshold("min_share"):
+    if share < rule.threshold("min_share") or chasers < rule.threshold("min_flagged_users"):
         return None
     return rule.severity, {
         "loss_chasing_share": share,
@@ -382,14 +382,22 @@ def _spend(rule: Rule, f: MechanicFacts) -> _Outcome:
 def _night(rule: Rule, f: MechanicFacts) -> _Outcome:
     tested = int(f.night_tested.sum())
     if tested < rule.threshold("min_users"):
+        evidence = {"local_time_share": f.local_time_share, "assessable_users": tested}
+        if not f.local_time_share >= 0.5:
+            return _Unassessable(
+                "local time unknown: too few users send their zone offset and the project "
+                "declares no time zone",
+                evidence,
+            )
         return _Unassessable(
-            "local time unknown: too few users send their zone offset and the project "
-            "declares no time zone",
-            {"local_time_share": f.local_time_share, "assessable_users": tested},
+            "too few users with enough sessions of known local time to test night play",
+            evidence,
         )
     night = _defined(f.night_share)
     share = float(f.night_flagged.sum() / tested)
-    if share < rule.threshold("min_user_share"):
+    if share < rule.threshold("min_user_share") or f.night_flagged.sum() < rule.threshold(
+        "min_flagged_users"
+    ):
         return None
     return rule.severity, {
         "night_user_share": share,
@@ -514,6 +522,16 @@ _MIN_USERS = _t(
     10,
     "a median over fewer users is one or two people's behaviour",
     "a product choice",
+)
+# a finding made of per-user discoveries needs this many of them: at a 10 % false-discovery
+# rate, when nobody has the behaviour, one discovery turns up in about one mechanic in ten
+# with 10–20 tested users; three turn up far more rarely
+_MIN_FLAGGED = _t(
+    "min_flagged_users",
+    3,
+    "one or two discoveries at a 10 % false-discovery rate are what a mechanic where nobody "
+    "has the behaviour produces about one time in ten; a product choice",
+    "Benjamini & Hochberg 1995 (J. R. Stat. Soc. B 57:289)",
 )
 
 DEFAULT_TABLE = DecisionTable(
@@ -700,6 +718,7 @@ DEFAULT_TABLE = DecisionTable(
                     "a share of fewer tested users is one or two people",
                     "a product choice",
                 ),
+                _MIN_FLAGGED,
             ),
         ),
         Rule(
@@ -760,6 +779,7 @@ DEFAULT_TABLE = DecisionTable(
                     "a product choice",
                 ),
                 _MIN_USERS,
+                _MIN_FLAGGED,
             ),
         ),
         Rule(

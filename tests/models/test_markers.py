@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
+from scipy.stats import ttest_ind
 
 from models import markers as mk
 from models.segments import Segments
@@ -79,3 +81,94 @@ def test_undefined_markers_are_nan_not_zero() -> None:
     assert np.isnan(mk.night_share(np.ones(10, dtype=bool), np.zeros(10, dtype=bool), seg10, 5)[0])
     assert np.isnan(mk.gini(np.zeros(3)))
     assert np.isnan(mk.top_share(np.zeros(0), 0.1))
+
+
+# ---------------------------------------------------------------- loss chasing by stake
+
+
+def _stake_users(
+    rng: np.random.Generator, users: int, n: int, *, odds_follow_stake: bool, chase: float
+) -> tuple[NDArray[np.float64], ...]:
+    """Users in one long session who keep their stake (1 or 10) or, one time in three, pick one
+    at random; with `chase` the probability that a user who just lost at stake 1 raises to 10
+    next (a chaser), otherwise stakes ignore outcomes. With `odds_follow_stake` the big stake
+    wins far more often (a "max bet")."""
+    cost, net = np.empty(users * n), np.empty(users * n)
+    for i in range(users):
+        c = np.empty(n)
+        c[0] = 1.0
+        lost = False
+        for t in range(n):
+            if t:
+                if lost and c[t - 1] == 1.0 and rng.random() < chase:
+                    c[t] = 10.0
+                elif rng.random() < 1.0 / 3.0:
+                    c[t] = rng.choice([1.0, 10.0])
+                else:
+                    c[t] = c[t - 1]
+            p = (0.6 if c[t] > 1 else 0.1) if odds_follow_stake else 0.35
+            won = rng.random() < p
+            lost = not won
+            cost[i * n + t] = c[t]
+            net[i * n + t] = 0.5 * c[t] if won else -c[t]
+    cont = np.ones(users * n, dtype=bool)
+    cont[n - 1 :: n] = False
+    return cost, net, cont, np.zeros(users * n, dtype=bool)
+
+
+def test_stake_chasing_is_not_fooled_by_odds_that_follow_the_stake() -> None:
+    # stakes picked at random, the big stake winning more: losses come at the small stake,
+    # after which any stake is a "raise" on average; compared at the same stake, nothing
+    rng = np.random.default_rng(0)
+    users, n = 300, 60
+    cost, net, cont, cens = _stake_users(rng, users, n, odds_follow_stake=True, chase=0.0)
+    test = mk.stake_chasing(cost, net, cont, cens, Segments.from_lengths(np.full(users, n)), 5)
+    rate = float(np.mean(test.p_value[test.tested] < 0.05))
+    assert test.tested.sum() >= 0.9 * users
+    assert 0.02 <= rate <= 0.09  # the test's own level
+    # the positive control: users who raise after a loss at the small stake are found
+    users, n = 100, 200
+    cost, net, cont, cens = _stake_users(rng, users, n, odds_follow_stake=False, chase=0.9)
+    test = mk.stake_chasing(cost, net, cont, cens, Segments.from_lengths(np.full(users, n)), 5)
+    assert float(np.mean(test.p_value[test.tested] < 0.05)) >= 0.7
+
+
+def test_stake_chasing_is_the_fixed_effects_least_squares_loss_coefficient() -> None:
+    # the effect is the loss coefficient of x on stake-level dummies and a loss indicator
+    rng = np.random.default_rng(1)
+    n = 80
+    cost, net, cont, cens = _stake_users(rng, 1, n, odds_follow_stake=False, chase=0.5)
+    test = mk.stake_chasing(cost, net, cont, cens, Segments.from_lengths(np.array([n])), 5)
+    x = np.log(cost[1:] / cost[:-1])
+    stake, lost = cost[:-1], net[:-1] < 0
+    # the stake levels with both outcomes carry the comparison
+    levels = [s for s in np.unique(stake) if lost[stake == s].any() and (~lost[stake == s]).any()]
+    assert len(levels) == 2
+    keep = np.isin(stake, levels)
+    x, stake, lost = x[keep], stake[keep], lost[keep]
+    design = np.column_stack([stake == s for s in levels] + [lost]).astype(float)
+    coef = np.linalg.lstsq(design, x, rcond=None)[0]
+    assert test.effect[0] == pytest.approx(coef[-1], rel=1e-9)
+
+
+def test_stake_chasing_at_one_stake_is_welchs_test() -> None:
+    # a user whose raises (to stake 2) always lose, so that only stake 1 has both outcomes:
+    # the stratified test is then Welch's one-sided test, as scipy computes it
+    rng = np.random.default_rng(2)
+    n = 120
+    won = rng.random(n) < 0.4
+    raise_ = rng.random(n) < np.where(won, 0.2, 0.4)
+    cost = np.ones(n)
+    cost[1:] = np.where(raise_[:-1] & (np.arange(n - 1) % 2 == 0), 2.0, 1.0)
+    net = np.where(won & (cost == 1.0), 1.0, -cost)
+    cont = np.ones(n, dtype=bool)
+    cont[-1] = False
+    test = mk.stake_chasing(
+        cost, net, cont, np.zeros(n, dtype=bool), Segments.from_lengths(np.array([n])), 5
+    )
+    at_one = cost[:-1] == 1.0
+    x = np.log(cost[1:] / cost[:-1])[at_one]
+    lost = (net[:-1] < 0)[at_one]
+    ref = ttest_ind(x[lost], x[~lost], equal_var=False, alternative="greater")
+    assert test.effect[0] == pytest.approx(x[lost].mean() - x[~lost].mean(), rel=1e-12)
+    assert test.p_value[0] == pytest.approx(ref.pvalue, rel=1e-9)

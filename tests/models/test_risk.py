@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import false_discovery_control
 
-from models.risk import TIERS, benjamini_hochberg, heavy_spender, risk_tiers
+from models.markers import night_sessions_test
+from models.risk import MARKERS, TIERS, benjamini_hochberg, heavy_spender, risk_tiers
+from models.segments import Segments
 
 
 def _tiers(**changes: np.ndarray) -> object:
@@ -16,7 +18,7 @@ def _tiers(**changes: np.ndarray) -> object:
         "chase_p": nan,
         "heavy": np.zeros(4, dtype=bool),
         "spend": np.zeros(4),
-        "night_share": nan,
+        "night_session_share": nan,
         "night_p": nan,
         "session_escalation": nan,
         "session_escalation_p": nan,
@@ -35,7 +37,7 @@ def test_tiers_sum_marker_points() -> None:
         chase_p=np.array([0.6, 0.001, 0.001, nan]),
         heavy=np.array([False, False, True, False]),
         spend=np.array([1.0, 1.0, 9.0, 0.0]),
-        night_share=np.array([0.1, 0.7, nan, 0.1]),
+        night_session_share=np.array([0.1, 0.7, nan, 0.1]),
         night_p=np.array([0.9, 0.001, nan, 0.9]),
         session_escalation=np.array([nan, 0.1, 1.0, nan]),
         session_escalation_p=np.array([nan, 0.2, 0.001, nan]),
@@ -103,6 +105,9 @@ def test_heavy_spenders_are_the_top_percent_of_each_mechanic() -> None:
     assert not heavy[197]
     assert not heavy[200:205].any()  # non-spenders never
     assert not heavy[205]  # one spender alone: not a top 1 % of anyone
+    # the top 1 % of 99 spenders holds nobody whole; of 100, the top spender
+    assert not heavy_spender(np.arange(1.0, 100.0), np.zeros(99, dtype=np.int64)).any()
+    assert heavy_spender(np.arange(1.0, 101.0), np.zeros(100, dtype=np.int64)).sum() == 1
 
 
 def test_equal_spenders_are_never_heavy() -> None:
@@ -111,14 +116,44 @@ def test_equal_spenders_are_never_heavy() -> None:
 
 
 def test_ties_are_split_evenly_and_a_whale_is_still_heavy() -> None:
-    # 99 equal spenders and one whale: the whale's rank from the top is ½ ≤ 1 % of 100
+    # 99 equal spenders and one whale: the whale's rank from the top is 1 ≤ 1 % of 100
     spend = np.concatenate([np.full(99, 10.0), [5000.0]])
     heavy = heavy_spender(spend, np.zeros(100, dtype=np.int64))
     assert heavy.tolist() == [False] * 99 + [True]
-    # three whales tied at the top of 100: each at rank 1.5 > 1 → the top 1 % is a part of
+    # three whales tied at the top of 100: each at mid-rank 2 > 1 → the top 1 % is a part of
     # each, and none of them alone is in it
     spend = np.concatenate([np.full(97, 10.0), [5000.0] * 3])
     assert not heavy_spender(spend, np.zeros(100, dtype=np.int64)).any()
-    # … of 200 spenders the three fit (rank 1.5 ≤ 2)
+    # … of 200 spenders the three fit (mid-rank 2 ≤ 2)
     spend = np.concatenate([np.full(197, 10.0), [5000.0] * 3])
     assert heavy_spender(spend, np.zeros(200, dtype=np.int64))[-3:].all()
+
+
+def test_every_user_tested_for_night_play_can_be_flagged() -> None:
+    # 12 users with 8 sessions of 2 responses each, every session at 02:00 local: too few
+    # responses for a response share, but a clear test on sessions, and the flag follows it
+    users, sessions, per = 12, 8, 2
+    n = users * sessions * per
+    night = np.ones(n, dtype=bool)
+    units = Segments.from_lengths(np.full(users, sessions * per))
+    test = night_sessions_test(
+        night, night, Segments.from_lengths(np.full(users * sessions, per)), units, 5, 0.25
+    )
+    nan = np.full(users, np.nan)
+    tiers = risk_tiers(
+        group=np.zeros(users, dtype=np.int64),
+        chase_effect=nan,
+        chase_p=nan,
+        heavy=np.zeros(users, dtype=bool),
+        spend=np.zeros(users),
+        night_session_share=test.effect + 0.25,
+        night_p=test.p_value,
+        session_escalation=nan,
+        session_escalation_p=nan,
+        frequency_escalation=nan,
+        frequency_escalation_p=nan,
+        discount_k=nan,
+    )
+    night_column = [name for name, _ in MARKERS].index("night_play")
+    assert tiers.tested[:, night_column].all()
+    assert tiers.flags[:, night_column].all()
