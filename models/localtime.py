@@ -15,8 +15,14 @@ A calendar reset (a daily reward at local midnight) only needs *where a user's d
 the clock: any boundary inside the user's nightly pause cuts their responses into the same days.
 `rhythm_day_offsets` infers that boundary from each user's own daily rhythm — the middle of the
 quietest six-hour stretch of their 24-hour activity histogram — with a confidence (how much
-quieter than uniform that stretch is). It is used for calendar days only, never for night play,
-which it would assume away (it places the user's quietest hours at night by construction).
+quieter than uniform that stretch is). A user active in every hour of the day has no such pause;
+their reward claims still show where their day ends, since a reward that resets at midnight is
+claimed once a day, on the day's first response: `claim_day_offsets` moves each user's boundary
+to the whole-hour shift of the rhythm's boundary that makes their claims most consistent with
+that, keeping the rhythm's unless another fits strictly better, with a confidence (how much of
+the misfit of a typical boundary the chosen one removes). Both are used for calendar days only,
+never for night play, which they would assume away (they place the day boundary where the user
+is quiet or where their rewards reset, whatever the clock says).
 """
 
 from __future__ import annotations
@@ -139,3 +145,78 @@ def _longest_empty_run(hist: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDAr
     length = run[np.arange(users), end]
     start = (end - length + 1) % bins
     return start.astype(np.int64), length.astype(np.int64)
+
+
+def claim_day_offsets(
+    t: NDArray[np.float64],
+    unit: NDArray[np.int64],
+    user: NDArray[np.int64],
+    rewarded: NDArray[np.bool_],
+    prior: NDArray[np.int32],
+) -> tuple[NDArray[np.int32], NDArray[np.float64]]:
+    """Per response, an offset whose day boundary best explains the user's reward claims as a
+    calendar-day reset, and per response how much the claims say about it (both (n,)).
+
+    t: (n,) epoch seconds, ascending within each unit; unit: (n,) unit code (one user on one
+    mechanic), a unit's rows contiguous; user: (n,) user code; rewarded: (n,) the response was
+    rewarded; prior: (n,) the user's offset from their rhythm (`rhythm_day_offsets`).
+
+    Candidates: the prior and the prior moved by each whole hour. Cut at a candidate, each unit's
+    responses fall into days; on a reward that resets at the day boundary a day holds exactly one
+    reward, on its first response. A unit's misfit is the sum over its days of |rewards − 1| and
+    of the days whose first response went unrewarded while a later one was rewarded. Only units
+    that could be such a reset speak: some reward, and some candidate that leaves no day with two
+    (a slot machine or an hourly bonus pays several times in any day, whatever cuts it). The
+    user's boundary is the candidate of least summed misfit over those units, the nearest to the
+    prior on ties: the prior stays unless the claims fit another boundary strictly better.
+    Confidence: 1 − (least misfit) / (median misfit over the candidates), 0 where the median is
+    0 — near 1 where only one boundary makes the claims one a day, 0 where nothing speaks.
+    """
+    n = t.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int32), np.zeros(0)
+    # units in row order (a unit's rows are contiguous), and each unit's user
+    new_unit = np.r_[True, unit[1:] != unit[:-1]]
+    unit_of = np.cumsum(new_unit) - 1
+    starts = np.flatnonzero(new_unit)
+    units = starts.shape[0]
+    codes, unit_user = np.unique(user[starts], return_inverse=True)
+    users = codes.shape[0]
+    inverse = unit_user[unit_of]
+    claims = np.bincount(unit_of, weights=rewarded, minlength=units)
+    # a unit with more rewards than the days its time span can touch has two in some day
+    # whatever cuts it: only the other units' rows are cut
+    span = t[np.r_[starts[1:], n] - 1] - t[starts]
+    possible = (claims > 0) & (claims <= np.floor(span / DAY_S) + 2)
+    rows = possible[unit_of]
+    t_rows, prior_rows, of_rows = t[rows], prior[rows], unit_of[rows]
+    paid = rewarded[rows]
+    weights = paid.astype(np.float64)
+    same_unit = np.zeros(t_rows.shape[0], dtype=bool)
+    same_unit[1:] = of_rows[1:] == of_rows[:-1]
+    misfit = np.zeros((units, HOUR_BINS))
+    crowded = np.zeros((units, HOUR_BINS))  # days with two rewards or more
+    for k in range(HOUR_BINS if t_rows.shape[0] else 0):
+        day = np.floor((t_rows + prior_rows + k * 3600.0) / DAY_S)
+        first = ~same_unit
+        first[1:] |= day[1:] != day[:-1]
+        group = np.cumsum(first) - 1
+        rewards = np.bincount(group, weights=weights)
+        late = (rewards > 0) & ~paid[first]
+        day_unit = of_rows[first]
+        misfit[:, k] = np.bincount(day_unit, weights=np.abs(rewards - 1.0) + late, minlength=units)
+        crowded[:, k] = np.bincount(day_unit, weights=rewards >= 2, minlength=units)
+    speaks = possible & (crowded.min(axis=1) == 0)
+    user_misfit = np.zeros((users, HOUR_BINS))
+    np.add.at(user_misfit, unit_user[speaks], misfit[speaks])
+    # ties go to the candidate nearest the prior: a fraction of an hour's distance, never a
+    # whole response's misfit
+    shifts = np.arange(HOUR_BINS)
+    distance = np.minimum(shifts, HOUR_BINS - shifts) / (HOUR_BINS + 1.0)
+    best = (user_misfit + distance).argmin(axis=1)
+    least = user_misfit[np.arange(users), best]
+    median = np.median(user_misfit, axis=1)
+    confidence = np.where(median > 0, 1.0 - least / np.where(median > 0, median, 1.0), 0.0)
+    offset = np.mod(prior + best[inverse] * 3600.0, DAY_S)
+    offset = np.where(offset > DAY_S / 2, offset - DAY_S, offset)  # in (−12 h, +12 h]
+    return offset.astype(np.int32), confidence[inverse]

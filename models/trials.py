@@ -40,8 +40,8 @@ class Trials:
                     project's declared zone; `models.localtime`); elsewhere utc_offset_s is 0
     day_offset_s:   (n,) int32 the offset that puts the user's day boundary at local midnight:
                     utc_offset_s where local time is known, else the boundary inferred from the
-                    user's daily rhythm (`models.localtime.rhythm_day_offsets`); for calendar
-                    days only, never for the clock
+                    user's daily rhythm and reward claims (`models.localtime.rhythm_day_offsets`,
+                    `claim_day_offsets`); for calendar days only, never for the clock
     delay_s:        (n,) float64 wait offered in a wait-or-pay choice, NaN otherwise
     sessions:       Segments of the n responses by session (sessions never span units)
     continued:      (n,) bool, the next response of the unit belongs to the same session
@@ -182,7 +182,9 @@ def build_trials(
     continued &= ~last
     censored = last & (t + session_gap_s > observed_until)
     offset, known = localtime.resolve(t, columns.utc_offset_s[resp_rows], time_zone)
-    rhythm, _ = localtime.rhythm_day_offsets(t, columns.user[resp_rows])
+    user = columns.user[resp_rows]
+    rhythm, _ = localtime.rhythm_day_offsets(t, user)
+    day_offset, _ = localtime.claim_day_offsets(t, units.index, user, rewarded, rhythm)
 
     return Trials(
         units=units,
@@ -196,7 +198,7 @@ def build_trials(
         option=columns.option[resp_rows],
         utc_offset_s=offset,
         local_known=known,
-        day_offset_s=np.where(known, offset, rhythm).astype(np.int32),
+        day_offset_s=np.where(known, offset, day_offset).astype(np.int32),
         delay_s=columns.delay_s[resp_rows],
         sessions=sessions,
         continued=continued,

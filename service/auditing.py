@@ -22,10 +22,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import service
+from models import localtime
 from models.analysis import AnalysisConfig, Progress
 from models.columns import EventColumns
 from models.rules import DEFAULT_TABLE, DecisionTable
-from service import jobs
+from service import jobs, projects
 from service.db import transaction
 from service.errors import InvalidInput
 from service.metrics import AUDIT_SECONDS, AUDITS
@@ -52,11 +53,18 @@ class AuditPlan:
         }
 
 
-def plan_audit(request: Mapping[str, Any], *, table: DecisionTable = DEFAULT_TABLE) -> AuditPlan:
+def plan_audit(
+    request: Mapping[str, Any],
+    *,
+    time_zone: str | None = None,
+    table: DecisionTable = DEFAULT_TABLE,
+) -> AuditPlan:
     """Validate an audit request (`mechanics`, `from`, `to`, `config`); errors name the field.
 
     `config` holds analysis settings (e.g. `session_gap_s`) and, under `rules`, threshold
     overrides keyed `rule-id.threshold` (e.g. `{"loss-chasing.min_share": 0.2}`).
+    `time_zone`: the project's declared zone, the audit's unless `config` sets `time_zone`
+    (a zone, or null for none); the plan's config, and so the report, records the one used.
     """
     unknown = set(request) - REQUEST_KEYS
     if unknown:
@@ -69,6 +77,12 @@ def plan_audit(request: Mapping[str, Any], *, table: DecisionTable = DEFAULT_TAB
     if start is not None and end is not None and start >= end:
         raise InvalidInput("from: must be earlier than to")
     config = dict(request.get("config") or {})
+    if time_zone is not None:
+        try:
+            localtime.check_time_zone(time_zone)
+        except ValueError as exc:
+            raise InvalidInput(f"time_zone: {exc}") from None
+        config.setdefault("time_zone", time_zone)
     overrides = config.pop("rules", None) or {}
     if not isinstance(overrides, dict):
         raise InvalidInput("config.rules: must map 'rule-id.threshold' to a number")
@@ -198,7 +212,9 @@ def _run_claimed(
     heartbeat.start()
     try:
         try:
-            plan = plan_audit(claim.request)
+            with factory() as session:
+                time_zone = projects.declared_time_zone(session, claim.project_id)
+            plan = plan_audit(claim.request, time_zone=time_zone)
             heartbeat.report("reading", 0, 1)
             engine = factory.kw["bind"]
             with analysis_pool(engine, claim.project_id, plan, processes) as pool:

@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--if-missing", action="store_true", help="if it exists, print a fresh key for it"
     )
+    create.add_argument(
+        "--time-zone",
+        metavar="ZONE",
+        help="the product's IANA time zone (e.g. Europe/Berlin), for events sent without offset",
+    )
     create.set_defaults(handler=_project_create)
     listing = project.add_parser("list", help="list projects")
     listing.set_defaults(handler=_project_list)
@@ -91,6 +96,12 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--to", dest="end", help="window end, exclusive (RFC 3339)")
     audit.add_argument(
         "--config", help="analysis settings and rule overrides as JSON (or @file.json)"
+    )
+    audit.add_argument(
+        "--time-zone",
+        metavar="ZONE",
+        help="the product's IANA time zone (e.g. Europe/Berlin): local time of events sent "
+        "without offset (a time_zone in --config wins)",
     )
     audit.add_argument(
         "--processes", type=int, help="processes for the analysis (default: this machine's cores)"
@@ -163,8 +174,16 @@ def _project_create(args: argparse.Namespace) -> int:
             )
             _print_json({"id": existing[0].id, "name": args.name, "key": key})
             return 0
-        project, key = projects.create_project(session, name=args.name)
-        _print_json({"id": project.id, "name": project.name, "key": key})
+        try:
+            project, key = projects.create_project(
+                session, name=args.name, time_zone=args.time_zone
+            )
+        except InvalidInput as exc:
+            sys.stderr.write(f"retention-audit: {exc}\n")
+            return 2
+        _print_json(
+            {"id": project.id, "name": project.name, "time_zone": project.time_zone, "key": key}
+        )
     return 0
 
 
@@ -186,7 +205,7 @@ def _audit(args: argparse.Namespace) -> int:
     from service.offline import BadInput, audit_files
 
     try:
-        plan = plan_audit(_audit_request(args))
+        plan = plan_audit(_audit_request(args), time_zone=args.time_zone)
     except (InvalidInput, ValueError) as exc:
         sys.stderr.write(f"retention-audit: {exc}\n")
         return 2
@@ -285,7 +304,12 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _project_list(_args: argparse.Namespace) -> int:
     with transaction(_session_factory()) as session:
-        _print_json([{"id": p.id, "name": p.name} for p in projects.list_projects(session)])
+        _print_json(
+            [
+                {"id": p.id, "name": p.name, "time_zone": p.time_zone}
+                for p in projects.list_projects(session)
+            ]
+        )
     return 0
 
 

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.errors import Conflict, NotFound
+from models.localtime import check_time_zone
+from service.errors import Conflict, InvalidInput, NotFound
 from service.keys import DEFAULT_SCOPES, Scope, format_scopes, hash_key, new_key, parse_scopes
 from service.tables import ApiKey, Event, Project
 
@@ -22,11 +23,14 @@ class Principal:
     scopes: frozenset[Scope]
 
 
-def create_project(session: Session, *, name: str) -> tuple[Project, str]:
+def create_project(
+    session: Session, *, name: str, time_zone: str | None = None
+) -> tuple[Project, str]:
     """A new project and its first key (all scopes). The key is shown once, never stored."""
+    checked_time_zone(time_zone)
     if session.scalar(select(Project.id).where(Project.name == name)) is not None:
         raise Conflict(f"a project named {name!r} exists")
-    project = Project(name=name, created_at=datetime.now(UTC))
+    project = Project(name=name, created_at=datetime.now(UTC), time_zone=time_zone)
     session.add(project)
     session.flush()
     _, key = create_key(session, project_id=project.id, name="default", scopes=DEFAULT_SCOPES)
@@ -74,6 +78,31 @@ def get_project(session: Session, project_id: int) -> Project:
     if project is None:
         raise NotFound(f"no project {project_id}")
     return project
+
+
+def set_time_zone(session: Session, project_id: int, time_zone: str | None) -> Project:
+    """Declare the project's IANA time zone (None: none). Audits queued or run from now on
+    whose request sets no `time_zone` use it; stored reports keep the zone they used."""
+    checked_time_zone(time_zone)
+    project = get_project(session, project_id)
+    project.time_zone = time_zone
+    session.flush()
+    return project
+
+
+def declared_time_zone(session: Session, project_id: int) -> str | None:
+    """The project's declared time zone, or None."""
+    return session.scalar(select(Project.time_zone).where(Project.id == project_id))
+
+
+def checked_time_zone(time_zone: str | None) -> str | None:
+    """`time_zone` if it is None or an IANA name known here; else InvalidInput naming it."""
+    if time_zone is not None:
+        try:
+            check_time_zone(time_zone)
+        except ValueError as exc:
+            raise InvalidInput(f"time_zone: {exc} (an IANA name such as 'Europe/Berlin')") from None
+    return time_zone
 
 
 def list_projects(session: Session) -> list[Project]:

@@ -10,14 +10,21 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from service.errors import InvalidInput
 from service.keys import Scope
 
+TIME_ZONE_DESCRIPTION = (
+    "The product's IANA time zone (e.g. 'Europe/Berlin'): the local time of events that send "
+    "no UTC offset, in audits whose config sets no time_zone. null: their local time is unknown."
+)
+
 
 class ProjectCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
+    time_zone: str | None = Field(None, max_length=64, description=TIME_ZONE_DESCRIPTION)
 
 
 class ProjectCreated(BaseModel):
     id: int
     name: str
+    time_zone: str | None = None
     key: str = Field(description="The project's first key (all scopes); shown only once.")
 
 
@@ -25,6 +32,15 @@ class ProjectRead(BaseModel):
     id: int
     name: str
     created_at: datetime
+    time_zone: str | None = Field(description=TIME_ZONE_DESCRIPTION)
+
+
+class ProjectPatch(BaseModel):
+    """The settings to change; a field left out stays as it is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    time_zone: str | None = Field(None, max_length=64, description=TIME_ZONE_DESCRIPTION)
 
 
 class KeyCreate(BaseModel):

@@ -79,6 +79,10 @@ class Project(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # The product's declared IANA time zone (e.g. "Europe/Berlin"): the local time of its events
+    # that send no offset of their own, in every audit whose request sets no `time_zone`
+    # (`models.localtime`). NULL: their local time is unknown.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
 
 class ApiKey(Base):

@@ -13,27 +13,52 @@ from service.schemas import (
     KeyRead,
     ProjectCreate,
     ProjectCreated,
+    ProjectPatch,
     ProjectRead,
     StatsRead,
 )
+from service.tables import Project
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_project(body: ProjectCreate, _: Admin, session: SessionDep) -> ProjectCreated:
-    """Create a project and its first key (admin key required)."""
-    project, key = projects.create_project(session, name=body.name)
-    return ProjectCreated(id=project.id, name=project.name, key=key)
+    """Create a project and its first key (admin key required); optionally its time zone."""
+    project, key = projects.create_project(session, name=body.name, time_zone=body.time_zone)
+    return ProjectCreated(id=project.id, name=project.name, time_zone=project.time_zone, key=key)
 
 
 @router.get("")
 def list_projects(_: Admin, session: SessionDep) -> list[ProjectRead]:
     """All projects (admin key required)."""
-    return [
-        ProjectRead(id=p.id, name=p.name, created_at=p.created_at)
-        for p in projects.list_projects(session)
-    ]
+    return [_read(p) for p in projects.list_projects(session)]
+
+
+@router.get("/{project_id}")
+def get_project(project_id: int, principal: Reader, session: SessionDep) -> ProjectRead:
+    """The project and its settings (its declared time zone)."""
+    own_project(principal, project_id)
+    return _read(projects.get_project(session, project_id))
+
+
+@router.patch("/{project_id}")
+def update_project(
+    project_id: int, body: ProjectPatch, principal: Manager, session: SessionDep
+) -> ProjectRead:
+    """Change the project's settings: `{"time_zone": "Europe/Berlin"}` declares its zone for
+    audits that set none, `{"time_zone": null}` clears it. Stored reports keep theirs."""
+    own_project(principal, project_id)
+    project = projects.get_project(session, project_id)
+    if "time_zone" in body.model_fields_set:
+        project = projects.set_time_zone(session, project_id, body.time_zone)
+    return _read(project)
+
+
+def _read(project: Project) -> ProjectRead:
+    return ProjectRead(
+        id=project.id, name=project.name, created_at=project.created_at, time_zone=project.time_zone
+    )
 
 
 @router.get("/{project_id}/stats")

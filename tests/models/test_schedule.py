@@ -7,6 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 
+from models.analysis import AnalysisConfig, analyse
+from models.rules import DEFAULT_TABLE
 from models.schedule import (
     ScheduleStats,
     _isotonic,
@@ -166,19 +168,11 @@ def _identify_one(
     return identify(schedule_stats(tr.units, tr.t, tr.gain, tr.loss, tr.cost, tr.day_offset_s))
 
 
-_COARSE_RHYTHM = pytest.mark.xfail(
-    reason="users active in every hour of the day leave no empty run to place the day boundary",
-    strict=True,
-)
-
-
-@pytest.mark.parametrize(
-    "seed",
-    [0, pytest.param(1, marks=_COARSE_RHYTHM), 2, pytest.param(3, marks=_COARSE_RHYTHM)],
-)
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_a_daily_reset_at_local_midnight_is_a_fixed_interval_without_zones(seed: int) -> None:
     # users in three zones, timestamps sent in UTC with no offset: the reset is at a different
-    # UTC hour for each zone, but within every user's own nightly pause, which their rhythm shows
+    # UTC hour for each zone; each user's claims (one a day, on the day's first response) show
+    # where their day ends, also for users active in every hour of the day
     s = _identify_one(
         ScheduleSpec(kind="fixed_interval", interval_s=86400.0, calendar=True, values=(10.0,)),
         seed,
@@ -187,6 +181,34 @@ def test_a_daily_reset_at_local_midnight_is_a_fixed_interval_without_zones(seed:
         gap_s=4 * 3600.0,
     )
     assert s.kind == "fixed_interval"
+
+
+@pytest.mark.parametrize("seed", [0, 6])
+def test_a_daily_reset_is_told_beside_mechanics_that_pay_many_times_a_day(seed: int) -> None:
+    # the same users, in three zones and active in every hour, claim a daily reward, an hourly
+    # bonus and a slot's wins, with no zones sent: only the daily reward's claims place their
+    # day boundary (the others pay several times in any day, wherever it is cut)
+    pop = PopulationSpec(
+        n_users=80, responses=(30.0, 200.0), utc_offsets_h=(-5.0, 1.0, 8.0), gap_s=4 * 3600.0
+    )
+    daily = ScheduleSpec(kind="fixed_interval", interval_s=86400.0, calendar=True, values=(10.0,))
+    hourly = ScheduleSpec(kind="fixed_interval", interval_s=3600.0, values=(10.0,))
+    slots = ScheduleSpec(kind="variable_ratio", ratio=4, values=(10.0,))
+    spec = ProductSpec(
+        mechanics=tuple(
+            MechanicSpec(name=name, schedule=schedule, population=pop)
+            for name, schedule in (("daily", daily), ("hourly", hourly), ("slots", slots))
+        )
+    )
+    cols = simulate_product(spec, seed).columns()
+    cols = dataclasses.replace(cols, utc_offset_s=np.zeros_like(cols.utc_offset_s))
+    report = analyse(cols, config=AnalysisConfig(), table=DEFAULT_TABLE).as_dict()
+    kinds = {m["mechanic"]: m["schedule"]["kind"] for m in report["mechanics"]}
+    assert kinds == {
+        "daily": "fixed_interval",
+        "hourly": "fixed_interval",
+        "slots": "variable_ratio",
+    }
 
 
 def test_a_loot_box_that_always_pays_something_is_still_a_variable_ratio() -> None:

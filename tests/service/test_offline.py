@@ -105,3 +105,31 @@ def test_bad_input_exits_2_naming_file_line_and_reason(
     assert f"{path}:10: not valid JSON" in result.stderr
     assert audit(tmp_path / "missing.ndjson").returncode == 2
     assert audit(path, "--config", '{"session_gap_s": -1}').returncode == 2
+
+
+def test_time_zone_declares_local_time_for_events_without_offsets(
+    events: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    zulu = [{k: v for k, v in e.items() if k != "properties"} for e in events]
+    path = write_ndjson(tmp_path / "zulu.ndjson", zulu)
+    reports = {}
+    for zone in (None, "Europe/Berlin"):
+        result = audit(path, *(["--time-zone", zone] if zone else []))
+        assert result.returncode == 0, result.stderr
+        reports[zone] = json.loads(result.stdout)
+    for zone, report in reports.items():
+        assert report["config"]["analysis"]["time_zone"] == zone
+        night = [
+            item
+            for mechanic in report["mechanics"]
+            for item in mechanic["not_assessable"]
+            if item["rule_id"] == "night-engagement"
+        ]
+        assert len(night) == (len(report["mechanics"]) if zone is None else 0)
+    overridden = audit(
+        path, "--time-zone", "Europe/Berlin", "--config", '{"time_zone": "Asia/Tokyo"}'
+    )
+    assert json.loads(overridden.stdout)["config"]["analysis"]["time_zone"] == "Asia/Tokyo"
+    refused = audit(path, "--time-zone", "Europe/Nowhere")
+    assert refused.returncode == 2
+    assert "time_zone: unknown time zone 'Europe/Nowhere'" in refused.stderr
