@@ -4,6 +4,7 @@ rows stored by an earlier version are still served."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -158,8 +159,12 @@ def test_rows_stored_before_the_compact_format_survive_the_migration(
         engine = make_engine(url)
         factory = make_sessionmaker(engine)
         with transaction(factory) as session:
-            project, _ = projects.create_project(session, name="legacy")
-            audit_id = jobs.enqueue(session, project_id=project.id, request={}).id
+            # the schema of revision 0003: the project table as it was then, by plain SQL
+            project_id = session.execute(
+                text("INSERT INTO project (name, created_at) VALUES ('legacy', :now) RETURNING id"),
+                {"now": datetime.now(UTC)},
+            ).scalar_one()
+            audit_id = jobs.enqueue(session, project_id=project_id, request={}).id
             session.execute(
                 text(
                     "INSERT INTO audit_user (audit_id, mechanic, user_id, risk_tier, body)"
