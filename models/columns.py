@@ -17,6 +17,8 @@ RESPONSE: int = 0
 REWARD: int = 1
 NO_OPTION: int = -1
 NO_SESSION: int = -1
+# an event that sent no zone offset (a sent 0 is UTC): the smallest int32, far outside ±14 h
+OFFSET_UNKNOWN: int = -(2**31)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +36,8 @@ class EventColumns:
     cost:          (n,) float64, response cost (0 for rewards)
     option:        (n,) int32, index into `options`, NO_OPTION (-1) when absent
     session:       (n,) int64, code of an explicit `session_id`, NO_SESSION (-1) when absent
-    utc_offset_s:  (n,) int32, the user's zone offset from UTC at that time, 0 when unknown
+    utc_offset_s:  (n,) int32, the user's zone offset from UTC at that time, as the event sent
+                   it (0 is UTC, sent); OFFSET_UNKNOWN when the event sent none
     delay_s:       (n,) float64, for wait-or-pay responses, the wait offered (seconds); NaN
                    when the response is not a wait-or-pay choice
     user_ids, mechanics, options: the names behind the codes (sorted, unique)
@@ -92,7 +95,7 @@ class EventColumns:
             option=opt_codes.astype(np.int32),
             session=sess_codes.astype(np.int64),
             utc_offset_s=(
-                np.zeros(n, dtype=np.int32)
+                np.full(n, OFFSET_UNKNOWN, dtype=np.int32)
                 if utc_offset_s is None
                 else np.asarray(utc_offset_s, dtype=np.int32)
             ),

@@ -39,7 +39,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from models.columns import EventColumns
+from models.columns import OFFSET_UNKNOWN, EventColumns
 
 __all__ = [
     "SCHEDULE_KINDS",
@@ -266,7 +266,7 @@ class FieldScenario:
     n_users, days:    population and observation period (local calendar days)
     zones_h:          the UTC offsets (hours) its users live in
     zone_weights:     share of users per zone (None: drawn at random)
-    zones_sent:       the log carries each user's offset (else `utc_offset_s` is 0)
+    zones_sent:       the log carries each user's offset (else `utc_offset_s` is OFFSET_UNKNOWN)
     night_share:      users who play mostly 00:00–05:30 local
     chaser_share:     users who chase losses on paid mechanics
     quitter_share:    users who quit while ahead on paid mechanics (disjoint from chasers)
@@ -1141,7 +1141,11 @@ def _assemble(
     offsets = np.asarray([p.offset_s for p in people], dtype=np.int32)
     names = np.asarray(user_ids, dtype=object)
     mech_names = np.asarray([d.name for d in sc.mechanics], dtype=object)
-    sent = offsets[all_user[ev]] if sc.zones_sent else np.zeros(ev.shape[0], dtype=np.int32)
+    sent = (
+        offsets[all_user[ev]]
+        if sc.zones_sent
+        else np.full(ev.shape[0], OFFSET_UNKNOWN, dtype=np.int32)
+    )
     columns = EventColumns.from_arrays(
         user_id=names[all_user[ev]],
         mechanic=mech_names[all_mech[ev]],

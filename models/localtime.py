@@ -2,14 +2,15 @@
 
 Analytics SDKs send timestamps in UTC ("Z"); a user's local clock is known only from
 
-1. the event's own UTC offset, when the product sends one (a non-zero `utc_offset_s`), or
+1. the event's own UTC offset, when the product sends one (`utc_offset_s`, a sent 0 being UTC;
+   `models.columns.OFFSET_UNKNOWN` where it sent none), or
 2. the project's declared time zone (an IANA name such as "Europe/Berlin"), which gives every
    event without an offset the zone's offset at that instant (daylight saving included).
 
-An offset of 0 with no declared zone is *unknown*, not UTC: a product whose users live in three
-zones and that sends "Z" timestamps would otherwise have a third of its users "playing at night"
-at their lunch hour. Markers of the clock (night play) are computed only over events whose local
-time is known, and are "not assessable" where there are none.
+A `Z` timestamp with no offset and no declared zone is *unknown*, not UTC: a product whose users
+live in three zones and that sends "Z" timestamps would otherwise have a third of its users
+"playing at night" at their lunch hour. Markers of the clock (night play) are computed only over
+events whose local time is known, and are "not assessable" where there are none.
 
 A calendar reset (a daily reward at local midnight) only needs *where a user's day ends*, not
 the clock: any boundary inside the user's nightly pause cuts their responses into the same days.
@@ -32,6 +33,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 from numpy.typing import NDArray
+
+from models.columns import OFFSET_UNKNOWN
 
 DAY_S = 86400.0
 HOUR_BINS = 24
@@ -78,11 +81,12 @@ def _offset(zone: ZoneInfo, t: float) -> int:
 def resolve(
     t: NDArray[np.float64], utc_offset_s: NDArray[np.int32], time_zone: str | None
 ) -> tuple[NDArray[np.int32], NDArray[np.bool_]]:
-    """(offsets, known), both (n,): the event's own offset where it sent one, else the declared
-    zone's offset; `known` is False where neither exists (offset left at 0)."""
-    sent = utc_offset_s != 0
+    """(offsets, known), both (n,): the event's own offset where it sent one (0 included: a
+    user in London in winter), else the declared zone's offset; `known` is False where neither
+    exists (offset left at 0)."""
+    sent = utc_offset_s != OFFSET_UNKNOWN
     if time_zone is None:
-        return utc_offset_s, np.asarray(sent, dtype=bool)
+        return np.where(sent, utc_offset_s, 0).astype(np.int32), np.asarray(sent, dtype=bool)
     offsets = np.where(sent, utc_offset_s, zone_offsets(t, time_zone)).astype(np.int32)
     return offsets, np.ones(t.shape[0], dtype=bool)
 

@@ -1006,20 +1006,30 @@ def _cv(n: int, total: Fraction, squares: Fraction) -> float:
     return float(np.sqrt(float(max(variance, Fraction(0))))) / float(total / n)
 
 
+def _rung_mean(stats: ScheduleStats, j: int) -> float:
+    """The mean payout of ladder rung j (its exact value sum over its count)."""
+    return float(stats.ladder_value[j] / stats.ladder_count[j])
+
+
 def _median_payout(stats: ScheduleStats) -> float:
+    """The typical payout: the mean payout of the ladder rung that holds the median payout.
+
+    Rungs are 78 % wide, so a rung's lower edge can sit almost half below its payouts; its mean
+    is within the rung and does not move with the currency unit."""
     if not stats.ladder_count:
         return float("nan")
     rungs = sorted(stats.ladder_count)
     counts = np.array([stats.ladder_count[j] for j in rungs], dtype=np.float64)
     half = int(np.searchsorted(np.cumsum(counts), counts.sum() / 2.0))
-    return float(rung_value(rungs[min(half, len(rungs) - 1)]))
+    return _rung_mean(stats, rungs[min(half, len(rungs) - 1)])
 
 
 def _valuable_rung(stats: ScheduleStats, median_payout: float) -> int | None:
     """The lottery tier: from the highest ladder rung down, the first whose payouts and above
-    carry ≥ LOTTERY_VALUE_SHARE of the paid value at ≥ LOTTERY_MIN_TIER_RATIO × the median
-    payout, or ≥ JACKPOT_VALUE_SHARE at ≥ JACKPOT_MIN_TIER_RATIO × the median; None if no rung
-    does."""
+    carry ≥ LOTTERY_VALUE_SHARE of the paid value with the rung's mean payout ≥
+    LOTTERY_MIN_TIER_RATIO × the median payout, or ≥ JACKPOT_VALUE_SHARE at ≥
+    JACKPOT_MIN_TIER_RATIO × the median; None if no rung does. Ratios are of mean payouts, not
+    of rung edges, so they do not move with the currency unit."""
     if not stats.ladder_value or not np.isfinite(median_payout):
         return None
     rungs = sorted(stats.ladder_value, reverse=True)
@@ -1027,7 +1037,7 @@ def _valuable_rung(stats: ScheduleStats, median_payout: float) -> int | None:
     running = Fraction(0)
     for j in rungs:
         running += stats.ladder_value[j]
-        ratio = float(rung_value(j)) / median_payout
+        ratio = _rung_mean(stats, j) / median_payout
         if (
             running >= Fraction(LOTTERY_VALUE_SHARE) * total and ratio >= LOTTERY_MIN_TIER_RATIO
         ) or (running >= Fraction(JACKPOT_VALUE_SHARE) * total and ratio >= JACKPOT_MIN_TIER_RATIO):
@@ -1108,7 +1118,7 @@ def _bonus(stats: ScheduleStats, median_payout: float) -> dict[str, Any] | None:
         return None
     total_value = sum(stats.ladder_value.values(), Fraction(0))
     for j in sorted(stats.ladder_value):
-        if rung_value(j) < BONUS_MIN_RATIO * median_payout:
+        if _rung_mean(stats, j) < BONUS_MIN_RATIO * median_payout:
             continue
         tables = stats.tables_for_rung(j)
         rate = tables.wins / tables.responses if tables.responses else 0.0

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from models.columns import NO_OPTION, NO_SESSION, RESPONSE, REWARD, EventColumns
+from models.columns import NO_OPTION, NO_SESSION, OFFSET_UNKNOWN, RESPONSE, REWARD, EventColumns
 
 SESSION_GAP_S = 1800.0  # matches AnalysisConfig.session_gap_s's default
 EPOCH_2026_05_01 = 1777593600.0  # 2026-05-01T00:00:00Z
@@ -262,7 +262,7 @@ class SimulatedProduct:
         for i in range(len(self)):
             is_response = int(self.kind[i]) == RESPONSE
             props: dict[str, Any] = {}
-            if int(self.utc_offset_s[i]):
+            if int(self.utc_offset_s[i]) != OFFSET_UNKNOWN:
                 props["utc_offset_s"] = int(self.utc_offset_s[i])
             if is_response and np.isfinite(self.delay_s[i]):
                 props["delay_s"] = float(self.delay_s[i])
@@ -1166,7 +1166,7 @@ def bulk_events(n_users: int, n_events: int, *, seed: int) -> EventColumns:
         cost=np.concatenate([cost, np.zeros(n_w)]),
         option=np.full(n_r + n_w, NO_OPTION, dtype=np.int32),
         session=np.full(n_r + n_w, NO_SESSION, dtype=np.int64),
-        utc_offset_s=np.zeros(n_r + n_w, dtype=np.int32),
+        utc_offset_s=np.full(n_r + n_w, OFFSET_UNKNOWN, dtype=np.int32),
         delay_s=np.full(n_r + n_w, np.nan),
         user_ids=tuple(f"u{j:0{width}d}" for j in range(n_users)),
         mechanics=("daily", "quests", "slots"),

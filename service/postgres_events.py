@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Engine
 
-from models.columns import EventColumns
+from models.columns import OFFSET_UNKNOWN, EventColumns
 from models.kernels import index_in, load_reader_kernels
 
 if TYPE_CHECKING:
@@ -186,10 +186,15 @@ def _block_fields() -> tuple[tuple[str, str, str], ...]:
 _OPTIONAL_FIELDS = (
     ("option", ">i8", f"int8send(coalesce({_HASH.format('option')}, {_ABSENT}))"),
     ("session", ">i8", f"int8send(coalesce({_HASH.format('session_id')}, {_ABSENT}))"),
-    ("utc_offset_s", ">i4", "int4send(coalesce(utc_offset_s, 0))"),
+    ("utc_offset_s", ">i4", f"int4send(coalesce(utc_offset_s, {OFFSET_UNKNOWN}))"),
     ("delay_s", ">f8", "float8send(coalesce(delay_s, 'NaN'))"),
 )
-_OPTIONAL_DEFAULTS = {"option": _ABSENT, "session": _ABSENT, "utc_offset_s": 0, "delay_s": np.nan}
+_OPTIONAL_DEFAULTS = {
+    "option": _ABSENT,
+    "session": _ABSENT,
+    "utc_offset_s": OFFSET_UNKNOWN,
+    "delay_s": np.nan,
+}
 _OPTIONAL_PRESENT = "count(option) + count(session_id) + count(utc_offset_s) + count(delay_s)"
 
 
@@ -348,7 +353,7 @@ def _hashed_query(where: str) -> str:
     return (
         f"COPY (SELECT {user}, {mechanic}, kind::int2, ts, value, cost,"
         f" coalesce({option}, {_ABSENT}), coalesce({session}, {_ABSENT}),"
-        " coalesce(utc_offset_s, 0)::int4, coalesce(delay_s, 'NaN')::float8"
+        f" coalesce(utc_offset_s, {OFFSET_UNKNOWN})::int4, coalesce(delay_s, 'NaN')::float8"
         f" FROM event WHERE {where}) TO STDOUT (FORMAT binary)"
     )
 
@@ -365,7 +370,7 @@ def _joined_query(where: str) -> str:
     return (
         "COPY (SELECT u.code::int8, m.code::int8, e.kind::int2, e.ts, e.value, e.cost,"
         " coalesce(o.code, -1)::int8, coalesce(s.code, -1)::int8,"
-        " coalesce(e.utc_offset_s, 0)::int4, coalesce(e.delay_s, 'NaN')::float8"
+        f" coalesce(e.utc_offset_s, {OFFSET_UNKNOWN})::int4, coalesce(e.delay_s, 'NaN')::float8"
         f" FROM event e JOIN {coded('user_id')} u ON u.name = e.user_id"
         f" JOIN {coded('mechanic')} m ON m.name = e.mechanic"
         f" LEFT JOIN {coded('option')} o ON o.name = e.option"

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, Engine, Select, String, func, select, type_coerce
 
-from models.columns import EventColumns
+from models.columns import OFFSET_UNKNOWN, EventColumns
 from models.kernels import fingerprint_rows, group_rows, key_order
 from service.events import EventRecord
 from service.postgres_events import estimate_postgres, read_postgres
@@ -168,7 +168,7 @@ def columns_from_fields(fields: Sequence[Sequence[Any]]) -> tuple[EventColumns, 
         cost=np.array(cost, dtype=np.float64),
         option=np.array(option, dtype=object),
         session_id=np.array(session, dtype=object),
-        utc_offset_s=np.array([0 if o is None else o for o in offset], dtype=np.int32),
+        utc_offset_s=np.array([OFFSET_UNKNOWN if o is None else o for o in offset], dtype=np.int32),
         delay_s=np.array([np.nan if d is None else d for d in delay], dtype=np.float64),
     )
     return canonical_events(columns, micros)

@@ -20,7 +20,7 @@ from models.analysis import (
     merge,
     split_by_user,
 )
-from models.columns import RESPONSE, REWARD, EventColumns
+from models.columns import OFFSET_UNKNOWN, RESPONSE, REWARD, EventColumns
 from models.risk import MARKERS as RISK_MARKERS
 from models.risk import TIERS
 from models.rules import DEFAULT_TABLE, SEVERITIES
@@ -318,7 +318,7 @@ def columns_from_native(events: list[dict[str, Any]]) -> EventColumns:
         cost=[float(e.get("cost", 0.0)) for e in events],
         option=[e.get("option") for e in events],
         session_id=[e.get("session_id") for e in events],
-        utc_offset_s=[int(p.get("utc_offset_s", 0)) for p in props],
+        utc_offset_s=[int(p.get("utc_offset_s", OFFSET_UNKNOWN)) for p in props],
         delay_s=[float(p.get("delay_s", math.nan)) for p in props],
     )
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from models.columns import RESPONSE, REWARD, EventColumns
+from models.columns import OFFSET_UNKNOWN, RESPONSE, REWARD, EventColumns
 from models.fieldsim import (
     SCHEDULE_KINDS,
     FieldProduct,
@@ -151,7 +151,7 @@ def test_zone_column_is_the_true_offset_or_zero(sent: bool) -> None:
     if sent:
         assert np.array_equal(c.utc_offset_s, truth)
     else:
-        assert (c.utc_offset_s == 0).all()
+        assert (c.utc_offset_s == OFFSET_UNKNOWN).all()
     assert set(np.unique(p.users.utc_offset_s).tolist()) <= {-5 * 3600, 19800, 9 * 3600}
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.localtime import DAY_S, claim_day_offsets
+from models.columns import OFFSET_UNKNOWN
+from models.localtime import DAY_S, claim_day_offsets, resolve
 
 DAYS = 10
 
@@ -52,3 +53,17 @@ def test_each_user_is_fitted_on_their_own_claims_across_their_mechanics() -> Non
     assert set(offset[2 * n :].tolist()) == {4 * 3600}  # 20:00 UTC is midnight at UTC+4
     alone, _ = claim_day_offsets(t, unit[:n], user[:n], pays_at_03, np.zeros(n, np.int32))
     np.testing.assert_array_equal(alone, offset[:n])
+
+
+def test_a_sent_zero_offset_is_utc_and_only_unsent_offsets_take_the_declared_zone() -> None:
+    # a London user in January sends offset 0; a Tokyo user sends nothing; the project declares
+    # Asia/Tokyo: London stays at UTC (its 15:00 is not Tokyo's midnight), Tokyo gets +9 h
+    t = np.array([1_768_316_400.0, 1_768_316_400.0])  # 2026-01-13 15:00 UTC
+    sent = np.array([0, OFFSET_UNKNOWN], dtype=np.int32)
+    offsets, known = resolve(t, sent, "Asia/Tokyo")
+    assert offsets.tolist() == [0, 9 * 3600]
+    assert known.tolist() == [True, True]
+    # without a declared zone the sent 0 is still known and the missing one is not
+    offsets, known = resolve(t, sent, None)
+    assert offsets.tolist() == [0, 0]
+    assert known.tolist() == [True, False]

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from models.analysis import AnalysisConfig, analyse
+from models.columns import OFFSET_UNKNOWN, RESPONSE, REWARD, EventColumns
 from models.rules import DEFAULT_TABLE
 from models.schedule import (
     ScheduleStats,
@@ -163,7 +164,9 @@ def _identify_one(
         ProductSpec(mechanics=(MechanicSpec(name="m", schedule=schedule, population=pop),)), seed
     ).columns()
     if not send_zones:
-        cols = dataclasses.replace(cols, utc_offset_s=np.zeros_like(cols.utc_offset_s))
+        cols = dataclasses.replace(
+            cols, utc_offset_s=np.full_like(cols.utc_offset_s, OFFSET_UNKNOWN)
+        )
     tr = build_trials(cols, session_gap_s=1800.0, observed_until=float(cols.t.max()))
     return identify(schedule_stats(tr.units, tr.t, tr.gain, tr.loss, tr.cost, tr.day_offset_s))
 
@@ -201,7 +204,7 @@ def test_a_daily_reset_is_told_beside_mechanics_that_pay_many_times_a_day(seed: 
         )
     )
     cols = simulate_product(spec, seed).columns()
-    cols = dataclasses.replace(cols, utc_offset_s=np.zeros_like(cols.utc_offset_s))
+    cols = dataclasses.replace(cols, utc_offset_s=np.full_like(cols.utc_offset_s, OFFSET_UNKNOWN))
     report = analyse(cols, config=AnalysisConfig(), table=DEFAULT_TABLE).as_dict()
     kinds = {m["mechanic"]: m["schedule"]["kind"] for m in report["mechanics"]}
     assert kinds == {
@@ -294,3 +297,44 @@ def test_a_fixed_ratio_restarting_each_session_is_never_pity(gap_s: float) -> No
     if gap_s == 1800.0:
         assert s.kind == "fixed_ratio"
         assert s.evidence["step_axis"] == "count_in_session"
+
+
+def _chest(scale: float, common: float, rare: float, p_rare: float) -> EventColumns:
+    """A free chest opened 80 times by each of 120 users, paying `common` or, with probability
+    p_rare, `rare`, all multiplied by `scale` (a change of currency unit)."""
+    rng = np.random.default_rng(0)
+    uid, t, kind, value = [], [], [], []
+    for u in range(120):
+        tt = 1.7e9 + rng.random() * 86400 * 5
+        for _ in range(80):
+            tt += rng.exponential(20.0) if rng.random() > 0.1 else rng.exponential(3 * 3600)
+            payout = rare if rng.random() < p_rare else common
+            uid += [f"u{u}", f"u{u}"]
+            t += [tt, tt]
+            kind += [RESPONSE, REWARD]
+            value += [0.0, payout * scale]
+    return EventColumns.from_arrays(
+        user_id=uid, mechanic=["chest"] * len(t), kind=kind, t=t, value=value
+    )
+
+
+@pytest.mark.parametrize(
+    ("common", "rare", "p_rare", "lottery"),
+    [
+        (1.0, 5.65, 0.06, False),  # a bonus carrying a quarter of the value: the healthy mix
+        (1.0, 3.1, 0.3, True),  # a tier at 3.1× carrying 57 % of the value: a lottery
+    ],
+)
+def test_a_lottery_is_decided_on_payout_ratios_whatever_the_currency_unit(
+    common: float, rare: float, p_rare: float, lottery: bool
+) -> None:
+    calls = set()
+    for scale in (1.0, 1.77, 0.013):
+        analysis = analyse(
+            _chest(scale, common, rare, p_rare), config=AnalysisConfig(), table=DEFAULT_TABLE
+        )
+        schedule = analysis.mechanics[0].schedule
+        assert schedule.evidence["magnitude_lottery"] is lottery
+        assert schedule.evidence["median_payout"] == pytest.approx(common * scale, rel=1e-9)
+        calls.add(schedule.kind)
+    assert len(calls) == 1
