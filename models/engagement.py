@@ -745,6 +745,12 @@ def _marginal(
     return float(log_norm.mean()), np.concatenate([grad_mean, grad_log_var])
 
 
+# the mixture quantiles stop, unit by unit, once a step moves less than this (per typical
+# reward: far below any interval's width), after at most _QUANTILE_STEPS steps
+_QUANTILE_TOLERANCE = 1e-8
+_QUANTILE_STEPS = 60
+
+
 def _mixture_quantiles(
     log_post: NDArray[np.float64],
     mean: NDArray[np.float64],
@@ -753,7 +759,7 @@ def _mixture_quantiles(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Quantiles (n,) of the mixtures Σ_g p_g·N(mean_g, var_g), each (n, G): Newton steps on
     the distribution function inside a bracket that shrinks on its sign, bisecting where Newton
-    would leave the bracket."""
+    would leave the bracket, each unit until its own step is below _QUANTILE_TOLERANCE."""
     p = np.exp(log_post)
     sd = np.sqrt(var)
     used = p > 0
@@ -761,24 +767,27 @@ def _mixture_quantiles(
     hi0 = np.max(np.where(used, mean + 10.0 * sd, -np.inf), axis=1)
     centre = np.sum(p * mean, axis=1)
     spread = np.sqrt(np.maximum(np.sum(p * (var + mean * mean), axis=1) - centre**2, 0.0))
+    density = p / (sd * math.sqrt(2.0 * math.pi))
     out = []
     for q in qs:
         lo, hi = lo0.copy(), hi0.copy()
         x = np.clip(centre + ndtri(q) * spread, lo, hi)
-        for _ in range(60):
-            z = (x[:, None] - mean) / sd
-            cdf = np.sum(p * ndtr(z), axis=1) - q
-            pdf = np.sum(p * np.exp(-0.5 * z * z) / (sd * math.sqrt(2.0 * math.pi)), axis=1)
-            lo = np.where(cdf < 0, x, lo)
-            hi = np.where(cdf > 0, x, hi)
+        active = np.arange(x.shape[0])
+        for _ in range(_QUANTILE_STEPS):
+            xa, la, ha = x[active], lo[active], hi[active]
+            z = (xa[:, None] - mean[active]) / sd[active]
+            cdf = np.sum(p[active] * ndtr(z), axis=1) - q
+            pdf = np.sum(density[active] * np.exp(-0.5 * z * z), axis=1)
+            la = np.where(cdf < 0, xa, la)
+            ha = np.where(cdf > 0, xa, ha)
             with np.errstate(divide="ignore", invalid="ignore"):
-                newton = x - cdf / pdf
-            inside = np.isfinite(newton) & (newton > lo) & (newton < hi)
-            nxt = np.where(inside, newton, 0.5 * (lo + hi))
-            nxt = np.where(cdf == 0, x, nxt)
-            moved = float(np.max(np.abs(nxt - x), initial=0.0))
-            x = nxt
-            if moved < 1e-9:
+                newton = xa - cdf / pdf
+            inside = np.isfinite(newton) & (newton > la) & (newton < ha)
+            nxt = np.where(inside, newton, 0.5 * (la + ha))
+            nxt = np.where(cdf == 0, xa, nxt)
+            x[active], lo[active], hi[active] = nxt, la, ha
+            active = active[np.abs(nxt - xa) >= _QUANTILE_TOLERANCE]
+            if not active.size:
                 break
         out.append(x)
     return out[0], out[1]
@@ -883,7 +892,9 @@ def fit_population(
         hi = min(lo + _CHUNK, n)
         post = _posterior(quad[:, lo:hi], log_w, theta[1:4], 1.0 / theta[5:8])
         log_evidence[lo:hi] = post.log_evidence
-        _, x_mode = parabolic_peak(post.log_post.T, xs)
+        # (a grid point without a definite posterior precision weighs nothing: −∞, here a
+        # finite floor so the parabola through the neighbours stays defined)
+        _, x_mode = parabolic_peak(np.maximum(post.log_post, -1e300).T, xs)
         p = np.exp(post.log_post)
         x_lo, x_hi = quantiles_on_cells(p, xs, (0.025, 0.975))
         out["x"][lo:hi] = x_mode
