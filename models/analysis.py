@@ -494,7 +494,8 @@ def _engagement_population(
 
 def _engagement_summary(pop: engagement.EngagementPopulation | None) -> dict[str, Any]:
     """The mechanic's engagement population: the prior over (logit α, b₀, b_V, b_δ), the
-    users pooled and the integrated BIC against no learning."""
+    users pooled, their posterior b_δ (quantiles of the posterior means, and the shares whose
+    interval excludes zero on either side) and the integrated BIC against no learning."""
     if pop is None:
         return {}
     names = ("logit_alpha", "b0", "b_v", "b_delta")
@@ -506,6 +507,10 @@ def _engagement_summary(pop: engagement.EngagementPopulation | None) -> dict[str
             "sd": dict(zip(names, np.sqrt(pop.var).tolist(), strict=True)),
             "iterations": pop.iterations,
             "converged": pop.converged,
+            "b_delta": _quantiles(pop.b_delta),
+            # users whose 95 % posterior interval of b_δ lies below (above) zero
+            "b_delta_negative_share": float(np.mean(pop.b_delta_hi < 0.0)),
+            "b_delta_positive_share": float(np.mean(pop.b_delta_lo > 0.0)),
             "ibic": pop.ibic,
             "ibic_no_learning": pop.ibic_null,
             "ibic_delta": pop.ibic - pop.ibic_null,
