@@ -854,19 +854,21 @@ def fit_population(
     n = grids.key.shape[0]
     floor = np.array([((xs[1] - xs[0]) / 2.0) ** 2, B_VAR_FLOOR, B_VAR_FLOOR, B_VAR_FLOOR])
     span = float(xs[-1] - xs[0])
-    sd = population.default_sd
-    theta = np.array([0.5 * float(xs[0] + xs[-1]), 0.0, 0.0, 0.0, (span / 4.0) ** 2, sd, sd, sd])
-    theta[5:] **= 2
+    # the broad prior: centred, a quarter of the grid's span as logit α's SD, default_sd as b's
+    var_b = population.default_sd**2
+    theta = np.array(
+        [0.5 * float(xs[0] + xs[-1]), 0.0, 0.0, 0.0, (span / 4.0) ** 2, var_b, var_b, var_b]
+    )
     prior, iterations, converged = "default", 0, True
     quad = _quadratics(grids, config.expansion_ridge)
     if n >= population.min_population:
         prior = "fitted"
         # the marginal likelihood maximised over (μ, log σ²) by L-BFGS-B with the exact
-        # gradient, the variances bounded below by their floors. EM's M-step from the same
-        # moments crawls where a variance tends to its floor — as b_V and b_δ do where users
-        # have no effect, the case the model comparison is for — and quasi-Newton does not
-        # the box: μ_α on the grid, μ_b within ±B_LIMIT; σ_α no wider than the grid (a wider
-        # prior is flat on it: α not identified), σ_b at most B_LIMIT
+        # gradient. EM's M-step from the same moments crawls where a variance tends to its
+        # floor — as b_V's and b_δ's do where users have no effect, the case the model
+        # comparison is for — and quasi-Newton does not. The box: μ_α on the grid, μ_b within
+        # ±B_LIMIT; variances at least their floors, σ_α no wider than the grid (a wider prior
+        # is flat on it: α not identified), σ_b at most B_LIMIT
         top = 2.0 * math.log(B_LIMIT)
         bounds = [(float(xs[0]), float(xs[-1]))] + [(-B_LIMIT, B_LIMIT)] * 3
         bounds += [(math.log(floor[0]), 2.0 * math.log(span))]
