@@ -9,6 +9,14 @@ from numpy.typing import NDArray
 from scipy.special import expit, logit
 from scipy.stats import spearmanr
 
+from models.analysis import (
+    ENGAGEMENT_POPULATION_COLUMNS,
+    AnalysisConfig,
+    analyse,
+    analyse_partition,
+    merge,
+    split_by_user,
+)
 from models.engagement import (
     FITTED,
     EngagementConfig,
@@ -24,7 +32,9 @@ from models.engagement import (
 )
 from models.kernels import engagement_fits, population_moments
 from models.profile import alpha_grid
+from models.rules import DEFAULT_TABLE
 from models.segments import Segments
+from models.synthetic import simulate_demo
 
 CONFIG = EngagementConfig()
 RESPONSES = 300
@@ -278,4 +288,30 @@ def test_compiled_moments_match_the_posterior() -> None:
             np.sum(p * (post.mean[j] ** 2 + post.var[j]), axis=1),
             rtol=1e-10,
             atol=1e-10,
+        )
+
+
+def test_analysis_reports_the_population_fit_whatever_the_partitions() -> None:
+    # the users' posterior columns and the mechanic's population, from the whole log and from
+    # three partitions merged: the same bits
+    columns = simulate_demo(0).columns()
+    config = AnalysisConfig(observed_until=float(columns.t.max()))
+    whole = analyse(columns, config=config, table=DEFAULT_TABLE)
+    parts = [analyse_partition(p, config=config) for p in split_by_user(columns, 3)]
+    merged = merge(parts, config=config, table=DEFAULT_TABLE)
+    fitted = whole.users["fit_status"] == "fitted"
+    assert fitted.any()
+    for name in ENGAGEMENT_POPULATION_COLUMNS:
+        a, b = whole.users[name].astype(float), merged.users[name].astype(float)
+        np.testing.assert_array_equal(a, b, err_msg=name)
+        assert np.isfinite(a[fitted]).all(), name
+        assert np.isnan(a[~fitted]).all(), name
+    lo, mid, hi = (whole.users[k][fitted] for k in ("b_delta_eb_lo", "b_delta_eb", "b_delta_eb_hi"))
+    assert np.all(lo <= mid)
+    assert np.all(mid <= hi)
+    summaries = [m.users.get("engagement_population") for m in whole.mechanics]
+    assert any(s is not None for s in summaries)
+    for m_whole, m_merged in zip(whole.mechanics, merged.mechanics, strict=True):
+        assert m_whole.users.get("engagement_population") == m_merged.users.get(
+            "engagement_population"
         )
