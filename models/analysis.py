@@ -169,7 +169,9 @@ class UserTable:
 
     Identity: user_id, mechanic (str). Activity: responses, sessions, spend, payout, wins.
     Engagement fit: fit_status, n_obs, engagement_alpha(_lo/_hi), b0, b_v, b_delta, b_delta_se,
-    b_delta_p, loglik, loglik_null, lr_stat, p_value, aic_delta, reward_scale.
+    b_delta_p, loglik, loglik_null, lr_stat, p_value, aic_delta, reward_scale (maximum
+    likelihood); after merging also the population fit's engagement_alpha_eb, b_v_eb and
+    b_delta_eb with their 95 % intervals (_lo/_hi) and engagement_log_bf.
     Choice fit: choice_status, choices, choice_alpha(_lo/_hi), beta(_lo/_hi), choice_loglik,
     choice_bic_delta (α and β: maximum likelihood per partition, posterior modes after merging).
     Discounting: discount_status, wait_or_pay, discount_k, indifference_delay_s, price_share.
@@ -241,6 +243,7 @@ class PartialAnalysis:
     first_t: float
     last_t: float
     choice: dict[str, choice_model.ChoiceGrids] = field(default_factory=dict)
+    engagement: dict[str, engagement.EngagementGrids] = field(default_factory=dict)
 
 
 def split_by_user(columns: EventColumns, n_partitions: int) -> list[EventColumns]:
@@ -307,6 +310,7 @@ def analyse_partition(columns: EventColumns, *, config: AnalysisConfig) -> Parti
         mechanics=mechanics,
         users=users.table,
         choice=users.choice,
+        engagement=users.engagement,
         events=len(columns),
         first_t=float(columns.t.min()) if len(columns) else math.inf,
         last_t=float(columns.t.max()) if len(columns) else -math.inf,
@@ -320,6 +324,7 @@ class _UnitWork:
     delta_time: NDArray[np.float64]
     night: NDArray[np.bool_]
     choice: dict[str, choice_model.ChoiceGrids] = field(default_factory=dict)
+    engagement: dict[str, engagement.EngagementGrids] = field(default_factory=dict)
 
 
 def _unit_results(trials: Trials, config: AnalysisConfig) -> _UnitWork:
@@ -331,12 +336,7 @@ def _unit_results(trials: Trials, config: AnalysisConfig) -> _UnitWork:
         trials.censored,
         units,
         min_responses=config.min_responses_fit,
-        config=engagement.EngagementConfig(
-            alpha_grid=config.alpha_grid,
-            alpha_min=config.alpha_min,
-            alpha_max=config.alpha_max,
-            v0=config.v0,
-        ),
+        config=_engagement_config(config),
     )
     scale_rows = units.broadcast(np.where(eng.scale > 0, eng.scale, 1.0))
     r_scaled = trials.reward / scale_rows
@@ -414,6 +414,7 @@ def _unit_results(trials: Trials, config: AnalysisConfig) -> _UnitWork:
             trials.gain / scale_rows, trials.loss / scale_rows, units, config.marker_alpha, m
         ),
     }
+    table |= {k: np.full(u, np.nan) for k in ENGAGEMENT_POPULATION_COLUMNS}
     choice_columns, choice_grids = _choice_columns(trials, choice_option, r_scaled, config)
     table |= choice_columns
     table |= _discount_columns(trials, wait_or_pay, config)
@@ -423,7 +424,101 @@ def _unit_results(trials: Trials, config: AnalysisConfig) -> _UnitWork:
         delta_time=delta_time,
         night=night,
         choice=choice_grids,
+        engagement=_engagement_grids(trials, eng),
     )
+
+
+def _engagement_config(config: AnalysisConfig) -> engagement.EngagementConfig:
+    return engagement.EngagementConfig(
+        alpha_grid=config.alpha_grid,
+        alpha_min=config.alpha_min,
+        alpha_max=config.alpha_max,
+        v0=config.v0,
+    )
+
+
+# the engagement population fit's per-user columns (filled at the merge, NaN before): the
+# posterior mode of α and posterior means of b_V and b_δ with their 95 % intervals, and the
+# log Bayes factor of the model against no learning
+ENGAGEMENT_POPULATION_COLUMNS: tuple[str, ...] = (
+    "engagement_alpha_eb", "engagement_alpha_eb_lo", "engagement_alpha_eb_hi",
+    "b_v_eb", "b_v_eb_lo", "b_v_eb_hi", "b_delta_eb", "b_delta_eb_lo", "b_delta_eb_hi",
+    "engagement_log_bf",
+)  # fmt: skip
+
+
+def _engagement_grids(
+    trials: Trials, eng: engagement.EngagementFit
+) -> dict[str, engagement.EngagementGrids]:
+    """The fitted engagement units of each mechanic, for the population fit at the merge."""
+    if not trials.units.count:
+        return {}
+    keys = np.array(trials.user_ids, dtype=object)[trials.unit_user]
+    fitted = eng.status == engagement.FITTED
+    pieces = engagement.EngagementGrids.of(eng, keys)
+    mechanic = trials.unit_mechanic[fitted]
+    return {trials.mechanics[m]: pieces.take(mechanic == m) for m in np.unique(mechanic).tolist()}
+
+
+def _engagement_population(
+    users: UserTable, parts: Sequence[PartialAnalysis], config: AnalysisConfig
+) -> tuple[UserTable, dict[str, engagement.EngagementPopulation]]:
+    """Per mechanic, the engagement population fit over all its fitted users (pooled in
+    user-id order, whatever the partitions): each user's posterior values and log Bayes factor
+    fill the `ENGAGEMENT_POPULATION_COLUMNS`. `users` must be sorted by (mechanic, user_id)."""
+    names = sorted({name for p in parts for name in p.engagement})
+    if not names or not len(users):
+        return users, {}
+    cols = {k: np.array(users[k], dtype=np.float64) for k in ENGAGEMENT_POPULATION_COLUMNS}
+    mech = users["mechanic"].astype(str)
+    uid = users["user_id"].astype(str)
+    fitted = users["fit_status"] == engagement.STATUS_NAMES[engagement.FITTED]
+    fits: dict[str, engagement.EngagementPopulation] = {}
+    for name in names:
+        pool = engagement.EngagementGrids.pooled(
+            [p.engagement[name] for p in parts if name in p.engagement]
+        )
+        rows = np.flatnonzero((mech == name) & fitted)
+        if not np.array_equal(uid[rows], pool.key.astype(str)):
+            raise ValueError(f"engagement grids of mechanic {name!r} do not match its users")
+        pop = engagement.fit_population(
+            pool, _engagement_config(config), engagement.PopulationConfig()
+        )
+        values = (
+            pop.alpha, pop.alpha_lo, pop.alpha_hi, pop.b_v, pop.b_v_lo, pop.b_v_hi,
+            pop.b_delta, pop.b_delta_lo, pop.b_delta_hi, pop.log_bf,
+        )  # fmt: skip
+        for k, v in zip(ENGAGEMENT_POPULATION_COLUMNS, values, strict=True):
+            cols[k][rows] = v
+        fits[name] = pop
+    return users.with_columns(**cols), fits
+
+
+def _engagement_summary(pop: engagement.EngagementPopulation | None) -> dict[str, Any]:
+    """The mechanic's engagement population: the prior over (logit α, b₀, b_V, b_δ), the
+    users pooled, their posterior b_δ (quantiles of the posterior means, and the shares whose
+    interval excludes zero on either side) and the integrated BIC against no learning."""
+    if pop is None:
+        return {}
+    names = ("logit_alpha", "b0", "b_v", "b_delta")
+    return {
+        "engagement_population": {
+            "prior": pop.prior,
+            "users": int(pop.log_bf.shape[0]),
+            "mean": dict(zip(names, pop.mean.tolist(), strict=True)),
+            "sd": dict(zip(names, np.sqrt(pop.var).tolist(), strict=True)),
+            "iterations": pop.iterations,
+            "converged": pop.converged,
+            "b_delta": _quantiles(pop.b_delta),
+            # users whose 95 % posterior interval of b_δ lies below (above) zero
+            "b_delta_negative_share": float(np.mean(pop.b_delta_hi < 0.0)),
+            "b_delta_positive_share": float(np.mean(pop.b_delta_lo > 0.0)),
+            "ibic": pop.ibic,
+            "ibic_no_learning": pop.ibic_null,
+            "ibic_delta": pop.ibic - pop.ibic_null,
+            "preferred": "learning" if pop.ibic < pop.ibic_null else "no_learning",
+        }
+    }
 
 
 def _choice_config(config: AnalysisConfig) -> choice_model.ChoiceConfig:
@@ -891,6 +986,7 @@ def merge(
             np.lexsort((users["user_id"].astype(str), users["mechanic"].astype(str)))
         )
     users, choice_fits = _choice_population(users, parts, config)
+    users, engagement_pops = _engagement_population(users, parts, config)
     names = sorted({name for p in parts for name in p.mechanics})
     reports: list[MechanicReport] = []
     findings: list[Finding] = []
@@ -918,7 +1014,9 @@ def merge(
             MechanicReport(
                 mechanic=name,
                 schedule=schedule,
-                users=_user_summary(sub) | _choice_summary(choice_fits.get(name)),
+                users=_user_summary(sub)
+                | _engagement_summary(engagement_pops.get(name))
+                | _choice_summary(choice_fits.get(name)),
                 markers=_marker_summary(sub, sums[name], schedule),
                 findings=found,
                 charts=_charts(sub, sums[name], schedule),

@@ -65,7 +65,7 @@ from numpy.typing import NDArray
 from scipy.special import expit, logit, xlogy
 
 from models.expectation import filter_rows, linear_recurrence
-from models.profile import alpha_grid, parabolic_peak, profile_interval
+from models.profile import alpha_grid, parabolic_peak, profile_interval, quantiles_on_cells
 from models.segments import RowLayout, Segments, previous_index
 
 FITTED, INSUFFICIENT_DATA, NO_VARIATION = 0, 1, 2
@@ -650,25 +650,6 @@ def _mode_on_grid(
     return xa[0] + pos[:, 0] * ha, xb[0] + pos[:, 1] * hb
 
 
-def _quantiles_on_cells(
-    mass: NDArray[np.float64], xs: NDArray[np.float64], qs: tuple[float, float]
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Quantiles (n,) of (n, G) masses spread evenly over the cells around the grid points."""
-    h = xs[1] - xs[0]
-    cdf = np.cumsum(mass, axis=1)
-    cdf /= cdf[:, -1:]
-    before = np.concatenate([np.zeros((mass.shape[0], 1)), cdf[:, :-1]], axis=1)
-    out = []
-    for q in qs:
-        k = np.minimum((cdf < q).sum(axis=1), xs.shape[0] - 1)[:, None]
-        lo_c = np.take_along_axis(before, k, axis=1)[:, 0]
-        width = np.take_along_axis(cdf, k, axis=1)[:, 0] - lo_c
-        with np.errstate(divide="ignore", invalid="ignore"):
-            frac = np.where(width > 0, (q - lo_c) / width, 0.5)
-        out.append(xs[k[:, 0]] - h / 2.0 + np.clip(frac, 0.0, 1.0) * h)
-    return out[0], out[1]
-
-
 def fit_population(grids: ChoiceGrids, config: ChoiceConfig) -> PopulationFit:
     """Empirical-Bayes fit of the units' (logit α, log β): a Gaussian prior N(μ, Σ) by EM on
     the grid likelihoods, then each unit's posterior mode and 95 % interval under it.
@@ -729,8 +710,8 @@ def fit_population(grids: ChoiceGrids, config: ChoiceConfig) -> PopulationFit:
         log_post = grids.rel[lo:hi].astype(np.float64) + log_w.reshape(ga, gb)
         a_mode[lo:hi], b_mode[lo:hi] = _mode_on_grid(log_post, xa, xb)
         post = np.exp(log_post - log_post.max(axis=(1, 2), keepdims=True))
-        a_lo[lo:hi], a_hi[lo:hi] = _quantiles_on_cells(post.sum(axis=2), xa, (0.025, 0.975))
-        b_lo[lo:hi], b_hi[lo:hi] = _quantiles_on_cells(post.sum(axis=1), xb, (0.025, 0.975))
+        a_lo[lo:hi], a_hi[lo:hi] = quantiles_on_cells(post.sum(axis=2), xa, (0.025, 0.975))
+        b_lo[lo:hi], b_hi[lo:hi] = quantiles_on_cells(post.sum(axis=1), xb, (0.025, 0.975))
     log_evidence = grids.loglik + log_norm
     n_c = grids.n_choices.astype(np.float64)
     k = grids.n_options.astype(np.float64)

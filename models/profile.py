@@ -76,3 +76,22 @@ def profile_interval(
     lo = np.where(first > 0, crossing(first, np.maximum(first - 1, 0)), x[0])
     hi = np.where(last < n_grid - 1, crossing(last, np.minimum(last + 1, n_grid - 1)), x[-1])
     return lo, hi
+
+
+def quantiles_on_cells(
+    mass: NDArray[np.float64], xs: NDArray[np.float64], qs: tuple[float, float]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Quantiles (n,) of (n, G) masses spread evenly over the cells around the grid points."""
+    h = xs[1] - xs[0]
+    cdf = np.cumsum(mass, axis=1)
+    cdf /= cdf[:, -1:]
+    before = np.concatenate([np.zeros((mass.shape[0], 1)), cdf[:, :-1]], axis=1)
+    out = []
+    for q in qs:
+        k = np.minimum((cdf < q).sum(axis=1), xs.shape[0] - 1)[:, None]
+        lo_c = np.take_along_axis(before, k, axis=1)[:, 0]
+        width = np.take_along_axis(cdf, k, axis=1)[:, 0] - lo_c
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frac = np.where(width > 0, (q - lo_c) / width, 0.5)
+        out.append(xs[k[:, 0]] - h / 2.0 + np.clip(frac, 0.0, 1.0) * h)
+    return out[0], out[1]

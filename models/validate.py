@@ -145,6 +145,15 @@ class EngagementBar:
     alpha_spearman: float  # fitted vs true α, 1,000 responses per user
     alpha_coverage: float  # share of 95 % profile intervals containing the true α
     alpha_median_width: float
+    # the population fit (posterior) beside maximum likelihood, on the same users: Spearman
+    # with the truth of b_δ (300 responses) and α (1,000 responses), and the share of users
+    # whose 95 % interval of b_δ (ML: b̂_δ ± 1.96·SE) covers the truth
+    b_delta_spearman_ml: float
+    b_delta_spearman_eb: float
+    b_delta_coverage_ml: float
+    b_delta_coverage_eb: float
+    alpha_spearman_eb: float
+    alpha_coverage_eb: float
 
 
 def _engagement_product(n_users: int, responses: float, seed: int) -> SimulatedProduct:
@@ -178,6 +187,12 @@ def engagement_bar(
     truth = product.tracks.b_delta[_truth_index(product, analysis)]
     fitted = analysis.users["fit_status"] == "fitted"
     sign_ok = np.sign(analysis.users["b_delta"][fitted]) == np.sign(truth[fitted])
+    users = analysis.users
+    bd = users["b_delta"][fitted].astype(float)
+    se = users["b_delta_se"][fitted].astype(float)
+    bd_eb = users["b_delta_eb"][fitted].astype(float)
+    td = truth[fitted]
+    eb_lo, eb_hi = users["b_delta_eb_lo"][fitted], users["b_delta_eb_hi"][fitted]
     product = _engagement_product(n_users, alpha_responses, seed + 1)
     analysis = analyse(product.columns(), config=config, table=DEFAULT_TABLE)
     true_alpha = product.tracks.alpha[_truth_index(product, analysis)]
@@ -193,6 +208,19 @@ def engagement_bar(
         alpha_spearman=float(spearmanr(a, t)[0]),
         alpha_coverage=float(((lo <= t) & (t <= hi)).mean()),
         alpha_median_width=float(np.median(hi - lo)),
+        b_delta_spearman_ml=float(spearmanr(bd, td)[0]),
+        b_delta_spearman_eb=float(spearmanr(bd_eb, td)[0]),
+        b_delta_coverage_ml=float(np.mean(np.abs(bd - td) <= 1.96 * se)),
+        b_delta_coverage_eb=float(np.mean((eb_lo <= td) & (td <= eb_hi))),
+        alpha_spearman_eb=float(
+            spearmanr(analysis.users["engagement_alpha_eb"][fitted].astype(float), t)[0]
+        ),
+        alpha_coverage_eb=float(
+            np.mean(
+                (analysis.users["engagement_alpha_eb_lo"][fitted] <= t)
+                & (t <= analysis.users["engagement_alpha_eb_hi"][fitted])
+            )
+        ),
     )
 
 
@@ -760,6 +788,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"   95 % profile interval covers true α: {eb.alpha_coverage:.3f} (bar "
         f"{COVERAGE_RANGE[0]}–{COVERAGE_RANGE[1]}); median width {eb.alpha_median_width:.2f}  "
         f"{_mark(good)}"
+    )
+    print(
+        f"   population fit vs maximum likelihood: Spearman b_δ {eb.b_delta_spearman_eb:.3f} vs "
+        f"{eb.b_delta_spearman_ml:.3f}, 95 % interval covers b_δ {eb.b_delta_coverage_eb:.3f} vs "
+        f"{eb.b_delta_coverage_ml:.3f}; Spearman α {eb.alpha_spearman_eb:.3f} vs "
+        f"{eb.alpha_spearman:.3f}, covers α {eb.alpha_coverage_eb:.3f} vs {eb.alpha_coverage:.3f}"
     )
 
     cb = choice_bar(
