@@ -25,9 +25,10 @@ from scipy.stats import spearmanr
 
 from models import markers as mk
 from models.analysis import Analysis, AnalysisConfig, analyse
+from models.calibration import CheckedCall, Reliability, reliability
 from models.risk import MARKERS as RISK_MARKERS
 from models.rules import DEFAULT_TABLE
-from models.schedule import KINDS, SLOT_MACHINE_KINDS
+from models.schedule import KINDS, SLOT_MACHINE_KINDS, Schedule
 from models.segments import Segments
 from models.synthetic import (
     MechanicSpec,
@@ -50,6 +51,11 @@ COVERAGE_RANGE = (0.85, 0.99)
 CHOICE_MIN_SPEARMAN = 0.8
 CHOICE_MAX_LOGLIK_GAP = 1e-3
 FIELD_MAX_NULL_FLAG_RATE = 0.10
+# calibrated confidence: over all calls, mean confidence within 0.05 of the share right, and in
+# every bin with at least 30 calls the Wilson 95 % interval of the share right contains the
+# bin's mean confidence
+CALIBRATION_MAX_GAP = 0.05
+RELIABILITY_MIN_BIN_CALLS = 30
 
 
 def _truth_index(product: SimulatedProduct, analysis: Analysis) -> NDArray[np.int64]:
@@ -70,11 +76,13 @@ def _truth_index(product: SimulatedProduct, analysis: Analysis) -> NDArray[np.in
 
 @dataclass(frozen=True, kw_only=True)
 class ScheduleBar:
-    """Schedule identification over simulated mechanics: confusion[(truth, called)] = count."""
+    """Schedule identification over simulated mechanics: confusion[(truth, called)] = count;
+    calls: every call with its confidence and whether it was right."""
 
     mechanics: int
     confusion: dict[tuple[str, str], int]
     errors: list[str] = field(default_factory=list)
+    calls: list[CheckedCall] = field(default_factory=list)
 
     @property
     def accuracy(self) -> float:
@@ -122,13 +130,26 @@ def schedule_bar(
     analysis = analyse(columns, config=AnalysisConfig(), table=DEFAULT_TABLE)
     confusion: dict[tuple[str, str], int] = {}
     errors = []
+    calls = []
     for report in analysis.mechanics:
         truth = product.truth_kind(report.mechanic)
         called = report.schedule.kind
         confusion[(truth, called)] = confusion.get((truth, called), 0) + 1
+        calls.append(_checked(report.schedule, truth))
         if truth != called:
             errors.append(f"{report.mechanic}: called {called}")
-    return ScheduleBar(mechanics=len(analysis.mechanics), confusion=confusion, errors=errors)
+    return ScheduleBar(
+        mechanics=len(analysis.mechanics), confusion=confusion, errors=errors, calls=calls
+    )
+
+
+def _checked(schedule: Schedule, truth: str) -> CheckedCall:
+    return CheckedCall(
+        kind=schedule.kind,
+        truth=truth,
+        raw_confidence=float(schedule.evidence["raw_confidence"]),
+        confidence=schedule.confidence,
+    )
 
 
 # ------------------------------------------------------------------ 2. engagement fits
@@ -507,7 +528,8 @@ class FieldBar:
     loss-chasing findings on products with no night player / no loss chaser (quitters while
     ahead present); night_found / chasing_found: the same findings on products that have them
     (positive controls), over such products; null_tested / null_flagged: per-user flags on the
-    products with no effect, by marker (every flag there is false)."""
+    products with no effect, by marker (every flag there is false); calls: every schedule call on
+    the benchmark products with its confidence and whether it was right."""
 
     products: int
     confusion: dict[tuple[str, str], int]
@@ -522,6 +544,7 @@ class FieldBar:
     chasing_products_with: int
     null_tested: dict[str, int]
     null_flagged: dict[str, int]
+    calls: list[CheckedCall] = field(default_factory=list)
 
     @property
     def mechanics(self) -> int:
@@ -552,6 +575,7 @@ def field_bar(seed: int = 0, n_products: int = 24, n_null: int = 4) -> FieldBar:
 
     confusion: dict[tuple[str, str], int] = {}
     errors: list[str] = []
+    calls: list[CheckedCall] = []
     counts = dict.fromkeys(("nf", "nw", "nfound", "nwith", "cf", "cw", "cfound", "cwith"), 0)
     null_tested: dict[str, int] = {}
     null_flagged: dict[str, int] = {}
@@ -566,6 +590,7 @@ def field_bar(seed: int = 0, n_products: int = 24, n_null: int = 4) -> FieldBar:
                 truth = product.mechanic(report.mechanic).kind
                 called = report.schedule.kind
                 confusion[(truth, called)] = confusion.get((truth, called), 0) + 1
+                calls.append(_checked(report.schedule, truth))
                 if truth != called:
                     errors.append(f"{scenario.name}/{report.mechanic} ({truth}): called {called}")
         night, chasing = "night-engagement" in fired, "loss-chasing" in fired
@@ -601,10 +626,22 @@ def field_bar(seed: int = 0, n_products: int = 24, n_null: int = 4) -> FieldBar:
         chasing_products_with=counts["cwith"],
         null_tested=null_tested,
         null_flagged=null_flagged,
+        calls=calls,
     )
 
 
-# ------------------------------------------------------------------ 7. scale
+# ------------------------------------------------------------------ 7. calibrated confidence
+
+
+def calibration_holds(table: Reliability) -> bool:
+    """The reliability bar: calibration in the large within CALIBRATION_MAX_GAP, and every bin
+    of ≥ RELIABILITY_MIN_BIN_CALLS calls covers its mean confidence."""
+    return abs(table.in_the_large) <= CALIBRATION_MAX_GAP and all(
+        b.covers for b in table.bins if b.calls >= RELIABILITY_MIN_BIN_CALLS
+    )
+
+
+# ------------------------------------------------------------------ 8. scale
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -758,10 +795,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     for err in fb.errors:
         print(f"   miss: {err}")
 
+    first = reliability(sb.calls + sw.calls)
+    second = reliability(fb.calls)
+    good = calibration_holds(first) and calibration_holds(second)
+    ok &= good
+    print(
+        "\n7. Reliability of schedule confidence (calibrated on models.synthetic at other seeds; "
+        "never on models.fieldsim)"
+    )
+    print(f"   first generator, seeds {seed} and {seed + 100} (with the audit window):")
+    print(first.render("   "))
+    print(f"   second generator (models.fieldsim), seed {seed}:")
+    print(second.render("   "))
+    print(
+        f"   bar: |mean confidence − share right| ≤ {CALIBRATION_MAX_GAP}, and every bin with ≥ "
+        f"{RELIABILITY_MIN_BIN_CALLS} calls has its Wilson interval over its mean confidence  "
+        f"{_mark(good)}"
+    )
+
     if args.large:
         sc = scale_bar(seed=seed)
         print(
-            f"\n7. Scale: {sc.users:,} users, {sc.events:,} events analysed in {sc.seconds:.0f} s, "
+            f"\n8. Scale: {sc.users:,} users, {sc.events:,} events analysed in {sc.seconds:.0f} s, "
             f"peak memory {sc.peak_rss_gb:.1f} GB"
         )
     print(f"\nall bars {_mark(ok)} in {time.perf_counter() - started:.0f} s")
