@@ -75,7 +75,7 @@ CALIBRATION_SEEDS: tuple[int, ...] = tuple(range(200, 220))
 CALIBRATION_MECHANICS = 224
 CALIBRATION_REGIMES: tuple[tuple[str, Mapping[str, Any]], ...] = (
     ("rich", MappingProxyType({})),
-    ("audit window of the last days", MappingProxyType({"window_days": 3.0})),
+    ("audit window cutting the first 3 days", MappingProxyType({"window_days": 3.0})),
     ("starved", MappingProxyType({"users": (20, 40), "responses": (2.0, 40.0)})),
 )
 # reliability bins: [lower, upper), the last one closed
