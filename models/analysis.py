@@ -778,6 +778,7 @@ class MechanicReport:
                 "schedule": {
                     "kind": s.kind,
                     "confidence": s.confidence,
+                    "slot_machine_confidence": s.slot_machine_confidence,
                     "reward_probability": s.reward_probability,
                     "mean_ratio": s.mean_ratio,
                     "ratio_cv": s.ratio_cv,
@@ -1118,6 +1119,7 @@ def _facts(name: str, s: Schedule, sub: UserTable, sums: MechanicPartial) -> Mec
         mechanic=name,
         kind=s.kind,
         confidence=s.confidence,
+        slot_machine_confidence=s.slot_machine_confidence,
         reward_probability=s.reward_probability,
         mean_ratio=s.mean_ratio,
         magnitude_cv=s.magnitude_cv,

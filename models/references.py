@@ -413,6 +413,33 @@ _ENTRIES: tuple[Reference, ...] = (
         "distributions are chi-bar-squared mixtures (chapter numbers cited in this project "
         "unverified).",
     ),
+    # ---- calibration of stated probabilities
+    Reference(
+        "zadrozny-elkan-2002",
+        "Zadrozny B, Elkan C 2002. Transforming classifier scores into accurate multiclass "
+        "probability estimates. Proc. 8th ACM SIGKDD Int. Conf. Knowledge Discovery and Data "
+        "Mining (KDD 2002), pp. 694–699. doi:10.1145/775047.775151",
+        "Maps a classifier's scores to calibrated class probabilities by isotonic regression "
+        "(pool-adjacent-violators) of the observed outcome on the score, for any classifier "
+        "that ranks examples, and combines calibrated two-class estimates into multiclass "
+        "ones; tested on naive Bayes and support vector machine scores.",
+    ),
+    Reference(
+        "degroot-fienberg-1983",
+        "DeGroot MH, Fienberg SE 1983. The comparison and evaluation of forecasters. J. R. "
+        "Stat. Soc. D (The Statistician) 32:12–22. doi:10.2307/2987588",
+        "Defines when a probability forecaster is well calibrated (of the events forecast at "
+        "probability p, a share p occurs) and how calibration and refinement relate to proper "
+        "scoring rules, for forecasters who repeatedly state probabilities of events.",
+    ),
+    Reference(
+        "wilson-1927",
+        "Wilson EB 1927. Probable inference, the law of succession, and statistical inference. "
+        "J. Am. Stat. Assoc. 22:209–212. doi:10.1080/01621459.1927.10502953",
+        "The score interval for a binomial proportion, obtained by inverting the normal test "
+        "at the hypothesised proportion; unlike the Wald interval it stays inside [0, 1] and "
+        "is not degenerate at 0 or n successes.",
+    ),
     Reference(
         "breslow-day-1980",
         "Breslow NE, Day NE 1980. Statistical Methods in Cancer Research, Vol. I: The Analysis "

@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from models.markers import top_share
 from models.references import REFERENCES
 from models.risk import FDR_Q
+from models.schedule import SLOT_MACHINE_KINDS
 
 SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
 
@@ -179,6 +180,7 @@ class MechanicFacts:
     mechanic: str
     kind: str
     confidence: float
+    slot_machine_confidence: float
     reward_probability: float
     mean_ratio: float
     magnitude_cv: float
@@ -252,13 +254,16 @@ _Outcome = tuple[str, dict[str, Any]] | _Unassessable | None
 
 
 def _variable_ratio(rule: Rule, f: MechanicFacts) -> _Outcome:
-    if f.kind not in ("variable_ratio", "pity") or f.confidence < rule.threshold("min_confidence"):
+    if f.kind not in SLOT_MACHINE_KINDS or f.slot_machine_confidence < rule.threshold(
+        "min_confidence"
+    ):
         return None
     wide = math.isfinite(f.magnitude_cv) and f.magnitude_cv >= rule.threshold("wide_magnitude_cv")
     severity = _raise(rule.severity, int(f.has_cost) + int(wide))
     return severity, {
         "kind": f.kind,
         "confidence": f.confidence,
+        "slot_machine_confidence": f.slot_machine_confidence,
         "reward_probability": f.reward_probability,
         "mean_ratio": f.mean_ratio,
         "magnitude_cv": f.magnitude_cv,
@@ -555,8 +560,10 @@ DEFAULT_TABLE = DecisionTable(
                 _t(
                     "min_confidence",
                     0.5,
-                    "the schedule call already requires a likelihood ratio of 100 against an "
-                    "interval schedule; this only drops calls the evidence barely favours",
+                    "on the calibrated probability that the mechanic runs a variable ratio or "
+                    "pity, whichever was called (the finding is right either way); the call "
+                    "already requires a likelihood ratio of 100 against an interval schedule, "
+                    "so this only drops calls no more likely right than wrong",
                     "Royall 1997, Statistical Evidence",
                 ),
                 _t(

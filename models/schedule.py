@@ -49,6 +49,11 @@ from numpy.typing import NDArray
 from scipy.optimize import isotonic_regression, minimize_scalar
 from scipy.stats import chi2
 
+from models.calibration import (
+    CALIBRATION_VERSION,
+    calibrated_confidence,
+    calibrated_slot_machine_confidence,
+)
 from models.exactsum import ExactSums
 from models.kernels import life_table_counts
 from models.segments import Segments
@@ -745,6 +750,12 @@ def _interval_distribution(
 class Schedule:
     """The identified schedule of one mechanic (DESIGN §3.3 `schedule`).
 
+    confidence: the probability that `kind` is right, calibrated on simulated mechanics with
+        known schedules (`models.calibration`); 0 for insufficient_data, which names no
+        schedule. `evidence["raw_confidence"]` keeps the score it was calibrated from, and
+        `evidence["calibration_version"]` names the map
+    slot_machine_confidence: for a variable_ratio or pity call, the calibrated probability that
+        the mechanic runs either (a slot machine, whichever of the two); 0 for other kinds
     outcome: which responses counted as valuable ("any reward", "reward ≥ cost", "reward ≥ X")
     hazard_k, hazard, hazard_at_risk: the count hazard h(k) for the report's chart
     reward_uncertainty: mean of p(1 − p) / 0.25 over responses, p the hazard of each response
@@ -755,6 +766,7 @@ class Schedule:
 
     kind: str
     confidence: float
+    slot_machine_confidence: float = 0.0
     reward_probability: float
     mean_ratio: float
     ratio_cv: float
@@ -774,14 +786,20 @@ class Schedule:
 
 @dataclass(frozen=True, slots=True)
 class _Call:
+    """A call and its raw score: the step's purity for fixed schedules, the paid share for
+    continuous, 1 − the 95 % upper bound of p for extinction, the logistic of the log-likelihood
+    margin for pity, variable interval and variable ratio, 0 for insufficient_data. Scores of
+    different kinds are on different scales; `models.calibration` turns them into the
+    probability that the call is right."""
+
     kind: str
-    confidence: float
+    raw_confidence: float
     uncertainty: float
     evidence: dict[str, Any]
     dependence: float = 0.0  # largest likelihood-ratio statistic of any hazard dependence
 
 
-def _logistic_confidence(margin: float) -> float:
+def _logistic_score(margin: float) -> float:
     """Posterior probability of the winning explanation against the runner-up at even prior
     odds, from their log-likelihood margin."""
     return float(1.0 / (1.0 + np.exp(-min(max(margin, -50.0), 50.0))))
@@ -977,7 +995,7 @@ def classify(tables: OutcomeTables) -> _Call:
     ):
         margin = 0.5 * min(np.inf if no_after else lr_k_after - lr_e, lr_k_not_first - lr_tau)
         unc = _uncertainty(iso_k, tables.count_n)
-        return _Call("pity", _logistic_confidence(margin), unc, ev, dependence)
+        return _Call("pity", _logistic_score(margin), unc, ev, dependence)
     # an interval call needs, beside a monotone dependence on time, an interval schedule that
     # beats a constant hazard by the same strong evidence a variable ratio needs against it:
     # bursty human tempo makes isotonic fits over many time bins cross DEPENDENCE_MIN_LR by
@@ -990,10 +1008,10 @@ def classify(tables: OutcomeTables) -> _Call:
             unc = _uncertainty(iso_tau, tables.irt_n[:N_TIME])
         else:
             unc = _uncertainty(iso_e, tables.elapsed_n[:N_TIME])
-        return _Call("variable_interval", _logistic_confidence(margin), unc, ev, dependence)
+        return _Call("variable_interval", _logistic_score(margin), unc, ev, dependence)
     if dependence < DEPENDENCE_MIN_LR and w >= VR_MIN_WINS and against_interval >= VR_MIN_EVIDENCE:
         margin = min(against_interval, 0.5 * (DEPENDENCE_MIN_LR - dependence))
-        return _Call("variable_ratio", _logistic_confidence(margin), const_unc, ev, dependence)
+        return _Call("variable_ratio", _logistic_score(margin), const_unc, ev, dependence)
     ev["reason"] = "ambiguous: neither a flat hazard nor a count or time dependence is established"
     return _Call("insufficient_data", 0.0, const_unc, ev, dependence)
 
@@ -1076,6 +1094,8 @@ def identify(stats: ScheduleStats) -> Schedule:
     mag_cv = _cv(stats.gain_n, stats.gain_sum, stats.gain_sq_sum)
     evidence = dict(call.evidence)
     evidence |= {
+        "raw_confidence": call.raw_confidence,
+        "calibration_version": CALIBRATION_VERSION,
         "outcome": outcome,
         "users": stats.units,
         "paid_share": paid_share,
@@ -1092,7 +1112,8 @@ def identify(stats: ScheduleStats) -> Schedule:
         hazard = tables.count_w[:top] / tables.count_n[:top]
     return Schedule(
         kind=call.kind,
-        confidence=call.confidence,
+        confidence=calibrated_confidence(call.kind, call.raw_confidence),
+        slot_machine_confidence=calibrated_slot_machine_confidence(call.kind, call.raw_confidence),
         reward_probability=tables.wins / tables.responses if tables.responses else float("nan"),
         mean_ratio=mean_ratio,
         ratio_cv=ratio_cv,

@@ -25,9 +25,10 @@ from scipy.stats import spearmanr
 
 from models import markers as mk
 from models.analysis import Analysis, AnalysisConfig, UserTable, analyse
+from models.calibration import CheckedCall, Reliability, reliability
 from models.risk import MARKERS as RISK_MARKERS
 from models.rules import DEFAULT_TABLE
-from models.schedule import KINDS, SLOT_MACHINE_KINDS
+from models.schedule import KINDS, SLOT_MACHINE_KINDS, Schedule
 from models.segments import Segments
 from models.synthetic import (
     MechanicSpec,
@@ -53,6 +54,11 @@ CHOICE_TARGET_SPEARMAN = 0.9
 CHOICE_MAX_BETA_BIAS = 1.0
 CHOICE_MAX_LOGLIK_GAP = 1e-3
 FIELD_MAX_NULL_FLAG_RATE = 0.10
+# calibrated confidence: over all calls, mean confidence within 0.05 of the share right, and in
+# every bin with at least 30 calls the Wilson 95 % interval of the share right contains the
+# bin's mean confidence
+CALIBRATION_MAX_GAP = 0.05
+RELIABILITY_MIN_BIN_CALLS = 30
 
 
 def _truth_index(product: SimulatedProduct, analysis: Analysis) -> NDArray[np.int64]:
@@ -73,11 +79,13 @@ def _truth_index(product: SimulatedProduct, analysis: Analysis) -> NDArray[np.in
 
 @dataclass(frozen=True, kw_only=True)
 class ScheduleBar:
-    """Schedule identification over simulated mechanics: confusion[(truth, called)] = count."""
+    """Schedule identification over simulated mechanics: confusion[(truth, called)] = count;
+    calls: every call with its confidence and whether it was right."""
 
     mechanics: int
     confusion: dict[tuple[str, str], int]
     errors: list[str] = field(default_factory=list)
+    calls: list[CheckedCall] = field(default_factory=list)
 
     @property
     def accuracy(self) -> float:
@@ -125,13 +133,26 @@ def schedule_bar(
     analysis = analyse(columns, config=AnalysisConfig(), table=DEFAULT_TABLE)
     confusion: dict[tuple[str, str], int] = {}
     errors = []
+    calls = []
     for report in analysis.mechanics:
         truth = product.truth_kind(report.mechanic)
         called = report.schedule.kind
         confusion[(truth, called)] = confusion.get((truth, called), 0) + 1
+        calls.append(_checked(report.schedule, truth))
         if truth != called:
             errors.append(f"{report.mechanic}: called {called}")
-    return ScheduleBar(mechanics=len(analysis.mechanics), confusion=confusion, errors=errors)
+    return ScheduleBar(
+        mechanics=len(analysis.mechanics), confusion=confusion, errors=errors, calls=calls
+    )
+
+
+def _checked(schedule: Schedule, truth: str) -> CheckedCall:
+    return CheckedCall(
+        kind=schedule.kind,
+        truth=truth,
+        raw_confidence=float(schedule.evidence["raw_confidence"]),
+        confidence=schedule.confidence,
+    )
 
 
 # ------------------------------------------------------------------ 2. engagement fits
@@ -589,7 +610,8 @@ class FieldBar:
     on none (fixed prices: a stake that cannot change cannot be raised). Per unit (user ×
     mechanic) on every product: `<marker>_true_tested` / `_true_flagged` units of users who truly
     have the behaviour that were tested / flagged, `<marker>_false_flagged` / `_false_tested`
-    the same for everyone else (per-user sensitivity and false-flag rate)."""
+    the same for everyone else (per-user sensitivity and false-flag rate); calls: every
+    schedule call on the benchmark products with its confidence and whether it was right."""
 
     products: int
     confusion: dict[tuple[str, str], int]
@@ -606,6 +628,7 @@ class FieldBar:
     null_flagged: dict[str, int]
     chasing_unassessable: int = 0
     per_user: dict[str, int] = field(default_factory=dict)
+    calls: list[CheckedCall] = field(default_factory=list)
 
     @property
     def mechanics(self) -> int:
@@ -638,6 +661,7 @@ def field_bar(seed: int = 0, n_products: int = 24, n_null: int = 4) -> FieldBar:
     errors: list[str] = []
     counts = dict.fromkeys(("nf", "nw", "nfound", "nwith", "cf", "cw", "cfound", "cwith", "cna"), 0)
     per_user: dict[str, int] = {}
+    calls: list[CheckedCall] = []
     null_tested: dict[str, int] = {}
     null_flagged: dict[str, int] = {}
     scenarios = [(s, False) for s in fieldsim.field_benchmark(seed, n_products)]
@@ -651,6 +675,7 @@ def field_bar(seed: int = 0, n_products: int = 24, n_null: int = 4) -> FieldBar:
                 truth = product.mechanic(report.mechanic).kind
                 called = report.schedule.kind
                 confusion[(truth, called)] = confusion.get((truth, called), 0) + 1
+                calls.append(_checked(report.schedule, truth))
                 if truth != called:
                     errors.append(f"{scenario.name}/{report.mechanic} ({truth}): called {called}")
         night, chasing = "night-engagement" in fired, "loss-chasing" in fired
@@ -706,10 +731,22 @@ def field_bar(seed: int = 0, n_products: int = 24, n_null: int = 4) -> FieldBar:
         null_flagged=null_flagged,
         chasing_unassessable=counts["cna"],
         per_user=per_user,
+        calls=calls,
     )
 
 
-# ------------------------------------------------------------------ 7. scale
+# ------------------------------------------------------------------ 7. calibrated confidence
+
+
+def calibration_holds(table: Reliability) -> bool:
+    """The reliability bar: calibration in the large within CALIBRATION_MAX_GAP, and every bin
+    of ≥ RELIABILITY_MIN_BIN_CALLS calls covers its mean confidence."""
+    return abs(table.in_the_large) <= CALIBRATION_MAX_GAP and all(
+        b.covers for b in table.bins if b.calls >= RELIABILITY_MIN_BIN_CALLS
+    )
+
+
+# ------------------------------------------------------------------ 8. scale
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -888,10 +925,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     for err in fb.errors:
         print(f"   miss: {err}")
 
+    first = reliability(sb.calls + sw.calls)
+    second = reliability(fb.calls)
+    good = calibration_holds(first) and calibration_holds(second)
+    ok &= good
+    print(
+        "\n7. Reliability of schedule confidence (calibrated on models.synthetic at other seeds; "
+        "never on models.fieldsim)"
+    )
+    print(f"   first generator, seeds {seed} and {seed + 100} (with the audit window):")
+    print(first.render("   "))
+    print(f"   second generator (models.fieldsim), seed {seed}:")
+    print(second.render("   "))
+    print(
+        f"   bar: |mean confidence − share right| ≤ {CALIBRATION_MAX_GAP}, and every bin with ≥ "
+        f"{RELIABILITY_MIN_BIN_CALLS} calls has its Wilson interval over its mean confidence  "
+        f"{_mark(good)}"
+    )
+
     if args.large:
         sc = scale_bar(seed=seed)
         print(
-            f"\n7. Scale: {sc.users:,} users, {sc.events:,} events analysed in {sc.seconds:.0f} s, "
+            f"\n8. Scale: {sc.users:,} users, {sc.events:,} events analysed in {sc.seconds:.0f} s, "
             f"peak memory {sc.peak_rss_gb:.1f} GB"
         )
     print(f"\nall bars {_mark(ok)} in {time.perf_counter() - started:.0f} s")

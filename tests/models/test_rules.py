@@ -101,6 +101,7 @@ def _facts(**changes: object) -> MechanicFacts:
         "mechanic": "m",
         "kind": "variable_ratio",
         "confidence": 0.99,
+        "slot_machine_confidence": 0.99,
         "reward_probability": 0.1,
         "mean_ratio": 10.0,
         "magnitude_cv": 0.5,
