@@ -888,7 +888,8 @@ def classify(tables: OutcomeTables) -> _Call:
     5. the hazard rises with the count since the last reward, and count explains it better than
        elapsed or inter-response time → pity; rises with time and time explains it better →
        variable interval;
-    6. no dependence at all (count, time, tenure) *and* the best interval schedule is rejected
+    6. no dependence at all (count since the last reward, in the session or in the day, time,
+       tenure) *and* the best interval schedule is rejected
        by a likelihood ratio ≥ 100 → variable ratio;
     7. anything else is ambiguous → insufficient_data: never a guess.
     """
@@ -928,6 +929,11 @@ def classify(tables: OutcomeTables) -> _Call:
     iso_tau, _ = _isotonic(tables.irt_w[:N_TIME], tables.irt_n[:N_TIME])
     lr_tau, lr_tau_down = _monotone_lrs(tables.irt_w[:N_TIME], tables.irt_n[:N_TIME])
     lr_tenure, lr_tenure_down = _monotone_lrs(tables.tenure_w, tables.tenure_n)
+    # the counts that restart with each session or local day: a fixed ratio that restarts
+    # there (whose clean step an audit window can blur by cutting a session in two) has a
+    # hazard that rises along them, however flat it looks since the last reward
+    lr_session, _ = _monotone_lrs(tables.session_w, tables.session_n)
+    lr_daily, _ = _monotone_lrs(tables.daily_w, tables.daily_n)
     # between-user differences (personalised odds, survivorship) can fake a dependence on
     # tempo or tenure; such a dependence must also hold within users
     lr_tau_within, _ = _within_lrs(tables.irt_w[:N_TIME], tables.irt_x[:N_TIME])
@@ -962,6 +968,8 @@ def classify(tables: OutcomeTables) -> _Call:
         "lr_elapsed": lr_e,
         "lr_irt": lr_tau,
         "lr_tenure": lr_tenure,
+        "lr_count_in_session": lr_session,
+        "lr_count_in_day": lr_daily,
         "lr_tenure_decreasing": lr_tenure_down,
         "lr_count_decreasing": lr_count_down,
         "lr_elapsed_decreasing": lr_e_down,
@@ -980,7 +988,7 @@ def classify(tables: OutcomeTables) -> _Call:
     )
     # decreasing count or time hazards are reported but do not veto a variable ratio: users with
     # different (e.g. personalised) odds pool into a falling hazard (frailty; Vaupel et al. 1979)
-    dependence = max(lr_count, time_lr, lr_tenure, lr_tenure_down)
+    dependence = max(lr_count, time_lr, lr_tenure, lr_tenure_down, lr_session, lr_daily)
 
     off_mode = int(tables.after_w.sum() - tables.after_w.max())
     floor = _count_floor(tables.after_w, tables.after_n)

@@ -11,6 +11,7 @@ from models.analysis import AnalysisConfig, analyse
 from models.columns import OFFSET_UNKNOWN, RESPONSE, REWARD, EventColumns
 from models.rules import DEFAULT_TABLE
 from models.schedule import (
+    SLOT_MACHINE_KINDS,
     ScheduleStats,
     _isotonic,
     _step,
@@ -26,6 +27,7 @@ from models.synthetic import (
     PopulationSpec,
     ProductSpec,
     ScheduleSpec,
+    schedule_benchmark,
     simulate_product,
 )
 from models.trials import build_trials
@@ -338,3 +340,21 @@ def test_a_lottery_is_decided_on_payout_ratios_whatever_the_currency_unit(
         assert schedule.evidence["median_payout"] == pytest.approx(common * scale, rel=1e-9)
         calls.add(schedule.kind)
     assert len(calls) == 1
+
+
+def test_a_session_restarting_fixed_ratio_cut_by_an_audit_window_is_no_slot_machine() -> None:
+    # a fixed ratio of 31 that restarts with each session, with a 3-day audit window cutting
+    # one session in two: one reward comes "early", the clean step is lost, and the hazard since
+    # the last reward looks flat. Its hazard still rises along the session's own count, so it
+    # must not be called a variable ratio (it was, in the calibration sample at seed 205)
+    product = simulate_product(schedule_benchmark(224, seed=205), 205)
+    columns = product.columns()
+    columns = columns.take(columns.t >= columns.t.min() + 3 * 86400.0)
+    mechanic = columns.mechanics.index("m0141-fixed_ratio-session_reset")
+    analysis = analyse(
+        columns.take(columns.mechanic == mechanic), config=AnalysisConfig(), table=DEFAULT_TABLE
+    )
+    schedule = analysis.mechanics[0].schedule
+    assert schedule.kind not in SLOT_MACHINE_KINDS
+    assert schedule.evidence["lr_count_in_session"] >= 30.0
+    assert "variable-ratio-reward" not in {f.rule_id for f in analysis.findings}
