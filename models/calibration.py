@@ -85,7 +85,7 @@ WILSON_Z = 1.959963984540054  # two-sided 95 %
 Knots = tuple[tuple[float, float], ...]  # (lowest raw score of a block, probability right)
 
 # ---- the fitted maps (python -m models.calibration; do not edit by hand)
-CALIBRATION_VERSION = "5d3178013b98"
+CALIBRATION_VERSION = "dfcdb08efd71"
 CALIBRATION: Mapping[str, Knots] = MappingProxyType(
     {
         # 1920/1921 right; fitted on the calls of continuous
@@ -95,39 +95,35 @@ CALIBRATION: Mapping[str, Knots] = MappingProxyType(
             (0.9933056193673863, 0.976923),
             (0.9969384399969735, 0.999594),
         ),
-        # 1908/1908 right; fitted on the calls of fixed_interval
-        "fixed_interval": ((0.9047619047619048, 0.999738),),
+        # 1919/1919 right; fitted on the calls of fixed_interval
+        "fixed_interval": ((1.0, 0.99974),),
         # 1692/1692 right; fitted on the calls of fixed_ratio
         "fixed_ratio": ((0.9988283538371412, 0.999705),),
         # 1451/1451 right; fitted on the calls of pity
         "pity": ((0.9943620692594337, 0.999656),),
-        # 1871/1883 right; fitted on the calls of variable_interval
+        # 1871/1872 right; fitted on the calls of variable_interval
         "variable_interval": (
-            (0.9997654819031775, 0.981061),
-            (1.0, 0.99401),
+            (0.9997654819031775, 0.981928),
+            (0.9999999999937519, 0.999721),
         ),
-        # 1736/1929 right; fitted on the calls of variable_ratio
+        # 1736/1926 right; fitted on the calls of variable_ratio
         "variable_ratio": (
             (0.5093874037957291, 0.020833),
-            (0.8214049288442429, 0.161765),
-            (0.9720773624534313, 0.25),
-            (0.9899473363643607, 0.5),
-            (0.9908061775840745, 0.598039),
-            (0.9960063744553752, 0.694444),
-            (0.9968766024563759, 0.760504),
-            (0.9992837185505982, 0.794118),
-            (0.9993852806801711, 0.804348),
-            (0.9995316357678865, 0.807692),
-            (0.9995751662434084, 0.850877),
-            (0.9997223641190761, 0.892857),
-            (0.999821273137551, 0.895833),
-            (0.9998547543822709, 0.911585),
-            (0.9999365740301379, 0.9375),
-            (0.9999650874695835, 0.95),
-            (0.9999725133779249, 0.964724),
-            (0.9999895853304995, 0.971491),
-            (0.9999947044762234, 0.979924),
-            (0.9999992854162262, 0.982759),
+            (0.8214049288442429, 0.159091),
+            (0.9239294741141914, 0.208333),
+            (0.9720773624534305, 0.3),
+            (0.9885183498755729, 0.416667),
+            (0.9904636699647382, 0.669492),
+            (0.9960063744553752, 0.704545),
+            (0.9968766024563759, 0.728261),
+            (0.9983787816513491, 0.821429),
+            (0.9992796769577651, 0.864035),
+            (0.9996922607291059, 0.875),
+            (0.9997223641190761, 0.92807),
+            (0.9999365740301379, 0.945283),
+            (0.999973369570649, 0.953901),
+            (0.9999827942846063, 0.973016),
+            (0.9999930768094824, 0.981225),
         ),
     }
 )
@@ -135,13 +131,8 @@ SLOT_MACHINE_CALIBRATION: Mapping[str, Knots] = MappingProxyType(
     {
         # 1451/1451 slot machines; fitted on the calls of pity
         "pity": ((0.9943620692594337, 0.999656),),
-        # 1926/1929 slot machines; fitted on the calls of variable_ratio
-        "variable_ratio": (
-            (0.5093874037957291, 0.969388),
-            (0.9592703999251956, 0.97973),
-            (0.99596158455184, 0.991071),
-            (0.9994910082315708, 0.999695),
-        ),
+        # 1926/1926 slot machines; fitted on the calls of variable_ratio
+        "variable_ratio": ((0.5093874037957291, 0.999741),),
     }
 )
 
