@@ -1,4 +1,4 @@
-"""Validation against simulated ground truth: the bars of issue 3, measured and printed.
+"""Validation against simulated ground truth: the science bars, measured and printed.
 
     python -m models.validate            # every bar at full size (a few minutes on 2 cores)
     python -m models.validate --quick    # the same bars at the sizes the tests use
@@ -42,7 +42,7 @@ from models.synthetic import (
     simulate_product,
 )
 
-# the bars of issue 3
+# the science bars (README, Science §9)
 SCHEDULE_MIN_ACCURACY = 0.95
 SCHEDULE_MIN_MECHANICS = 200
 SIGN_MIN_SHARE = 0.95
