@@ -64,7 +64,7 @@ ALPHA_HISTOGRAM_BINS = 20
 class AnalysisConfig:
     """Knobs of an audit (all JSON-able; the report records them).
 
-    session_gap_s:        inactivity that ends a session (DESIGN §1)
+    session_gap_s:        inactivity that ends a session
     min_responses_fit:    fewer observed continue/stop decisions → "insufficient_data"
     min_choices_fit:      fewer choices among options → choice model not fitted
     min_wait_or_pay:      fewer wait-or-pay offers → no discount rate
@@ -814,7 +814,7 @@ class Analysis:
     inputs: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """The report's "mechanics" and "findings" (DESIGN §3.3): plain JSON values, no NaN."""
+        """The report's "mechanics" and "findings": plain JSON values, no NaN."""
         return {
             "mechanics": [m.as_dict() for m in self.mechanics],
             "findings": [jsonable(f.as_dict()) for f in self.findings],
@@ -846,7 +846,7 @@ class Analysis:
 
     def user_rows(self) -> Iterator[dict[str, Any]]:
         """One JSON-able dict per (user, mechanic), in (mechanic, user_id) order: the API's
-        per-user row (DESIGN §3.3), `user_row` of each of `user_records`."""
+        per-user row, `user_row` of each of `user_records`."""
         for record in self.user_records():
             yield user_row(record)
 

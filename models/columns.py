@@ -23,7 +23,7 @@ OFFSET_UNKNOWN: int = -(2**31)
 
 @dataclass(frozen=True, slots=True)
 class EventColumns:
-    """Native events (DESIGN §3.1) as parallel arrays of length n.
+    """Native events as parallel arrays of length n.
 
     Categorical fields are integer codes into the sorted name tuples, so that models never
     touch Python strings on the hot path.

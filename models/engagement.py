@@ -1,6 +1,6 @@
 """Per-user engagement model: does reward prediction error drive continuing a session?
 
-DESIGN §4.2. After each response t the user continues the session (cₜ = 1) or stops (cₜ = 0):
+After each response t the user continues the session (cₜ = 1) or stops (cₜ = 0):
 
     P(cₜ = 1) = σ(b₀ + b_V·Vₜ₊₁ + b_δ·δₜ)
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -474,15 +475,15 @@ class _Draws:
 # Payout rules. One instance per user and mechanic, so stateful rules keep per-user counters.
 
 
-class _Rule:
+class _Rule(ABC):
     __slots__ = ("draws",)
 
     def __init__(self, draws: _Draws) -> None:
         self.draws = draws
 
+    @abstractmethod
     def respond(self, t: float, stake: float) -> float:
         """The payout of a response at time t with this stake (0: nothing)."""
-        raise NotImplementedError
 
 
 class _Slot(_Rule):

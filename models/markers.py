@@ -1,4 +1,4 @@
-"""Markers of harm and of reward-prediction-error exposure, per user (DESIGN §4.4).
+"""Markers of harm and of reward-prediction-error exposure, per user.
 
 Every marker is computed per unit (one user on one mechanic) from flat arrays in one
 vectorised pass; mechanic summaries (medians, shares, Gini) are taken over the units at merge

@@ -1,4 +1,4 @@
-"""Which reinforcement schedule does a mechanic run? Pooled over its users (DESIGN §4.3).
+"""Which reinforcement schedule does a mechanic run? Pooled over its users.
 
 Ferster & Skinner (1957) classify schedules by what makes a response pay: a count of responses
 (ratio schedules) or the passage of time (interval schedules), fixed or variable. We read that
@@ -748,7 +748,7 @@ def _interval_distribution(
 
 @dataclass(frozen=True, kw_only=True)
 class Schedule:
-    """The identified schedule of one mechanic (DESIGN §3.3 `schedule`).
+    """The identified schedule of one mechanic (the report's `schedule`).
 
     confidence: the probability that `kind` is right, calibrated on simulated mechanics with
         known schedules (`models.calibration`); 0 for insufficient_data, which names no

@@ -3,15 +3,15 @@
 A product is a set of mechanics; each mechanic has a reinforcement schedule (Ferster & Skinner
 1957) and a population of simulated users. Each (user, mechanic) pair is a *track*. Users learn
 the mechanic's reward by Rescorla-Wagner with their own α and, after each response, continue
-the session or stop by the engagement model of DESIGN §4.2,
+the session or stop by the engagement model (`models.engagement`),
 
     P(continue) = σ(b₀ + trend·session + b_V·Vₜ₊₁ + b_δ·δₜ),
 
 or choose among options by softmax over learned values (hBayesDM `bandit2arm_delta`), or, for
 wait-or-pay offers, by hyperbolic discounting V = A / (1 + k·delay) (Mazur 1987). Users differ in
 response tempo, session habits, time zone and night-owlishness. The output is the event log in
-the native format (DESIGN §3.1) plus the ground truth, so every figure the models produce can be
-tested against a known answer (Wilson & Collins 2019, rule 3: simulate, simulate, simulate).
+the native format (`service/events.py`) plus the ground truth, so every figure the models produce
+can be tested against a known answer (Wilson & Collins 2019, rule 3: simulate, simulate, simulate).
 
 Simulation steps through response positions, vectorised across all tracks at once; the models'
 hot paths never call this module.
@@ -249,7 +249,7 @@ class SimulatedProduct:
         )
 
     def native_events(self, *, id_prefix: str = "sim") -> list[dict[str, Any]]:
-        """The events as native JSON objects (DESIGN §3.1), ready to post.
+        """The events as native JSON objects, ready to post.
 
         Timestamps are RFC 3339 UTC with milliseconds (simulated times are whole milliseconds,
         so they round-trip exactly); the zone offset goes into `properties.utc_offset_s` and a
@@ -996,7 +996,7 @@ def simulate_demo(seed: int = 0, n_users: int = 100) -> SimulatedProduct:
 
 
 def demo_native_events(seed: int = 0, n_users: int = 100) -> list[dict[str, Any]]:
-    """The demo product's events as native JSON objects (DESIGN §3.1), ready to post."""
+    """The demo product's events as native JSON objects, ready to post."""
     return simulate_demo(seed, n_users).native_events(id_prefix=f"demo{seed}")
 
 

@@ -1,8 +1,8 @@
 """Events → per-unit response sequences (a unit is one user on one mechanic).
 
-DESIGN §3.1: a reward belongs to the most recent response of the same user and mechanic at or
+A reward belongs to the most recent response of the same user and mechanic at or
 before its timestamp; a response with no reward before the next response was not reinforced.
-Sessions (DESIGN §1) are runs of a unit's responses separated by less than an inactivity gap,
+Sessions are runs of a unit's responses separated by less than an inactivity gap,
 or by an explicit `session_id` when both responses carry one. After each response the user
 either continued the session or stopped; for a unit's last response that is unobservable when
 the observation window ends less than one gap later, so that outcome is *censored* (excluded

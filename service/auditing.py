@@ -1,5 +1,5 @@
 """Audits: the one place where rows become arrays, arrays become a report, and the report
-becomes rows (DESIGN: events → arrays → models → report → rows).
+becomes rows (events → arrays → models → report → rows).
 
 The HTTP API, the workers and the offline CLI all audit through `analyse_events`, so the same
 events and configuration give the same schedules, markers and findings everywhere.

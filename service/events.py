@@ -1,4 +1,4 @@
-"""The native event (DESIGN §3.1): its schema, its validation and its normal form.
+"""The native event: its schema, its validation and its normal form.
 
 Every ingestion path (native and vendor adapters) ends here: items become `EventRecord`s or
 per-item rejections naming the field and the reason.

@@ -142,7 +142,7 @@ def load_records(
 def audit_files(
     paths: list[Path], plan: AuditPlan, *, progress: Progress | None = None, processes: int = 1
 ) -> dict[str, Any]:
-    """The report (DESIGN §3.3) of the events in `paths`; its id is its input digest."""
+    """The report of the events in `paths`; its id is its input digest."""
     records = load_records(paths, now=datetime.now(UTC), future_tolerance_s=86_400.0)
     window = plan.window
     records = [

@@ -179,7 +179,7 @@ def _block_fields() -> tuple[tuple[str, str, str], ...]:
     )
 
 
-# The optional columns (DESIGN §3.1), and what an event without one holds. Most products log
+# The optional columns of a native event, and what an event without one holds. Most products log
 # none of them: a range is first read without them, with a count of the values it holds, and
 # read again whole only if it holds any (sending four columns of defaults was a quarter of
 # the database's work in a scan).

@@ -104,7 +104,7 @@ class ApiKey(Base):
 
 
 class Event(Base):
-    """One native event (DESIGN §3.1). Append-only; unique per project by `message_id`."""
+    """One native event. Append-only; unique per project by `message_id`."""
 
     __tablename__ = "event"
 

@@ -1,4 +1,4 @@
-"""models never imports the web or database stack (DESIGN §2)."""
+"""models never imports the web or database stack."""
 
 from __future__ import annotations
 

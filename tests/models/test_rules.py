@@ -14,7 +14,7 @@ from models.references import REFERENCES
 from models.rules import DEFAULT_TABLE, SEVERITIES, DecisionTable, MechanicFacts, assess, evaluate
 from models.validate import field_bar, rules_bar
 
-DESIGN_RULE_IDS = [
+RULE_IDS = [
     "variable-ratio-reward",
     "predictable-unpredictable-mix",
     "rpe-maximization",
@@ -43,7 +43,7 @@ SEED_ROWS = {
 
 
 def test_rule_ids_and_seed_text_are_those_of_the_design() -> None:
-    assert [r.rule_id for r in DEFAULT_TABLE.rules] == DESIGN_RULE_IDS
+    assert [r.rule_id for r in DEFAULT_TABLE.rules] == RULE_IDS
     for rule_id, (situation, insight) in SEED_ROWS.items():
         rule = DEFAULT_TABLE.rule(rule_id)
         assert (rule.situation, rule.insight) == (situation, insight)
