@@ -62,10 +62,16 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import expit, logit, xlogy
+from scipy.special import expit, logit, logsumexp, xlogy
 
 from models.expectation import filter_rows, linear_recurrence
-from models.profile import alpha_grid, parabolic_peak, profile_interval, quantiles_on_cells
+from models.profile import (
+    UnitGrids,
+    alpha_grid,
+    parabolic_peak,
+    profile_interval,
+    quantiles_on_cells,
+)
 from models.segments import RowLayout, Segments, previous_index
 
 FITTED, INSUFFICIENT_DATA, NO_VARIATION = 0, 1, 2
@@ -451,7 +457,7 @@ _GROUP_PARAMETERS = 5  # μ (2) and Σ (3): what the iBIC penalises
 
 
 @dataclass(frozen=True, kw_only=True)
-class ChoiceGrids:
+class ChoiceGrids(UnitGrids):
     """The fitted units of one mechanic, as a partition hands them to the merge.
 
     key: (n,) the unit's user id; loglik: (n,) maximised log-likelihood; rel: (n, G, G)
@@ -465,30 +471,6 @@ class ChoiceGrids:
     n_choices: NDArray[np.int64]
     n_options: NDArray[np.int64]
     loglik_pref: NDArray[np.float64]
-
-    def take(self, index: NDArray[np.intp] | NDArray[np.bool_]) -> ChoiceGrids:
-        return ChoiceGrids(
-            key=self.key[index],
-            loglik=self.loglik[index],
-            rel=self.rel[index],
-            n_choices=self.n_choices[index],
-            n_options=self.n_options[index],
-            loglik_pref=self.loglik_pref[index],
-        )
-
-    @staticmethod
-    def pooled(pieces: list[ChoiceGrids]) -> ChoiceGrids:
-        """The pieces' units together, in the canonical order of their keys (as strings), so
-        the pool does not depend on how the units were partitioned."""
-        cat = ChoiceGrids(
-            key=np.concatenate([p.key for p in pieces]),
-            loglik=np.concatenate([p.loglik for p in pieces]),
-            rel=np.concatenate([p.rel for p in pieces]),
-            n_choices=np.concatenate([p.n_choices for p in pieces]),
-            n_options=np.concatenate([p.n_options for p in pieces]),
-            loglik_pref=np.concatenate([p.loglik_pref for p in pieces]),
-        )
-        return cat.take(np.argsort(cat.key.astype(str), kind="stable"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -528,8 +510,7 @@ def _log_prior(
     d = points - mean
     inv = np.linalg.inv(cov)
     log_w = -0.5 * np.einsum("pi,ij,pj->p", d, inv, d)
-    top = float(log_w.max())
-    return np.asarray(log_w - (top + math.log(float(np.exp(log_w - top).sum()))), dtype=np.float64)
+    return np.asarray(log_w - logsumexp(log_w), dtype=np.float64)
 
 
 def _e_step(

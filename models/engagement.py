@@ -84,11 +84,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import minimize
-from scipy.special import expit, logit, ndtr, ndtri
+from scipy.special import expit, logit, logsumexp, ndtr, ndtri
 from scipy.stats import chi2
 
 from models.kernels import engagement_fits, population_moments
-from models.profile import alpha_grid, parabolic_peak, profile_interval, quantiles_on_cells
+from models.profile import (
+    UnitGrids,
+    alpha_grid,
+    parabolic_peak,
+    profile_interval,
+    quantiles_on_cells,
+)
 from models.segments import Segments
 
 FITTED, INSUFFICIENT_DATA, NO_VARIATION, NO_REWARDS = 0, 1, 2, 3
@@ -517,7 +523,7 @@ class PopulationConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
-class EngagementGrids:
+class EngagementGrids(UnitGrids):
     """The fitted units of one mechanic, as a partition hands them to the merge.
 
     key: (n,) the unit's user id; objective (n, G), b (n, G, 3), hessian (n, G, 6): the fit at
@@ -544,30 +550,6 @@ class EngagementGrids:
             n_obs=fit.n_obs[ok],
             n_continued=fit.n_continued[ok],
         )
-
-    def take(self, index: NDArray[np.intp] | NDArray[np.bool_]) -> EngagementGrids:
-        return EngagementGrids(
-            key=self.key[index],
-            objective=self.objective[index],
-            b=self.b[index],
-            hessian=self.hessian[index],
-            n_obs=self.n_obs[index],
-            n_continued=self.n_continued[index],
-        )
-
-    @staticmethod
-    def pooled(pieces: list[EngagementGrids]) -> EngagementGrids:
-        """The pieces' units together, in the canonical order of their keys (as strings), so
-        the pool does not depend on how the units were partitioned."""
-        cat = EngagementGrids(
-            key=np.concatenate([p.key for p in pieces]),
-            objective=np.concatenate([p.objective for p in pieces]),
-            b=np.concatenate([p.b for p in pieces]),
-            hessian=np.concatenate([p.hessian for p in pieces]),
-            n_obs=np.concatenate([p.n_obs for p in pieces]),
-            n_continued=np.concatenate([p.n_continued for p in pieces]),
-        )
-        return cat.take(np.argsort(cat.key.astype(str), kind="stable"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -648,8 +630,7 @@ def _quadratics(grids: EngagementGrids, ridge: float) -> NDArray[np.float64]:
 def _grid_log_prior(xs: NDArray[np.float64], mean: float, var: float) -> NDArray[np.float64]:
     """(G,) log weights of N(mean, var) discretised on the grid xs, summing to one."""
     log_w = -0.5 * (xs - mean) ** 2 / var
-    top = float(log_w.max())
-    return np.asarray(log_w - (top + math.log(float(np.exp(log_w - top).sum()))), dtype=np.float64)
+    return np.asarray(log_w - logsumexp(log_w), dtype=np.float64)
 
 
 def _posterior(

@@ -9,6 +9,9 @@ the grid (Wilson & Collins 2019, rule 5: check that you can recover your paramet
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
+from typing import Any, Self
+
 import numpy as np
 from numpy.typing import NDArray
 from scipy.special import expit, logit
@@ -95,3 +98,22 @@ def quantiles_on_cells(
             frac = np.where(width > 0, (q - lo_c) / width, 0.5)
         out.append(xs[k[:, 0]] - h / 2.0 + np.clip(frac, 0.0, 1.0) * h)
     return out[0], out[1]
+
+
+class UnitGrids:
+    """Per-unit arrays a partition keeps for a population fit at the merge (a dataclass whose
+    fields are all row-aligned arrays, one of them `key`, the unit's identity)."""
+
+    key: NDArray[Any]
+
+    def take(self, index: NDArray[np.intp] | NDArray[np.bool_]) -> Self:
+        """The units at `index` (a mask or positions)."""
+        return replace(self, **{f.name: getattr(self, f.name)[index] for f in fields(self)})  # type: ignore[type-var,arg-type]
+
+    @classmethod
+    def pooled(cls, pieces: list[Self]) -> Self:
+        """The pieces' units together, in the canonical order of their keys (as strings), so
+        the pool does not depend on how the units were partitioned."""
+        names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+        cat = cls(**{n: np.concatenate([getattr(p, n) for p in pieces]) for n in names})
+        return cat.take(np.argsort(cat.key.astype(str), kind="stable"))
