@@ -1,4 +1,4 @@
-"""Hyperbolic discounting from wait-or-pay choices (Mazur 1987; the seed's `hyperbolic_value`).
+"""Hyperbolic discounting from wait-or-pay choices (Mazur 1987).
 
 A wait-or-pay offer lets the user wait a delay d for a reward of value A, or pay a price c to
 have it now. A hyperbolic discounter values waiting at A / (1 + k·d) and paying at A − c, so

@@ -5,11 +5,11 @@ Rescorla-Wagner (Rescorla & Wagner 1972; the TD(0) special case of Schultz, Daya
 
     V₁ = v₀,    δₜ = rₜ − Vₜ,    Vₜ₊₁ = Vₜ + α·δₜ
 
-TD(0) with discount γ (Sutton & Barto 2018 §6.1; the seed's `td_update`):
+TD(0) with discount γ (Sutton & Barto 2018 §6.1):
 
     δₜ = rₜ + γ·V(sₜ₊₁) − V(sₜ),    V(sₜ) ← V(sₜ) + α·δₜ
 
-and the opponent form (seed: `dual_system_update`; Daw, Kakade & Dayan 2002), with separate
+and the opponent form (Daw, Kakade & Dayan 2002), with separate
 expectations for rewards r⁺ = max(r, 0) and aversive outcomes r⁻ = max(−r, 0).
 
 All recurrences are first-order linear filters in V. Rescorla-Wagner over many units runs as
@@ -193,7 +193,7 @@ def td0_tabular(
     gamma: float,
     v0: float = 0.0,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Tabular TD(0) with one value table per unit, exactly the seed's `td_update` loop.
+    """Tabular TD(0) with one value table per unit, the textbook's tabular update loop.
 
     state, next_state: (n,) state indices in [0, n_states); terminal: (n,) V(s') taken as 0.
     Returns (delta (n,), V (u, n_states) final tables).
@@ -244,7 +244,7 @@ def opponent(
     """Opponent-process expectations: V⁺ learns gains, V⁻ learns losses (both ≥ 0).
 
     δ⁺ₜ = r⁺ₜ − V⁺ₜ, V⁺ₜ₊₁ = V⁺ₜ + α⁺δ⁺ₜ;  δ⁻ₜ = r⁻ₜ − V⁻ₜ, V⁻ₜ₊₁ = V⁻ₜ + α⁻δ⁻ₜ
-    (Solomon & Corbit 1974; Daw, Kakade & Dayan 2002; the seed's dual-system update).
+    (Solomon & Corbit 1974; Daw, Kakade & Dayan 2002).
     gain, loss: (n,) non-negative magnitudes.
     """
     return OpponentExpectation(
