@@ -82,7 +82,9 @@ def test_native_events_round_trip_times_and_fields() -> None:
     assert {e["kind"] for e in events} == {"response", "reward"}
     for i in (0, len(events) // 2, len(events) - 1):
         parsed = dt.datetime.strptime(events[i]["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ")
-        assert parsed.replace(tzinfo=dt.UTC).timestamp() == pytest.approx(product.t[i], abs=1e-6)
+        assert parsed.replace(tzinfo=dt.UTC).timestamp() == pytest.approx(
+            product.events.t[i], abs=1e-6
+        )
     responses = [e for e in events if e["kind"] == "response"]
     assert all("value" not in e and "cost" in e for e in responses)
     assert len({e["message_id"] for e in events}) == len(events)
@@ -91,9 +93,9 @@ def test_native_events_round_trip_times_and_fields() -> None:
 
 def test_streak_loss_is_a_negative_reward() -> None:
     product = simulate_demo(seed=0, n_users=30)
-    daily = product.mechanics.index("daily_reward")
-    rewards = (product.kind != RESPONSE) & (product.mechanic == daily)
-    assert (product.value[rewards] < 0).any()
+    daily = product.events.mechanics.index("daily_reward")
+    rewards = (product.events.kind != RESPONSE) & (product.events.mechanic == daily)
+    assert (product.events.value[rewards] < 0).any()
 
 
 def test_benchmark_covers_every_kind_equally() -> None:
