@@ -36,9 +36,9 @@ def _trials(spec: ProductSpec, seed: int = 0):  # type: ignore[no-untyped-def]
 def test_same_seed_same_log_other_seed_other_log() -> None:
     spec = _one(ScheduleSpec(kind="variable_ratio", ratio=4.0))
     a, b, c = simulate_product(spec, 1), simulate_product(spec, 1), simulate_product(spec, 2)
-    np.testing.assert_array_equal(a.t, b.t)
-    np.testing.assert_array_equal(a.value, b.value)
-    assert a.t.shape != c.t.shape or not np.array_equal(a.t, c.t)
+    np.testing.assert_array_equal(a.events.t, b.events.t)
+    np.testing.assert_array_equal(a.events.value, b.events.value)
+    assert a.events.t.shape != c.events.t.shape or not np.array_equal(a.events.t, c.events.t)
 
 
 def test_fixed_ratio_pays_exactly_every_nth_response() -> None:
