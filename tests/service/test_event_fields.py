@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from datetime import UTC, datetime
 
-from models.columns import EVENT_FIELDS, RESPONSE, REWARD
-from service.events import EventRecord
+import pytest
+
+from models.columns import EVENT_FIELDS, RESPONSE, REWARD, EventField
+from service.events import EventRecord, EventRejected, validate_event
 from service.tables import Event
+from tests.service.factories import native_event
 
 
 def test_a_validated_record_holds_the_fields_in_their_order() -> None:
@@ -32,3 +36,20 @@ def test_the_event_table_stores_the_fields_between_its_keys_and_its_provenance()
 def test_the_kinds_the_table_accepts_are_the_models_kinds() -> None:
     checks = [str(c.sqltext) for c in Event.__table__.constraints if hasattr(c, "sqltext")]
     assert checks == [f"kind IN ({RESPONSE}, {REWARD})"]
+
+
+@pytest.mark.parametrize(
+    "field", [f for f in EVENT_FIELDS if f.max_length is not None], ids=lambda f: f.name
+)
+def test_validation_accepts_the_longest_text_the_table_stores(field: EventField) -> None:
+    assert field.max_length is not None
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    longest = native_event(0, **{field.name: "x" * field.max_length})
+    assert getattr(validate_event(longest, now=now, future_tolerance_s=0), field.name)
+    with pytest.raises(EventRejected) as too_long:
+        validate_event(
+            native_event(0, **{field.name: "x" * (field.max_length + 1)}),
+            now=now,
+            future_tolerance_s=0,
+        )
+    assert too_long.value.rejection.field == field.name
