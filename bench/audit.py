@@ -34,9 +34,10 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import fresh_database, psycopg_url, sqlalchemy_url
+from models.columns import ARRAY_FIELDS
 
 ROOT = Path(__file__).resolve().parents[1]
-READ_COLUMNS = "user_id, mechanic, kind, ts, value, cost, option, session_id, utc_offset_s, delay_s"
+READ_COLUMNS = ", ".join(f.name for f in ARRAY_FIELDS)
 
 
 def main() -> None:

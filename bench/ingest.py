@@ -37,6 +37,7 @@ from bench.common import (
     sqlalchemy_url,
     synthetic_log,
 )
+from models.columns import EVENT_FIELDS
 from service.events import validate_event
 
 BIN = Path(sys.executable).parent
@@ -168,10 +169,8 @@ def _copy_rows(log: object) -> list[tuple[object, ...]]:
     rows = []
     for event in native_events(log, 0, len(log)):  # type: ignore[arg-type]
         r = validate_event(event, now=now, future_tolerance_s=86_400)
-        rows.append(
-            (1, r.message_id, r.user_id, r.mechanic, r.kind, r.ts, r.value, r.cost, r.option,
-             r.session_id, r.utc_offset_s, r.delay_s, None, "native", now)
-        )  # fmt: skip
+        fields = [None if f.name == "properties" else getattr(r, f.name) for f in EVENT_FIELDS]
+        rows.append((1, *fields, "native", now))
     return rows
 
 
@@ -181,10 +180,9 @@ def _copy(rows: list[tuple[object, ...]]) -> float:
         connection.execute("CREATE TABLE event_copy (LIKE event INCLUDING ALL)")
         connection.commit()
         start = time.perf_counter()
+        columns = ", ".join(f.name for f in EVENT_FIELDS)
         with connection.cursor().copy(
-            "COPY event_copy (project_id, message_id, user_id, mechanic, kind, ts, value, cost,"
-            " option, session_id, utc_offset_s, delay_s, properties, source, received_at)"
-            " FROM STDIN"
+            f"COPY event_copy (project_id, {columns}, source, received_at) FROM STDIN"
         ) as copy:
             for row in rows:
                 copy.write_row(row)

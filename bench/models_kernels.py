@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import MECHANICS, synthetic_log
 from models.analysis import AnalysisConfig, analyse, analyse_partition, split_by_user
-from models.columns import OFFSET_UNKNOWN, EventColumns
+from models.columns import ARRAY_FIELDS, EventColumns
 from models.engagement import FITTED, EngagementConfig, fit_engagement
 from models.expectation import rescorla_wagner
 from models.kernels import rescorla_wagner_values
@@ -60,10 +60,7 @@ def columns_of(n: int, users: int) -> EventColumns:
         t=log.t,
         value=log.value,
         cost=log.cost,
-        option=np.full(n, -1, np.int32),
-        session=np.full(n, -1, np.int64),
-        utc_offset_s=np.full(n, OFFSET_UNKNOWN, np.int32),
-        delay_s=np.full(n, np.nan),
+        **{str(f.array): np.full(n, f.absent, f.dtype) for f in ARRAY_FIELDS if f.optional},
         user_ids=tuple(f"u{i:07d}" for i in range(users)),
         mechanics=tuple(sorted(MECHANICS)),
         options=(),

@@ -1,17 +1,20 @@
 """Columnar native events: the boundary between the service (rows) and the models (arrays).
 
-The service (from SQL rows) and the offline CLI (from files) both build one `EventColumns`;
-everything in `models` starts from it. Events may arrive in any order; nothing here sorts.
+`EVENT_FIELDS` is the one definition of a stored native event's fields: the service builds its
+table, its bulk-copy layouts and its readers from it, and `EventColumns` holds one array per
+field that the models read. The service (from SQL rows) and the offline CLI (from files) both
+build one `EventColumns`; everything in `models` starts from it. Events may arrive in any
+order; nothing here sorts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 RESPONSE: int = 0
 REWARD: int = 1
@@ -19,6 +22,80 @@ NO_OPTION: int = -1
 NO_SESSION: int = -1
 # an event that sent no zone offset (a sent 0 is UTC): the smallest int32, far outside ±14 h
 OFFSET_UNKNOWN: int = -(2**31)
+MAX_UTC_OFFSET_S: int = 14 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class EventField:
+    """One stored field of a native event.
+
+    name:       its name in the event table, in a validated record and on the wire
+    sql:        its PostgreSQL type ("text", "int2", "int4", "float8", "timestamptz", "jsonb")
+    optional:   whether an event may lack it (NULL when stored)
+    array:      the `EventColumns` array that holds it; None for fields the models never read
+    dtype:      that array's element type; text fields are integer codes into a name table
+    absent:     the array's value for an event without it; for a required number, also the
+                value an event that does not send it stores
+    names:      the `EventColumns` name table behind a text field's codes (None: codes only)
+    max_length: the longest text accepted
+    minimum, maximum: the bounds a number must keep, where the field has any
+    """
+
+    name: str
+    sql: str
+    optional: bool = False
+    array: str | None = None
+    dtype: type[np.generic] | None = None
+    absent: float | None = None
+    names: str | None = None
+    max_length: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @property
+    def coded(self) -> bool:
+        """Text the models read as integer codes (users, mechanics, options, sessions)."""
+        return self.sql == "text" and self.array is not None
+
+    @property
+    def time(self) -> bool:
+        """The event's time: stored as a timestamp, read as seconds since the Unix epoch."""
+        return self.sql == "timestamptz"
+
+
+# In the order of the stored record, of every bulk-copy layout and of the event digest.
+EVENT_FIELDS: tuple[EventField, ...] = (
+    EventField("message_id", "text", max_length=128),
+    EventField("user_id", "text", array="user", dtype=np.int64, names="user_ids", max_length=256),
+    EventField(
+        "mechanic", "text", array="mechanic", dtype=np.int32, names="mechanics", max_length=128
+    ),
+    EventField("kind", "int2", array="kind", dtype=np.int8, minimum=RESPONSE, maximum=REWARD),
+    EventField("ts", "timestamptz", array="t", dtype=np.float64),
+    EventField("value", "float8", array="value", dtype=np.float64, absent=0.0),
+    EventField("cost", "float8", array="cost", dtype=np.float64, absent=0.0, minimum=0.0),
+    EventField(
+        "option", "text", optional=True, array="option", dtype=np.int32, absent=NO_OPTION,
+        names="options", max_length=128,
+    ),
+    EventField(
+        "session_id", "text", optional=True, array="session", dtype=np.int64, absent=NO_SESSION,
+        max_length=128,
+    ),
+    EventField(
+        "utc_offset_s", "int4", optional=True, array="utc_offset_s", dtype=np.int32,
+        absent=OFFSET_UNKNOWN, minimum=-MAX_UTC_OFFSET_S, maximum=MAX_UTC_OFFSET_S,
+    ),
+    EventField(
+        "delay_s", "float8", optional=True, array="delay_s", dtype=np.float64, absent=np.nan,
+        minimum=0.0,
+    ),
+    EventField("properties", "jsonb", optional=True),
+)  # fmt: skip
+EVENT_FIELD = {field.name: field for field in EVENT_FIELDS}
+# The fields the models read, in `EventColumns`' order.
+ARRAY_FIELDS: tuple[EventField, ...] = tuple(f for f in EVENT_FIELDS if f.array is not None)
+NAME_TABLES: tuple[str, ...] = tuple(f.names for f in ARRAY_FIELDS if f.names is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,49 +138,37 @@ class EventColumns:
         return int(self.t.shape[0])
 
     @classmethod
-    def from_arrays(
-        cls,
-        *,
-        user_id: NDArray[np.object_] | list[str],
-        mechanic: NDArray[np.object_] | list[str],
-        kind: NDArray[np.int8] | list[int],
-        t: NDArray[np.float64] | list[float],
-        value: NDArray[np.float64] | list[float] | None = None,
-        cost: NDArray[np.float64] | list[float] | None = None,
-        option: NDArray[np.object_] | list[str | None] | None = None,
-        session_id: NDArray[np.object_] | list[str | None] | None = None,
-        utc_offset_s: NDArray[np.int32] | list[int] | None = None,
-        delay_s: NDArray[np.float64] | list[float] | None = None,
-    ) -> EventColumns:
-        """Encode string columns as codes; absent optional columns take their defaults.
-
-        `option` and `session_id` may hold None for "absent".
+    def from_arrays(cls, **fields: ArrayLike | None) -> EventColumns:
+        """Events from one array (or list) per field: a text field's names under its stored
+        name (`user_id`, `mechanic`, `option`, `session_id`), any other field under its array's
+        name (`kind`, `t` in seconds, `value`, …). Text is encoded as codes; an optional or
+        defaulted field left out (or None) takes its `absent` value, and an optional text
+        field may hold None for "absent".
         """
-        t_arr = np.asarray(t, dtype=np.float64)
-        n = t_arr.shape[0]
-        user_names, user_codes = _encode(np.asarray(user_id, dtype=object))
-        mech_names, mech_codes = _encode(np.asarray(mechanic, dtype=object))
-        opt_names, opt_codes = _encode_optional(option, n)
-        _, sess_codes = _encode_optional(session_id, n)
-        return cls(
-            user=user_codes.astype(np.int64),
-            mechanic=mech_codes.astype(np.int32),
-            kind=np.asarray(kind, dtype=np.int8),
-            t=t_arr,
-            value=_floats(value, n, 0.0),
-            cost=_floats(cost, n, 0.0),
-            option=opt_codes.astype(np.int32),
-            session=sess_codes.astype(np.int64),
-            utc_offset_s=(
-                np.full(n, OFFSET_UNKNOWN, dtype=np.int32)
-                if utc_offset_s is None
-                else np.asarray(utc_offset_s, dtype=np.int32)
-            ),
-            delay_s=_floats(delay_s, n, np.nan),
-            user_ids=user_names,
-            mechanics=mech_names,
-            options=opt_names,
-        )
+        given = {f.name if f.coded else str(f.array): f for f in ARRAY_FIELDS}
+        unknown = sorted(set(fields) - set(given))
+        if unknown:
+            raise TypeError(f"no event field {', '.join(unknown)}")
+        n = np.asarray(fields["t"]).shape[0]
+        arrays: dict[str, Any] = {}
+        for key, field in given.items():
+            values = fields.get(key)
+            if field.coded:
+                names, codes = (
+                    _encode_optional(values, n, int(field.absent or 0))
+                    if field.optional
+                    else _encode(np.asarray(values, dtype=object))
+                )
+                if field.names is not None:
+                    arrays[field.names] = names
+                arrays[str(field.array)] = codes.astype(field.dtype)
+            elif values is None:
+                if field.absent is None:
+                    raise TypeError(f"the event field {key} is required")
+                arrays[str(field.array)] = np.full(n, field.absent, dtype=field.dtype)
+            else:
+                arrays[str(field.array)] = np.asarray(values, dtype=field.dtype)
+        return cls(**arrays)
 
     def rows(self, start: int, stop: int) -> EventColumns:
         """The events start..stop−1 (views, no copy); code tables are kept as they are."""
@@ -127,29 +192,10 @@ class EventColumns:
         return self._map(pick)
 
     def _map(self, pick: Callable[[NDArray[Any]], NDArray[Any]]) -> EventColumns:
-        return EventColumns(
-            user=pick(self.user),
-            mechanic=pick(self.mechanic),
-            kind=pick(self.kind),
-            t=pick(self.t),
-            value=pick(self.value),
-            cost=pick(self.cost),
-            option=pick(self.option),
-            session=pick(self.session),
-            utc_offset_s=pick(self.utc_offset_s),
-            delay_s=pick(self.delay_s),
-            user_ids=self.user_ids,
-            mechanics=self.mechanics,
-            options=self.options,
-        )
-
-
-def _floats(
-    values: NDArray[np.float64] | list[float] | None, n: int, default: float
-) -> NDArray[np.float64]:
-    if values is None:
-        return np.full(n, default, dtype=np.float64)
-    return np.asarray(values, dtype=np.float64)
+        picked: dict[str, Any] = {
+            str(f.array): pick(getattr(self, str(f.array))) for f in ARRAY_FIELDS
+        }
+        return replace(self, **picked)
 
 
 def _encode(names: NDArray[np.object_]) -> tuple[tuple[str, ...], NDArray[np.intp]]:
@@ -160,9 +206,9 @@ def _encode(names: NDArray[np.object_]) -> tuple[tuple[str, ...], NDArray[np.int
 
 
 def _encode_optional(
-    names: NDArray[np.object_] | list[str | None] | None, n: int
+    names: ArrayLike | None, n: int, absent: int
 ) -> tuple[tuple[str, ...], NDArray[np.intp]]:
-    codes = np.full(n, -1, dtype=np.intp)
+    codes = np.full(n, absent, dtype=np.intp)
     if names is None:
         return (), codes
     arr = np.asarray(names, dtype=object)

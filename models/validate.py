@@ -64,7 +64,7 @@ RELIABILITY_MIN_BIN_CALLS = 30
 def _truth_index(product: SimulatedProduct, analysis: Analysis) -> NDArray[np.int64]:
     """For each row of the analysis' user table, the index of its simulated track."""
     key = {
-        (product.user_ids[int(u)], product.mechanics[int(m)]): i
+        (product.events.user_ids[int(u)], product.events.mechanics[int(m)]): i
         for i, (u, m) in enumerate(zip(product.tracks.user, product.tracks.mechanic, strict=True))
     }
     users = analysis.users
@@ -373,7 +373,7 @@ def _choice_reference_gaps(
     resp = cols.kind == 0
     gaps = []
     for row in np.flatnonzero(fitted)[:reference_users]:
-        u = product.user_ids.index(str(users["user_id"][row]))
+        u = product.events.user_ids.index(str(users["user_id"][row]))
         mine = np.flatnonzero(resp & (cols.user == u))
         mine = mine[np.argsort(cols.t[mine], kind="stable")]
         rew = {

@@ -24,14 +24,16 @@ from sqlalchemy.orm import Session, sessionmaker
 import service
 from models import localtime
 from models.analysis import AnalysisConfig, Progress
+from models.canonical import InputSummary
 from models.columns import EventColumns
 from models.rules import DEFAULT_TABLE, DecisionTable
 from service import jobs, projects
 from service.db import transaction
 from service.errors import InvalidInput
+from service.event_window import EventWindow
 from service.metrics import AUDIT_SECONDS, AUDITS
 from service.parallel import AnalysisPool, analyse_on_cores
-from service.reading import EventWindow, InputSummary, estimated_events, read_events
+from service.reading import estimated_events, read_events
 from service.reports import store_report
 
 REQUEST_KEYS = frozenset({"mechanics", "from", "to", "config"})

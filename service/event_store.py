@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from psycopg.errors import UniqueViolation
@@ -19,6 +20,7 @@ from sqlalchemy import Insert, bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from models.columns import EVENT_FIELDS
 from service.errors import NotFound
 from service.events import EventRecord
 from service.tables import Event, Project, RawEvent
@@ -26,19 +28,13 @@ from service.tables import Event, Project, RawEvent
 # Rows per INSERT statement on SQLite: under its 32,766 bound parameters (16 columns a row).
 INSERT_CHUNK = 1_000
 
-_STAGING_COLUMNS = (
-    "message_id text, user_id text, mechanic text, kind int2, ts timestamptz, value float8,"
-    " cost float8, option text, session_id text, utc_offset_s int4, delay_s float8,"
-    " properties jsonb"
-)
-_STAGING_TYPES = [
-    "text", "text", "text", "int2", "timestamptz", "float8", "float8", "text", "text", "int4",
-    "float8", "jsonb",
-]  # fmt: skip
-_COLUMNS = (
-    "message_id, user_id, mechanic, kind, ts, value, cost, option, session_id, utc_offset_s,"
-    " delay_s, properties"
-)
+# A record's fields as stored, in `EVENT_FIELDS`' order (the properties last, as JSON).
+_FIELD_NAMES = tuple(f.name for f in EVENT_FIELDS)
+_STAGING_COLUMNS = ", ".join(f"{f.name} {f.sql}" for f in EVENT_FIELDS)
+_STAGING_TYPES = [f.sql for f in EVENT_FIELDS]
+_COLUMNS = ", ".join(_FIELD_NAMES)
+_PROPERTIES = _FIELD_NAMES.index("properties")
+_VALUES = attrgetter(*_FIELD_NAMES)
 
 
 def store_events(
@@ -98,23 +94,10 @@ def _copy(
     with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
         copy.set_types(types)
         for r in records:
-            copy.write_row(
-                (
-                    r.message_id,
-                    r.user_id,
-                    r.mechanic,
-                    r.kind,
-                    r.ts,
-                    r.value,
-                    r.cost,
-                    r.option,
-                    r.session_id,
-                    r.utc_offset_s,
-                    r.delay_s,
-                    None if r.properties is None else Jsonb(r.properties),
-                    *extra,
-                )
-            )
+            row = list(_VALUES(r))
+            if r.properties is not None:
+                row[_PROPERTIES] = Jsonb(r.properties)
+            copy.write_row((*row, *extra))
 
 
 def _store_via_staging(
@@ -156,18 +139,7 @@ def _store_rows(
         rows = [
             {
                 "project_id": project_id,
-                "message_id": r.message_id,
-                "user_id": r.user_id,
-                "mechanic": r.mechanic,
-                "kind": r.kind,
-                "ts": r.ts,
-                "value": r.value,
-                "cost": r.cost,
-                "option": r.option,
-                "session_id": r.session_id,
-                "utc_offset_s": r.utc_offset_s,
-                "delay_s": r.delay_s,
-                "properties": r.properties,
+                **dict(zip(_FIELD_NAMES, _VALUES(r), strict=True)),
                 "source": source,
                 "received_at": now,
             }

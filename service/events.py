@@ -17,12 +17,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import orjson
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from service.tables import KIND_RESPONSE, KIND_REWARD
+from models.columns import MAX_UTC_OFFSET_S, RESPONSE, REWARD
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Epoch numbers above this are milliseconds: 1e11 s is the year 5138, 1e11 ms is 1973.
 MILLISECONDS_ABOVE = 1e11
-MAX_UTC_OFFSET_S = 14 * 3600
 
 
 def _timestamp(value: Any) -> Any:
@@ -73,7 +72,8 @@ class NativeEvent(BaseModel):
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs 3× on this hot path
 class EventRecord:
-    """A validated event in the form it is stored."""
+    """A validated event in the form it is stored: the fields of `models.columns.EVENT_FIELDS`,
+    in their order (built positionally on the hot path)."""
 
     message_id: str
     user_id: str
@@ -129,12 +129,12 @@ def validate_event(item: Any, *, now: datetime, future_tolerance_s: float) -> Ev
         raise EventRejected(
             "timestamp", f"timestamp is more than {future_tolerance_s:g} s in the future"
         )
-    kind = KIND_RESPONSE if event.kind == "response" else KIND_REWARD
-    if kind == KIND_RESPONSE and event.value != 0.0:
+    kind = RESPONSE if event.kind == "response" else REWARD
+    if kind == RESPONSE and event.value != 0.0:
         raise EventRejected(
             "value", "a response carries no value; send its outcome as a reward event"
         )
-    if kind == KIND_REWARD and event.cost != 0.0:
+    if kind == REWARD and event.cost != 0.0:
         raise EventRejected("cost", "a reward carries no cost; put the cost on its response")
     properties = event.properties
     texts = (event.user_id, event.mechanic, event.option, event.session_id, event.message_id)

@@ -17,20 +17,16 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from models.columns import EVENT_FIELDS, MAX_UTC_OFFSET_S
 from service import adapters
 from service.adapters.common import VendorEvent, dig
-from service.events import (
-    MAX_UTC_OFFSET_S,
-    EventRecord,
-    EventRejected,
-    Rejection,
-    validate_event,
-)
+from service.events import EventRecord, EventRejected, Rejection, validate_event
 from service.tables import Event, RawEvent
 from service.tables import Mapping as MappingRow
 
@@ -397,32 +393,12 @@ def _record(outcome: Outcome, *, now: datetime, future_tolerance_s: float) -> Ev
         return None
 
 
+# What a re-mapping may change of a stored event: every field but its id.
+_MAPPED_FIELDS = attrgetter(*(f.name for f in EVENT_FIELDS if f.name != "message_id"))
+
+
 def _same_event(row: Event, record: EventRecord) -> bool:
-    return (
-        row.user_id,
-        row.mechanic,
-        row.kind,
-        row.ts,
-        row.value,
-        row.cost,
-        row.option,
-        row.session_id,
-        row.utc_offset_s,
-        row.delay_s,
-        row.properties,
-    ) == (
-        record.user_id,
-        record.mechanic,
-        record.kind,
-        record.ts,
-        record.value,
-        record.cost,
-        record.option,
-        record.session_id,
-        record.utc_offset_s,
-        record.delay_s,
-        record.properties,
-    )
+    return bool(_MAPPED_FIELDS(row) == _MAPPED_FIELDS(record))
 
 
 def stored_vendor_event(raw: RawEvent) -> VendorEvent:

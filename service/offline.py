@@ -15,10 +15,11 @@ from typing import Any
 import orjson
 
 from models.analysis import Progress, user_row
+from models.canonical import columns_from_fields
 from service.auditing import AuditPlan, analyse_events
 from service.events import EventRecord, EventRejected, validate_event
 from service.payloads import GZIP_MAGIC, loads
-from service.reading import columns_from_fields, records_to_fields
+from service.reading import records_to_fields
 from service.reports import canonical_json, digest_of
 
 MAX_ERRORS_SHOWN = 20
@@ -144,14 +145,8 @@ def audit_files(
 ) -> dict[str, Any]:
     """The report of the events in `paths`; its id is its input digest."""
     records = load_records(paths, now=datetime.now(UTC), future_tolerance_s=86_400.0)
-    window = plan.window
-    records = [
-        r
-        for r in records
-        if (window.start is None or r.ts >= window.start)
-        and (window.end is None or r.ts < window.end)
-        and (not window.mechanics or r.mechanic in window.mechanics)
-    ]
+    in_window = plan.window.admitting()
+    records = [r for r in records if in_window(r)]
     columns, summary = columns_from_fields(records_to_fields(records))
     body, user_records = analyse_events(
         columns, summary, plan, progress=progress, processes=processes

@@ -13,56 +13,57 @@ import ctypes
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Engine
 
-from models.columns import OFFSET_UNKNOWN, EventColumns
+from models.canonical import MICROSECONDS
+from models.columns import ARRAY_FIELDS, EventColumns, EventField
 from models.kernels import index_in, load_reader_kernels
-
-if TYPE_CHECKING:
-    from service.reading import EventWindow
-
-MICROSECONDS = 1_000_000
-
-
-# Fixed-width binary COPY records: a field count, then (length, value) per field, big-endian.
-_COPY_RECORD = np.dtype(
-    [
-        ("fields", ">i2"),
-        *(
-            item
-            for name, kind in (
-                ("user", ">i8"),
-                ("mechanic", ">i8"),
-                ("kind", ">i2"),
-                ("micros", ">i8"),
-                ("value", ">f8"),
-                ("cost", ">f8"),
-                ("option", ">i8"),
-                ("session", ">i8"),
-                ("utc_offset_s", ">i4"),
-                ("delay_s", ">f8"),
-            )
-            for item in ((f"{name}_length", ">i4"), (name, kind))
-        ),
-    ]
-)
-_COPY_HEADER = 19  # signature (11) + flags (4) + header extension length (4)
-_COPY_TRAILER = 2
-
+from service.event_window import Comparison, EventWindow
 
 # Name columns travel as 64-bit hashes (computed by PostgreSQL, no join needed) and become
 # codes here; `_ABSENT` stands for a missing option or session. Should two names of a column
 # share a hash (odds about n²/2⁶⁵), the names are coded by joins in SQL instead.
 _HASH = "hashtextextended({}, 0)"
 _ABSENT = -(2**63)
-_NAME_COLUMNS = ("user_id", "mechanic", "option", "session_id")
-_NAME_KEYS = ("user", "mechanic", "option", "session")
+_NAME_COLUMNS = tuple(f.name for f in ARRAY_FIELDS if f.coded)
 # Binary timestamptz is microseconds since 2000-01-01 UTC.
 _POSTGRES_EPOCH_MICROS = 946_684_800 * MICROSECONDS
+
+
+def _wire_type(field: EventField) -> str:
+    """The SQL type a field of the models travels as: names as their 64-bit hashes (or codes),
+    times as microseconds."""
+    return "int8" if field.coded else field.sql
+
+
+# Each wire type's binary form (as numpy reads it) and the function that sends it so.
+_WIRE_DTYPES = {"int2": ">i2", "int4": ">i4", "int8": ">i8", "float8": ">f8", "timestamptz": ">i8"}
+_SEND = {
+    "int2": "int2send",
+    "int4": "int4send",
+    "int8": "int8send",
+    "float8": "float8send",
+    "timestamptz": "timestamptz_send",
+}
+# Each field's array as read, in native byte order: names as hashes, times as microseconds.
+_NATIVE: dict[str, Any] = {f.name: np.int64 if f.coded or f.time else f.dtype for f in ARRAY_FIELDS}
+# Fixed-width binary COPY records: a field count, then (length, value) per field, big-endian.
+_COPY_RECORD = np.dtype(
+    [
+        ("fields", ">i2"),
+        *(
+            item
+            for f in ARRAY_FIELDS
+            for item in ((f"{f.name}_length", ">i4"), (f.name, _WIRE_DTYPES[_wire_type(f)]))
+        ),
+    ]
+)
+_COPY_HEADER = 19  # signature (11) + flags (4) + header extension length (4)
+_COPY_TRAILER = 2
 
 
 def read_postgres(
@@ -90,40 +91,35 @@ def read_postgres(
             **_user_and_mechanic_names(cursor, where, params),
             # Most products log no option or session: skip those scans when no event has one.
             **{
-                column: _names(
-                    cursor, column, where, params, present=bool((records[key] != _ABSENT).any())
+                f.name: _names(
+                    cursor, f.name, where, params, present=bool((records[f.name] != _ABSENT).any())
                 )
-                for column, key in (("option", "option"), ("session_id", "session"))
+                for f in ARRAY_FIELDS
+                if f.coded and f.optional
             },
         }
         kernels.join()
         if all(_distinct_hashes(hashes) for _, hashes in names.values()):
-            codes = {
-                key: _codes(records[key], names[column][1])
-                for column, key in zip(_NAME_COLUMNS, _NAME_KEYS, strict=True)
-            }
+            codes = {name: _codes(records[name], names[name][1]) for name in _NAME_COLUMNS}
         else:  # two names share a hash: code them by joins in SQL instead
-            records = _copy_records(cursor, _joined_query(where), params * 5)
-            codes = {key: records[key] for key in _NAME_KEYS}
+            records = _copy_records(cursor, _joined_query(where), params * (len(_NAME_COLUMNS) + 1))
+            codes = {name: records[name] for name in _NAME_COLUMNS}
         cursor.close()
     _release_freed_memory()
-    micros = records["micros"] + _POSTGRES_EPOCH_MICROS
-    del records["user"], records["mechanic"], records["option"], records["session"]
-    columns = EventColumns(
-        user=codes["user"].astype(np.int64, copy=False),
-        mechanic=codes["mechanic"].astype(np.int32),
-        kind=records["kind"],
-        t=micros / MICROSECONDS,
-        value=records["value"],
-        cost=records["cost"],
-        option=codes["option"].astype(np.int32),
-        session=codes["session"].astype(np.int64, copy=False),
-        utc_offset_s=records["utc_offset_s"],
-        delay_s=records["delay_s"],
-        user_ids=names["user_id"][0],
-        mechanics=names["mechanic"][0],
-        options=names["option"][0],
-    )
+    arrays: dict[str, Any] = {}
+    for f in ARRAY_FIELDS:
+        if f.coded:
+            arrays[str(f.array)] = codes.pop(f.name).astype(f.dtype, copy=False)
+            del records[f.name]
+        elif f.time:
+            micros = records.pop(f.name) + _POSTGRES_EPOCH_MICROS
+            arrays[str(f.array)] = micros / MICROSECONDS
+        else:
+            arrays[str(f.array)] = records.pop(f.name)
+    for f in ARRAY_FIELDS:
+        if f.names is not None:
+            arrays[f.names] = names[f.name][0]
+    columns = EventColumns(**arrays)
     return columns, micros
 
 
@@ -167,35 +163,39 @@ BLOCKS_PER_QUERY = 2048  # 16 MiB of table a query: about 140k events, answered 
 # Each range comes back as one row of byte strings: a column's values end to end, in the
 # binary form of its type, which numpy reads in place.
 def _block_fields() -> tuple[tuple[str, str, str], ...]:
-    """(field, wire dtype, SQL expression) of each column a block range returns."""
-    return (
-        ("user", ">i8", f"int8send({_HASH.format('user_id')})"),
-        ("mechanic", ">i8", f"int8send({_HASH.format('mechanic')})"),
-        ("kind", ">i2", "int2send(kind)"),
-        ("micros", ">i8", "timestamptz_send(ts)"),
-        ("value", ">f8", "float8send(value)"),
-        ("cost", ">f8", "float8send(cost)"),
-        *_OPTIONAL_FIELDS,
+    """(field, wire dtype, SQL expression) of each column a block range returns: the required
+    fields, then the optional ones (`_OPTIONAL_FIELDS`)."""
+    return tuple(
+        (f.name, _WIRE_DTYPES[_wire_type(f)], f"{_SEND[_wire_type(f)]}({_value(f)})")
+        for f in (*_REQUIRED, *_OPTIONAL)
     )
 
 
-# The optional columns of a native event, and what an event without one holds. Most products log
-# none of them: a range is first read without them, with a count of the values it holds, and
-# read again whole only if it holds any (sending four columns of defaults was a quarter of
-# the database's work in a scan).
-_OPTIONAL_FIELDS = (
-    ("option", ">i8", f"int8send(coalesce({_HASH.format('option')}, {_ABSENT}))"),
-    ("session", ">i8", f"int8send(coalesce({_HASH.format('session_id')}, {_ABSENT}))"),
-    ("utc_offset_s", ">i4", f"int4send(coalesce(utc_offset_s, {OFFSET_UNKNOWN}))"),
-    ("delay_s", ">f8", "float8send(coalesce(delay_s, 'NaN'))"),
-)
-_OPTIONAL_DEFAULTS = {
-    "option": _ABSENT,
-    "session": _ABSENT,
-    "utc_offset_s": OFFSET_UNKNOWN,
-    "delay_s": np.nan,
-}
-_OPTIONAL_PRESENT = "count(option) + count(session_id) + count(utc_offset_s) + count(delay_s)"
+def _value(field: EventField, column: str | None = None) -> str:
+    """The SQL of a field's value as it travels: a name's hash, an absent value's stand-in."""
+    column = column or field.name
+    if field.coded:
+        column = _HASH.format(column)
+    if not field.optional:
+        return column
+    absent = _ABSENT if field.coded else field.absent
+    return f"coalesce({column}, {_literal(absent)})"
+
+
+def _literal(value: float | None) -> str:
+    if isinstance(value, float) and np.isnan(value):
+        return "'NaN'"
+    return str(int(value) if value is not None and float(value).is_integer() else value)
+
+
+# The optional fields of a native event. Most products log none of them: a range is first
+# read without them, with a count of the values it holds, and read again whole only if it
+# holds any (sending four columns of defaults was a quarter of the database's work in a scan).
+_REQUIRED = tuple(f for f in ARRAY_FIELDS if not f.optional)
+_OPTIONAL = tuple(f for f in ARRAY_FIELDS if f.optional)
+_OPTIONAL_FIELDS = tuple(f.name for f in _OPTIONAL)
+_OPTIONAL_DEFAULTS = {f.name: _ABSENT if f.coded else f.absent for f in _OPTIONAL}
+_OPTIONAL_PRESENT = " + ".join(f"count({f.name})" for f in _OPTIONAL)
 
 
 def _blocks_to_scan(cursor: Any, where: str, params: list[Any]) -> int | None:
@@ -256,7 +256,7 @@ def _scan_blocks(
                 for (name, wire, _), data in zip(fields, row, strict=False):
                     found[name].append(np.frombuffer(data, dtype=wire).astype(_NATIVE[name]))
                 if not whole:
-                    for name, _, _ in _OPTIONAL_FIELDS:
+                    for name in _OPTIONAL_FIELDS:
                         found[name].append(
                             np.full(count, _OPTIONAL_DEFAULTS[name], dtype=_NATIVE[name])
                         )
@@ -349,13 +349,8 @@ def _codes(event_hashes: NDArray[np.int64], name_hashes: NDArray[np.int64]) -> N
 
 
 def _hashed_query(where: str) -> str:
-    user, mechanic, option, session = (_HASH.format(c) for c in _NAME_COLUMNS)
-    return (
-        f"COPY (SELECT {user}, {mechanic}, kind::int2, ts, value, cost,"
-        f" coalesce({option}, {_ABSENT}), coalesce({session}, {_ABSENT}),"
-        f" coalesce(utc_offset_s, {OFFSET_UNKNOWN})::int4, coalesce(delay_s, 'NaN')::float8"
-        f" FROM event WHERE {where}) TO STDOUT (FORMAT binary)"
-    )
+    values = ", ".join(f"{_value(f)}::{_wire_type(f)}" for f in ARRAY_FIELDS)
+    return f"COPY (SELECT {values} FROM event WHERE {where}) TO STDOUT (FORMAT binary)"
 
 
 def _joined_query(where: str) -> str:
@@ -367,31 +362,25 @@ def _joined_query(where: str) -> str:
             f" AND {column} IS NOT NULL) d)"
         )
 
+    values: list[str] = []
+    joins: list[str] = []
+    for f in ARRAY_FIELDS:
+        if f.coded:
+            alias = f"n{len(joins)}"
+            join = "LEFT JOIN" if f.optional else "JOIN"
+            joins.append(f"{join} {coded(f.name)} {alias} ON {alias}.name = e.{f.name}")
+            code = (
+                f"coalesce({alias}.code, {_literal(f.absent)})" if f.optional else f"{alias}.code"
+            )
+            values.append(f"{code}::int8")
+        else:
+            values.append(f"{_value(f, f'e.{f.name}')}::{f.sql}")
     return (
-        "COPY (SELECT u.code::int8, m.code::int8, e.kind::int2, e.ts, e.value, e.cost,"
-        " coalesce(o.code, -1)::int8, coalesce(s.code, -1)::int8,"
-        f" coalesce(e.utc_offset_s, {OFFSET_UNKNOWN})::int4, coalesce(e.delay_s, 'NaN')::float8"
-        f" FROM event e JOIN {coded('user_id')} u ON u.name = e.user_id"
-        f" JOIN {coded('mechanic')} m ON m.name = e.mechanic"
-        f" LEFT JOIN {coded('option')} o ON o.name = e.option"
-        f" LEFT JOIN {coded('session_id')} s ON s.name = e.session_id"
-        f" WHERE {where}"
-        ") TO STDOUT (FORMAT binary)"
+        f"COPY (SELECT {', '.join(values)} FROM event e {' '.join(joins)}"
+        f" WHERE {where}) TO STDOUT (FORMAT binary)"
     )
 
 
-_NATIVE = {
-    "user": np.int64,
-    "mechanic": np.int64,
-    "kind": np.int8,
-    "micros": np.int64,
-    "value": np.float64,
-    "cost": np.float64,
-    "option": np.int64,
-    "session": np.int64,
-    "utc_offset_s": np.int32,
-    "delay_s": np.float64,
-}
 _CHUNK_BYTES = 32 * 1024 * 1024
 
 
@@ -429,16 +418,19 @@ class _RecordChunks:
         del self._pending[: start + count * _COPY_RECORD.itemsize]
 
 
+# How each comparison of the window reads in SQL, with its parameter.
+_CONDITIONS: dict[Comparison, tuple[str, Any]] = {
+    ">=": ("{} >= %s", lambda bound: bound),
+    "<": ("{} < %s", lambda bound: bound),
+    "in": ("{} = ANY(%s)", list),
+}
+
+
 def _filter(project_id: int, window: EventWindow) -> tuple[str, list[Any]]:
     clauses: list[str] = ["project_id = %s"]
     params: list[Any] = [project_id]
-    if window.start is not None:
-        clauses.append("ts >= %s")
-        params.append(window.start)
-    if window.end is not None:
-        clauses.append("ts < %s")
-        params.append(window.end)
-    if window.mechanics:
-        clauses.append("mechanic = ANY(%s)")
-        params.append(list(window.mechanics))
+    for field, comparison, bound in window.conditions():
+        clause, parameter = _CONDITIONS[comparison]
+        clauses.append(clause.format(field))
+        params.append(parameter(bound))
     return " AND ".join(clauses), params

@@ -6,12 +6,13 @@ The schema is created only by the Alembic migrations; a test proves they agree w
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
+    Column,
     DateTime,
     Float,
     ForeignKey,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -27,6 +29,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeEngine
+
+from models.columns import EVENT_FIELDS, RESPONSE, REWARD, EventField
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -61,10 +66,6 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-KIND_RESPONSE = 0
-KIND_REWARD = 1
 
 
 class Base(DeclarativeBase):
@@ -103,37 +104,57 @@ class ApiKey(Base):
     __table_args__ = (Index(None, "project_id"),)
 
 
+def _event_column(field: EventField) -> Column[Any]:
+    """The event table's column of a native event's field (`models.columns.EVENT_FIELDS`)."""
+    types: dict[str, TypeEngine[Any]] = {
+        "text": String(field.max_length),
+        "int2": SmallInteger(),
+        "int4": Integer(),
+        "float8": Float(),
+        "timestamptz": UtcDateTime(),
+        "jsonb": Json,
+    }
+    # a required number that an event need not send stores its absent value
+    default = None if field.optional or field.array is None else field.absent
+    return Column(field.name, types[field.sql], nullable=field.optional, default=default)
+
+
 class Event(Base):
-    """One native event. Append-only; unique per project by `message_id`."""
+    """One native event. Append-only; unique per project by `message_id`.
+
+    Its fields are `models.columns.EVENT_FIELDS`; around them, the project, where the event
+    came from (`native` or a vendor's name) and when it was stored.
+    """
 
     __tablename__ = "event"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    # No foreign key (a check per inserted event was a third of the database's work in
-    # ingestion): `service.event_store` locks the project's row once per batch, and a trigger
-    # on `project` deletes its events with it (migration 0006).
-    project_id: Mapped[int] = mapped_column(Integer)
-    message_id: Mapped[str] = mapped_column(String(128))
-    user_id: Mapped[str] = mapped_column(String(256))
-    mechanic: Mapped[str] = mapped_column(String(128))
-    kind: Mapped[int] = mapped_column(SmallInteger)
-    ts: Mapped[datetime] = mapped_column(UtcDateTime())
-    value: Mapped[float] = mapped_column(Float, default=0.0)
-    cost: Mapped[float] = mapped_column(Float, default=0.0)
-    option: Mapped[str | None] = mapped_column(String(128))
-    session_id: Mapped[str | None] = mapped_column(String(128))
-    utc_offset_s: Mapped[int | None] = mapped_column(Integer)
-    delay_s: Mapped[float | None] = mapped_column(Float)
-    properties: Mapped[dict[str, Any] | None] = mapped_column(Json)
-    source: Mapped[str] = mapped_column(String(16), default="native")
-    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
-
-    __table_args__ = (
+    __table__ = Table(
+        __tablename__,
+        Base.metadata,
+        Column("id", BigId, primary_key=True),
+        # No foreign key (a check per inserted event was a third of the database's work in
+        # ingestion): `service.event_store` locks the project's row once per batch, and a
+        # trigger on `project` deletes its events with it (migration 0006).
+        Column("project_id", Integer, nullable=False),
+        *(_event_column(field) for field in EVENT_FIELDS),
+        Column("source", String(16), nullable=False, default="native"),
+        Column("received_at", UtcDateTime(), nullable=False),
         UniqueConstraint("project_id", "message_id"),
         # The audit reads one project's events by mechanic, user and time.
         Index("ix_event_audit_read", "project_id", "mechanic", "user_id", "ts"),
-        CheckConstraint("kind IN (0, 1)", name="kind"),
+        CheckConstraint(f"kind IN ({RESPONSE}, {REWARD})", name="kind"),
     )
+
+    if TYPE_CHECKING:  # the columns other modules name
+        id: Mapped[int]
+        project_id: Mapped[int]
+        message_id: Mapped[str]
+        user_id: Mapped[str]
+        mechanic: Mapped[str]
+        kind: Mapped[int]
+        ts: Mapped[datetime]
+        properties: Mapped[dict[str, Any] | None]
+        source: Mapped[str]
+        received_at: Mapped[datetime]
 
 
 class RawEvent(Base):

@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine
 
+from models.canonical import columns_from_fields
 from models.columns import EventColumns
 from service import postgres_events
 from service.db import make_sessionmaker, transaction
+from service.event_window import EventWindow
 from service.events import validate_event
 from service.ingestion import ingest
-from service.reading import EventWindow, columns_from_fields, read_events, records_to_fields
+from service.reading import read_events, records_to_fields
 from tests.service.conftest import make_project
 from tests.service.factories import native_event
 
