@@ -10,13 +10,13 @@ import orjson
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from models.risk import TIERS
 from service import jobs
 from service.auditing import plan_audit
 from service.errors import InvalidInput
 from service.reports import load_report, stored_user_row
 from service.tables import Audit, AuditUser
 
-RISK_TIERS = ("none", "low", "medium", "high")
 MAX_PAGE = 1000
 
 
@@ -79,8 +79,8 @@ def list_users(
     cursor: str | None,
 ) -> dict[str, Any]:
     """A page of per-user results ordered by (mechanic, user), optionally filtered."""
-    if risk_tier is not None and risk_tier not in RISK_TIERS:
-        raise InvalidInput(f"risk_tier: must be one of {', '.join(RISK_TIERS)}")
+    if risk_tier is not None and risk_tier not in TIERS:
+        raise InvalidInput(f"risk_tier: must be one of {', '.join(TIERS)}")
     query = select(AuditUser.mechanic, AuditUser.user_id, AuditUser.body).where(
         AuditUser.audit_id == audit_id
     )

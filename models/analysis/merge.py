@@ -94,7 +94,7 @@ def merge(
                 users=user_summary(sub)
                 | engagement_summary(engagement_pops.get(name))
                 | choice_summary(choice_fits.get(name)),
-                markers=marker_summary(sub, sums[name], schedule),
+                markers=marker_summary(sub, sums[name], schedule, table),
                 findings=found,
                 charts=charts(sub, sums[name], schedule),
                 not_assessable=assessment.not_assessable,

@@ -14,10 +14,10 @@ from models.analysis.partitions import MechanicPartial
 from models.analysis.table import UserTable
 from models.risk import ESCALATION_LOG, FDR_Q, TIERS
 from models.risk import MARKERS as RISK_MARKERS
+from models.rules import DecisionTable
 from models.schedule import Schedule
 
 INTERVAL_KINDS = frozenset({"fixed_interval", "variable_interval"})
-NEGATIVE_RPE_BALANCE = -0.3  # as the anhedonia rule's default, for the summary share
 # the level at which a user's b_δ is reported different from 0 (a description of the user, not
 # a flag: b_δ < 0 says continuing is relatively likelier after losses than after wins, which
 # quitting while ahead produces as well as chasing)
@@ -77,7 +77,12 @@ def user_summary(sub: UserTable) -> dict[str, Any]:
     }
 
 
-def marker_summary(sub: UserTable, sums: MechanicPartial, s: Schedule) -> dict[str, Any]:
+def marker_summary(
+    sub: UserTable, sums: MechanicPartial, s: Schedule, table: DecisionTable
+) -> dict[str, Any]:
+    """The mechanic's markers; the share of users with negative prediction errors counts them
+    at the anhedonia rule's threshold, so the summary and the rule's finding agree."""
+    negative_rpe_balance = table.rule("anhedonia-signature").threshold("rpe_balance")
     spend = np.asarray(sub["spend"], dtype=np.float64) if len(sub) else np.zeros(0)
     responses = int(sums.exposure_n.sum())
     out: dict[str, Any] = {
@@ -115,7 +120,7 @@ def marker_summary(sub: UserTable, sums: MechanicPartial, s: Schedule) -> dict[s
             "user_flags": _flag_counts(sub),
             "rpe_persistence": _median(sub["rpe_persistence"]),
             "rpe_balance": _median(balance),
-            "negative_rpe_share": _share(balance <= NEGATIVE_RPE_BALANCE, has_balance),
+            "negative_rpe_share": _share(balance <= negative_rpe_balance, has_balance),
             "session_escalation": _median(sub["session_escalation"]),
             "session_escalation_share": _share(escalating, has_trend),
             "frequency_escalation": _median(sub["frequency_escalation"]),
