@@ -8,7 +8,7 @@ its value goes (a field may appear more than once); `user_row` fills it from a r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,22 +96,6 @@ USER_ROW: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class _NamesAt:
-    index: int
-
-
-def _positions(shape: Any) -> Any:
-    """The row's shape with each field's name replaced by its position in a record."""
-    if isinstance(shape, dict):
-        return {key: _positions(value) for key, value in shape.items()}
-    if isinstance(shape, list):
-        return [_positions(value) for value in shape]
-    if isinstance(shape, Names):
-        return _NamesAt(USER_RECORD.index(shape.field))
-    return USER_RECORD.index(shape)
-
-
 def _fields(shape: Any) -> set[str]:
     if isinstance(shape, dict):
         return set().union(*(_fields(value) for value in shape.values()))
@@ -123,20 +107,24 @@ def _fields(shape: Any) -> set[str]:
 if _fields(USER_ROW) != set(USER_RECORD):
     raise ValueError("the user row's shape and the user record name different fields")
 
-_SHAPE: dict[str, Any] = _positions(USER_ROW)
 
-
-def _fill(shape: Any, record: Sequence[Any]) -> Any:
-    if isinstance(shape, int):
-        return record[shape]
+def _expression(shape: Any) -> str:
+    """`shape` as one Python expression of a record `r`, each field at its position."""
     if isinstance(shape, dict):
-        return {key: _fill(value, record) for key, value in shape.items()}
+        return "{" + ", ".join(f"{key!r}: {_expression(v)}" for key, v in shape.items()) + "}"
     if isinstance(shape, list):
-        return [_fill(value, record) for value in shape]
-    return list(record[shape.index])
+        return "[" + ", ".join(_expression(name) for name in shape) + "]"
+    if isinstance(shape, Names):
+        return f"list(r[{USER_RECORD.index(shape.field)}])"
+    return f"r[{USER_RECORD.index(shape)}]"
+
+
+# the shape compiled once into a single expression: a row is built as fast as by hand, with
+# no per-field lookups (the shape holds only field names and keys of this module)
+_FILL: Callable[[Sequence[Any]], dict[str, Any]] = eval(f"lambda r: {_expression(USER_ROW)}")
 
 
 def user_row(record: Sequence[Any]) -> dict[str, Any]:
     """The per-user row (nested, as the API serves it) of a record of `USER_RECORD` fields."""
-    row: dict[str, Any] = _fill(_SHAPE, record)
+    row: dict[str, Any] = _FILL(record)
     return row
