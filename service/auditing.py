@@ -34,6 +34,7 @@ from service.event_window import EventWindow
 from service.metrics import AUDIT_SECONDS, AUDITS
 from service.parallel import AnalysisPool, analyse_on_cores
 from service.reading import estimated_events, read_events
+from service.report_model import report_body
 from service.reports import store_report
 
 REQUEST_KEYS = frozenset({"mechanics", "from", "to", "config"})
@@ -137,7 +138,8 @@ def analyse_events(
     processes: int = 1,
     pool: AnalysisPool | None = None,
 ) -> tuple[dict[str, Any], Iterator[tuple[Any, ...]]]:
-    """The report body (without id and chain fields) and the per-user records of an audit
+    """The report body (without id and chain fields), validated as a
+    `service.report_model.ReportBody`, and the per-user records of an audit
     (`models.analysis.Analysis.user_records`; `models.analysis.user_row` nests one).
 
     The report is the same whatever `processes` is: partitions of users merge exactly.
@@ -159,15 +161,15 @@ def analyse_events(
         "rules_version": plan.table.version,
         "config": plan.config_dict(),
         "window": {
-            "from": _iso(window.start),
-            "to": _iso(window.end),
+            "from": iso_instant(window.start),
+            "to": iso_instant(window.end),
             "mechanics": list(window.mechanics),
         },
         "input": summary.as_dict(),
-        "created_at": _iso(datetime.now(UTC)),
+        "created_at": iso_instant(datetime.now(UTC)),
         **analysis.as_dict(),
     }
-    return body, analysis.user_records()
+    return report_body(body), analysis.user_records()
 
 
 def analysis_pool(
@@ -182,7 +184,8 @@ def analysis_pool(
     return nullcontext(None)
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso_instant(value: datetime | None) -> str | None:
+    """An instant as RFC 3339 in UTC with a "Z" (None stays None)."""
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 

@@ -10,13 +10,13 @@ import orjson
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from models.risk import TIERS
 from service import jobs
-from service.auditing import plan_audit
+from service.auditing import iso_instant, plan_audit
 from service.errors import InvalidInput
 from service.reports import load_report, stored_user_row
 from service.tables import Audit, AuditUser
 
-RISK_TIERS = ("none", "low", "medium", "high")
 MAX_PAGE = 1000
 
 
@@ -33,9 +33,9 @@ def audit_view(session: Session, audit: Audit, *, with_report: bool = True) -> d
         "error": audit.error,
         "attempts": audit.attempts,
         "request": audit.request,
-        "created_at": _iso(audit.created_at),
-        "started_at": _iso(audit.started_at),
-        "finished_at": _iso(audit.finished_at),
+        "created_at": iso_instant(audit.created_at),
+        "started_at": iso_instant(audit.started_at),
+        "finished_at": iso_instant(audit.finished_at),
         "report": load_report(session, audit.id) if with_report else None,
     }
 
@@ -79,8 +79,8 @@ def list_users(
     cursor: str | None,
 ) -> dict[str, Any]:
     """A page of per-user results ordered by (mechanic, user), optionally filtered."""
-    if risk_tier is not None and risk_tier not in RISK_TIERS:
-        raise InvalidInput(f"risk_tier: must be one of {', '.join(RISK_TIERS)}")
+    if risk_tier is not None and risk_tier not in TIERS:
+        raise InvalidInput(f"risk_tier: must be one of {', '.join(TIERS)}")
     query = select(AuditUser.mechanic, AuditUser.user_id, AuditUser.body).where(
         AuditUser.audit_id == audit_id
     )
@@ -117,7 +117,3 @@ def _decode_cursor(cursor: str) -> tuple[str, str]:
         return str(first), str(second)
     except (ValueError, TypeError, orjson.JSONDecodeError):
         raise InvalidInput("cursor: not a cursor this API returned") from None
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat().replace("+00:00", "Z")

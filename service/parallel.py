@@ -2,28 +2,19 @@
 
 Per-user work is independent and mechanic statistics are sums, so `models.analysis` analyses
 partitions of users separately and merges them into the report a single pass would give. This
-module runs those partitions in worker processes; a distributed engine could run the same
-`analyse_partition` calls elsewhere and hand the partial results to the same `merge`.
+module supplies the map that runs those partitions in worker processes; a distributed engine
+could supply another map running the same `analyse_partition` calls elsewhere.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import math
+import functools
 import multiprocessing
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 
-from models.analysis import (
-    Analysis,
-    AnalysisConfig,
-    PartialAnalysis,
-    Progress,
-    analyse,
-    analyse_partition,
-    iter_user_partitions,
-    merge,
-)
+from models.analysis import Analysis, AnalysisConfig, PartialAnalysis, Progress, analyse
 from models.columns import EventColumns
 from models.kernels import load_analysis_kernels
 from models.rules import DecisionTable
@@ -78,39 +69,53 @@ def analyse_on_cores(
         processes = pool.processes
     if processes <= 1 or len(columns) <= config.partition_events:
         return analyse(columns, config=config, table=table, progress=progress)
-    if config.observed_until is None:
-        # Every partition must share the window's end, or their censoring would differ.
-        config = dataclasses.replace(config, observed_until=float(columns.t.max()))
-    n_parts = max(processes, math.ceil(len(columns) / config.partition_events))
-    parts = iter_user_partitions(columns, n_parts)
-    partials: dict[int, PartialAnalysis] = {}
     with contextlib.ExitStack() as stack:
         if pool is None:
             pool = stack.enter_context(AnalysisPool(processes))
-        # Keep one partition more than there are processes in flight: the next one is made and
-        # sent while the processes work, so a process that finishes never waits for it (that
-        # wait cost a 10M audit about a second), and this process holds `processes + 1`
-        # partition copies, not one for every partition.
-        running: dict[Future[PartialAnalysis], int] = {}
-        for index, part in enumerate(parts):
-            if len(running) > processes:
-                _collect(running, partials, progress, n_parts)
-            running[pool.executor.submit(analyse_partition, part, config=config)] = index
-            del part
-        while running:
-            _collect(running, partials, progress, n_parts)
-    ordered = [partials[i] for i in sorted(partials)]
-    return merge(ordered, config=config, table=table, progress=progress)
+        return analyse(
+            columns,
+            config=config,
+            table=table,
+            progress=progress,
+            partition_map=functools.partial(bounded_map, pool.executor, processes + 1),
+            min_partitions=processes,
+        )
+
+
+def bounded_map(
+    executor: Executor,
+    in_flight: int,
+    analyse_one: Callable[[EventColumns], PartialAnalysis],
+    parts: Iterable[EventColumns],
+) -> Iterator[PartialAnalysis]:
+    """`analyse_one` of each part on `executor`'s processes, yielded in order, with at most
+    `in_flight` parts submitted and not yet finished.
+
+    With one part more in flight than there are processes, the next part is made and sent
+    while the processes work, so a process that finishes never waits for it, and this process
+    holds `in_flight` partition copies, not one for every partition.
+    """
+    running: dict[Future[PartialAnalysis], int] = {}
+    finished: dict[int, PartialAnalysis] = {}
+    next_index = 0
+    for index, part in enumerate(parts):
+        while len(running) >= in_flight:
+            _collect(running, finished)
+            while next_index in finished:
+                yield finished.pop(next_index)
+                next_index += 1
+        running[executor.submit(analyse_one, part)] = index
+        del part
+    while running:
+        _collect(running, finished)
+    while next_index in finished:
+        yield finished.pop(next_index)
+        next_index += 1
 
 
 def _collect(
-    running: dict[Future[PartialAnalysis], int],
-    partials: dict[int, PartialAnalysis],
-    progress: Progress | None,
-    total: int,
+    running: dict[Future[PartialAnalysis], int], finished: dict[int, PartialAnalysis]
 ) -> None:
     done, _ = wait(running, return_when=FIRST_COMPLETED)
     for future in done:
-        partials[running.pop(future)] = future.result()
-    if progress is not None:
-        progress("fits", len(partials), total)
+        finished[running.pop(future)] = future.result()

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.errors import InvalidInput
 from service.keys import Scope
+from service.report_model import Body, Float, Reference, Report, Severity
 
 TIME_ZONE_DESCRIPTION = (
     "The product's IANA time zone (e.g. 'Europe/Berlin'): the local time of events that send "
@@ -217,3 +218,51 @@ class MappingRead(BaseModel):
     remapped: dict[str, int] | None = Field(
         None, description="After PUT: native events added, changed and removed."
     )
+
+
+class AuditProgress(Body):
+    stage: str
+    done: int
+    total: int
+
+
+class AuditView(Body):
+    """An audit: its status, progress, error and request, and its report once it has one."""
+
+    id: str
+    status: str
+    progress: AuditProgress | None
+    error: str | None
+    attempts: int
+    request: dict[str, Any]
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    report: Report | None
+
+
+class AuditPage(Body):
+    items: list[AuditView]
+    next_cursor: str | None
+
+
+class ThresholdRead(Body):
+    name: str
+    value: int | Float
+    rationale: str
+    reference: str
+
+
+class RuleRead(Body):
+    rule_id: str
+    situation: str
+    insight: str
+    recommendation: str
+    severity: Severity
+    references: list[Reference]
+    thresholds: list[ThresholdRead]
+
+
+class DecisionTableRead(Body):
+    version: str
+    rules: list[RuleRead]

@@ -12,8 +12,9 @@ from service.api.deps import Reader, SessionDep
 from service.api.responses import OrjsonResponse
 from service.errors import Conflict
 from service.rendering import render_html
+from service.report_model import ChainVerification, UsersPage
 from service.reports import load_report, verify_chain
-from service.schemas import AuditCreate, AuditQueued
+from service.schemas import AuditCreate, AuditPage, AuditQueued, AuditView
 
 router = APIRouter(prefix="/v1/audits", tags=["audits"])
 
@@ -28,7 +29,7 @@ def create_audit(
     return AuditQueued(id=audit.id, status=audit.status)
 
 
-@router.get("")
+@router.get("", response_model=AuditPage)
 def list_audits(
     principal: Reader,
     session: SessionDep,
@@ -41,14 +42,14 @@ def list_audits(
     )
 
 
-@router.get("/{audit_id}")
+@router.get("/{audit_id}", response_model=AuditView)
 def get_audit(audit_id: str, principal: Reader, session: SessionDep) -> OrjsonResponse:
     """An audit's status, progress, error, and its report once it has succeeded."""
     audit = jobs.get_audit(session, project_id=principal.project_id, audit_id=audit_id)
     return OrjsonResponse(audits.audit_view(session, audit))
 
 
-@router.get("/{audit_id}/users")
+@router.get("/{audit_id}/users", response_model=UsersPage)
 def audit_users(
     audit_id: str,
     principal: Reader,
@@ -87,7 +88,7 @@ def report_html(audit_id: str, principal: Reader, session: SessionDep) -> HTMLRe
     return HTMLResponse(render_html(report))
 
 
-@router.get("/{audit_id}/verify")
+@router.get("/{audit_id}/verify", response_model=ChainVerification)
 def verify(audit_id: str, principal: Reader, session: SessionDep) -> OrjsonResponse:
     """Recompute the digests of the project's reports up to this one and check the chain."""
     return OrjsonResponse(

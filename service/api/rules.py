@@ -6,11 +6,12 @@ from fastapi import APIRouter
 
 from models.rules import DEFAULT_TABLE
 from service.api.responses import OrjsonResponse
+from service.schemas import DecisionTableRead
 
 router = APIRouter(prefix="/v1", tags=["rules"])
 
 
-@router.get("/rules")
+@router.get("/rules", response_model=DecisionTableRead)
 def rules() -> OrjsonResponse:
     """The decision table every audit applies (unless overridden), with its version digest."""
     return OrjsonResponse(DEFAULT_TABLE.as_dict())

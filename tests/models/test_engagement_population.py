@@ -10,13 +10,13 @@ from scipy.special import expit, logit
 from scipy.stats import spearmanr
 
 from models.analysis import (
-    ENGAGEMENT_POPULATION_COLUMNS,
     AnalysisConfig,
     analyse,
     analyse_partition,
     merge,
     split_by_user,
 )
+from models.analysis.populations import ENGAGEMENT_POPULATION_COLUMNS
 from models.engagement import (
     FITTED,
     EngagementConfig,
