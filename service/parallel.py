@@ -25,8 +25,8 @@ from models.analysis import (
     merge,
 )
 from models.columns import EventColumns
-from models.kernels import load_analysis_kernels
 from models.rules import DecisionTable
+from models.warmup import load_analysis_kernels
 
 
 class AnalysisPool:

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from sqlalchemy import Engine
 
 from models.columns import OFFSET_UNKNOWN, EventColumns
-from models.kernels import index_in, load_reader_kernels
+from models.ordering import index_in, load_reader_kernels
 
 if TYPE_CHECKING:
     from service.reading import EventWindow

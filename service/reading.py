@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, Engine, Select, String, func, select, type_coerce
 
 from models.columns import OFFSET_UNKNOWN, EventColumns
-from models.kernels import fingerprint_rows, group_rows, key_order
+from models.ordering import fingerprint_rows, group_rows, key_order
 from service.events import EventRecord
 from service.postgres_events import estimate_postgres, read_postgres
 from service.tables import Event

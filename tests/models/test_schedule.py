@@ -13,14 +13,13 @@ from models.rules import DEFAULT_TABLE
 from models.schedule import (
     SLOT_MACHINE_KINDS,
     ScheduleStats,
-    _isotonic,
-    _step,
     identify,
     merge_stats,
     rung_index,
     rung_value,
     schedule_stats,
 )
+from models.schedule.evidence import _isotonic, _step
 from models.segments import Segments
 from models.synthetic import (
     MechanicSpec,
