@@ -15,6 +15,27 @@ from typing import Any
 
 _Kernel = Callable[..., Any]
 
+# plain functions that kernels call; registered with numba when the first kernel compiles
+_HELPERS: list[_Kernel] = []
+_REGISTERED: set[int] = set()
+
+
+def kernel_helper(function: _Kernel) -> _Kernel:
+    """Mark a plain function as callable from kernels: numba inlines it into each kernel that
+    calls it (in numba's own representation, so the kernel's floating-point options apply to it
+    as to the kernel's own lines). Python and numpy callers call the function as it is."""
+    _HELPERS.append(function)
+    return function
+
+
+def _register_helpers() -> None:
+    from numba.extending import register_jitable
+
+    for helper in _HELPERS:
+        if id(helper) not in _REGISTERED:
+            register_jitable(inline="always")(helper)
+            _REGISTERED.add(id(helper))
+
 
 class compiled:  # noqa: N801 - used as a decorator
     """A numba kernel compiled (or loaded from numba's on-disk cache) at its first call, so a
@@ -35,6 +56,7 @@ class compiled:  # noqa: N801 - used as a decorator
         if self._kernel is None:
             import numba
 
+            _register_helpers()
             try:
                 self._kernel = numba.njit(cache=True, nogil=True, **self._options)(self._function)
             except RuntimeError:  # no writable cache folder: compile for this process only

@@ -16,7 +16,7 @@ from models.synthetic import (
     simulate_product,
 )
 from models.trials import build_trials
-from models.validate import DISCOUNT_CASE
+from validation.validate import DISCOUNT_CASE
 
 
 def test_hand_worked_indifference_point() -> None:

@@ -24,12 +24,7 @@ from models.synthetic import (
     simulate_product,
 )
 from models.trials import Trials, build_trials
-from models.validate import (
-    ALPHA_MIN_SPEARMAN,
-    COVERAGE_RANGE,
-    SIGN_MIN_SHARE,
-    engagement_bar,
-)
+from validation.validate import ALPHA_MIN_SPEARMAN, COVERAGE_RANGE, SIGN_MIN_SHARE, engagement_bar
 
 CONFIG = EngagementConfig()
 

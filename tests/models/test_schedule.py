@@ -30,7 +30,7 @@ from models.synthetic import (
     simulate_product,
 )
 from models.trials import build_trials
-from models.validate import SCHEDULE_MIN_ACCURACY, schedule_bar
+from validation.validate import SCHEDULE_MIN_ACCURACY, schedule_bar
 
 
 @pytest.mark.parametrize("seed", [0, 1])
