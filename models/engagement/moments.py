@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.compiled import compiled
+from models.engagement.cofactors import symmetric_cofactors
 
 
 # sums in any order, fused multiply-adds, reciprocals and the library's faster exp and log: a
@@ -42,13 +43,7 @@ def _population_moments(
             q11 = quad[3, i, g] + p_1
             h12 = quad[4, i, g]
             q22 = quad[5, i, g] + p_2
-            c00 = q11 * q22 - h12 * h12
-            c01 = h02 * h12 - h01 * q22
-            c02 = h01 * h12 - h02 * q11
-            c11 = q00 * q22 - h02 * h02
-            c12 = h01 * h02 - q00 * h12
-            c22 = q00 * q11 - h01 * h01
-            det = q00 * c00 + h01 * c01 + h02 * c02
+            c00, c01, c02, c11, c12, c22, det = symmetric_cofactors(q00, h01, h02, q11, h12, q22)
             value = -np.inf
             if q00 > 0.0 and c22 > 0.0 and det > 0.0:
                 r0 = quad[6, i, g] + p_0 * m_0

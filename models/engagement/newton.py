@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.compiled import compiled
+from models.engagement.cofactors import symmetric_cofactors
 
 # exp(z) = 2ᵏ·exp(r), k = round(z/ln 2), |r| ≤ ln 2 / 2, in steps a vector unit can take (the
 # library's exp is one call per value): ln 2 in two parts so k·ln 2 is exact to 2⁻⁶⁴, and
@@ -216,13 +217,9 @@ def _engagement_fits(
                         g2 = h02 = h12 = 0.0
                         h22 = 1.0
                     # the inverse of the (symmetric) negative Hessian, by cofactors
-                    c00 = h11 * h22 - h12 * h12
-                    c01 = h02 * h12 - h01 * h22
-                    c02 = h01 * h12 - h02 * h11
-                    c11 = h00 * h22 - h02 * h02
-                    c12 = h01 * h02 - h00 * h12
-                    c22 = h00 * h11 - h01 * h01
-                    det = h00 * c00 + h01 * c01 + h02 * c02
+                    c00, c01, c02, c11, c12, c22, det = symmetric_cofactors(
+                        h00, h01, h02, h11, h12, h22
+                    )
                     if step_no == iterations:
                         break
                     # Newton's direction where the negative Hessian is positive definite

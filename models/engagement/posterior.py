@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import logsumexp, ndtr, ndtri
 
+from models.engagement.cofactors import symmetric_cofactors
 from models.engagement.grids import EngagementGrids
 from models.engagement.moments import population_moments
 
@@ -86,13 +87,7 @@ def _posterior(
     q22 = quad[5] + precision[2]
     h01, h02, h12 = quad[1], quad[2], quad[4]
     # Q⁻¹ by cofactors
-    c00 = q11 * q22 - h12 * h12
-    c01 = h02 * h12 - h01 * q22
-    c02 = h01 * h12 - h02 * q11
-    c11 = q00 * q22 - h02 * h02
-    c12 = h01 * h02 - q00 * h12
-    c22 = q00 * q11 - h01 * h01
-    det = q00 * c00 + h01 * c01 + h02 * c02
+    c00, c01, c02, c11, c12, c22, det = symmetric_cofactors(q00, h01, h02, q11, h12, q22)
     r0 = quad[6] + precision[0] * mean[0]
     r1 = quad[7] + precision[1] * mean[1]
     r2 = quad[8] + precision[2] * mean[2]
