@@ -1,11 +1,10 @@
 """How often is a schedule call right? The calibration of schedule `confidence`.
 
 `models.schedule.classification.classify` scores each call on a scale of its own kind (the raw
-score: a step's
-purity, a paid share, a logistic of a log-likelihood margin, …; see `_Call`). Those scales are
-not probabilities, and they are not comparable between kinds. The `confidence` reported with a
-schedule is the raw score passed through a fitted map of its kind, so that over many mechanics
-calls made at confidence c are right about c of the time.
+score: a step's purity, a paid share, a logistic of a log-likelihood margin, …; see `_Call`). Those
+scales are not probabilities, and they are not comparable between kinds. The `confidence` reported
+with a schedule is the raw score passed through a fitted map of its kind, so that over many
+mechanics calls made at confidence c are right about c of the time.
 
 The map (isotonic calibration; Zadrozny & Elkan 2002). Mechanics with known schedules are
 simulated (`models.synthetic.schedule_benchmark`, the products of the schedule bar, at seeds no

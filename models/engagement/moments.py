@@ -99,9 +99,8 @@ def population_moments(
     quad: (10, n, G) each unit's log-likelihood at each grid α as a quadratic in b,
     c + bᵀg − ½bᵀLb, as (l₀₀, l₀₁, l₀₂, l₁₁, l₁₂, l₂₂, g₀, g₁, g₂, c) — see
     `models.engagement.posterior._posterior`, the same computation in numpy, block by block
-    (which this
-    matches to rounding); here one pass per unit, for the prior's fit, which needs only the
-    moments. A grid point whose posterior precision is not positive definite has weight 0.
+    (which this matches to rounding); here one pass per unit, for the prior's fit, which needs
+    only the moments. A grid point whose posterior precision is not positive definite has weight 0.
     """
     n = quad.shape[1]
     log_evidence = np.empty(n)

@@ -1,11 +1,10 @@
-"""Markers of harm and of reward-prediction-error exposure, per user.
-
-Every marker is computed per unit (one user on one mechanic) from flat arrays in one
-vectorised pass; mechanic summaries (medians, shares, Gini) are taken over the units at merge
-time. Regulators ask gambling operators to watch the same kinds of behaviour (UK Gambling
-Commission 2023 customer interaction guidance: spend, patterns of spend, time spent gambling,
-gambling behaviour indicators); the thresholds applied to these markers (models/risk.py,
-models/rules/) are chosen by us, not taken from that guidance or from published studies.
+"""Markers of harm and of reward-prediction-error exposure, per user: every marker is computed
+per unit (one user on one mechanic) from flat arrays in one vectorised pass; mechanic summaries
+(medians, shares, Gini) are taken over the units at merge time. Regulators ask gambling
+operators to watch the same kinds of behaviour (UK Gambling Commission 2023 customer interaction
+guidance: spend, patterns of spend, time spent gambling, gambling behaviour indicators); the
+thresholds applied to these markers (models/risk.py, models/rules/) are chosen by us, not taken
+from that guidance or from published studies.
 """
 
 from models.markers.concentration import gini, lorenz, top_share

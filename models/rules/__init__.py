@@ -1,11 +1,7 @@
-"""The decision table: data, versioned by a digest of its content.
-
-Each row is a `Rule` — the seed's situation and insight, a recommendation, a base severity,
-references, and its thresholds as named data with a rationale and a reference. `evaluate`
-takes the table as an argument (tests and deployments inject tables, never patch code) and
-the facts of one mechanic, and returns the findings. The condition of each rule is a small
-function keyed by the rule id; everything numeric it compares against comes from the table,
-so `with_overrides({"loss-chasing.min_share": 0.2})` yields a new table with a new version.
+"""The decision table and its evaluation: the table is data (`DecisionTable`, its rows `Rule` with
+named thresholds, versioned by a digest of its content; `DEFAULT_TABLE` ships with the product),
+and `evaluate` / `assess` apply a table to the facts of one mechanic (`MechanicFacts`) and
+return its findings.
 """
 
 from models.rules.default_table import DEFAULT_TABLE
