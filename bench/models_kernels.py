@@ -6,7 +6,7 @@
 
 On one synthetic log (bench.common.synthetic_log: skewed users, four mechanics), prints as JSON:
 
-- expectation kernel: `models.kernels.rescorla_wagner_values` (V after each response, what
+- expectation kernel: `models.expectation.rescorla_wagner_values` (V after each response, what
   pandas returns) and `models.expectation.rescorla_wagner` (V before, δ and V after) at a
   shared α against pandas `groupby('unit')['r'].ewm(alpha, adjust=False).mean()` on the same
   arrays (the harness of bench/audit.py), and — for scale — one `scipy.signal.lfilter` over
@@ -42,8 +42,7 @@ from bench.common import MECHANICS, synthetic_log
 from models.analysis import AnalysisConfig, analyse, analyse_partition, split_by_user
 from models.columns import ARRAY_FIELDS, EventColumns
 from models.engagement import FITTED, EngagementConfig, fit_engagement
-from models.expectation import rescorla_wagner
-from models.kernels import rescorla_wagner_values
+from models.expectation import rescorla_wagner, rescorla_wagner_values
 from models.rules import DEFAULT_TABLE
 from models.segments import Segments
 from models.trials import build_trials

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.columns import ARRAY_FIELDS, NAME_TABLES, EventColumns
-from models.kernels import fingerprint_rows, group_rows, key_order
+from models.ordering import fingerprint_rows, group_rows, key_order
 
 MICROSECONDS = 1_000_000
 

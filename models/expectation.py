@@ -13,8 +13,8 @@ and the opponent form (Daw, Kakade & Dayan 2002), with separate
 expectations for rewards r⁺ = max(r, 0) and aversive outcomes r⁻ = max(−r, 0).
 
 All recurrences are first-order linear filters in V. Rescorla-Wagner over many units runs as
-one compiled pass over the concatenated units (`models.kernels`). Where a caller already holds
-its units as zero-padded rows of a few widths (the choice fit, which filters the same runs at
+one compiled pass over the concatenated units (`rescorla_wagner_units`). Where a caller already
+holds its units as zero-padded rows of a few widths (the choice fit, which filters the same runs at
 many α; the engagement fit does its filtering inside its own compiled pass), `filter_rows`
 runs along the rows of each block of equal-width rows: for rows up to 256 wide, one vectorised
 step per column for all rows at once; for wider rows, `scipy.signal.lfilter`
@@ -22,6 +22,15 @@ along each row. Recurrences whose coefficient changes row by row (TD(0) along a 
 log-depth parallel prefix scan over the concatenated units (`linear_recurrence`). Either way no
 Python loop visits a unit, and each unit's values depend on its own rewards only, bit for bit —
 so partitions of users give the same results as one pass.
+
+numpy has no segmented filter, so the vectorised forms (`filter_rows` on a padded layout,
+`linear_recurrence`'s doubling scan) take several passes over the data. Compiled with numba,
+one pass over the concatenated units computes V before, the prediction error and V after each
+response; it is the hot path of every per-user expectation. The loop evaluates exactly
+fl(fl(α·r) + fl((1−α)·V)) per step, in each unit's own order and from each unit's own start,
+with no fused multiply-add (numba compiles without fast-math), so a unit's values depend on its
+own rewards only, bit for bit — partitions of users give the same results — and match
+`filter_rows`'s numpy steps to the bit.
 """
 
 from __future__ import annotations
@@ -32,8 +41,103 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.signal import lfilter
 
-from models.kernels import rescorla_wagner_units
+from models.compiled import compiled
 from models.segments import RowLayout, Segments
+
+
+@compiled
+def _rescorla_wagner_units(
+    reward: NDArray[np.float64],
+    start: NDArray[np.int64],
+    length: NDArray[np.int64],
+    alpha: NDArray[np.float64],
+    v0: float,
+    v_pre: NDArray[np.float64],
+    delta: NDArray[np.float64],
+    v_post: NDArray[np.float64],
+) -> None:  # pragma: no cover - compiled; covered through `rescorla_wagner_units`
+    for k in range(start.shape[0]):
+        a = alpha[k]
+        keep = 1.0 - a
+        v = v0
+        for i in range(start[k], start[k] + length[k]):
+            r = reward[i]
+            v_pre[i] = v
+            delta[i] = r - v
+            v = a * r + keep * v
+            v_post[i] = v
+
+
+@compiled
+def _rescorla_wagner_post(
+    reward: NDArray[np.float64],
+    start: NDArray[np.int64],
+    length: NDArray[np.int64],
+    alpha: NDArray[np.float64],
+    v0: float,
+    v_post: NDArray[np.float64],
+) -> None:  # pragma: no cover - compiled; covered through `rescorla_wagner_values`
+    # the same steps as above, writing one array instead of three
+    for k in range(start.shape[0]):
+        a = alpha[k]
+        keep = 1.0 - a
+        v = v0
+        for i in range(start[k], start[k] + length[k]):
+            v = a * reward[i] + keep * v
+            v_post[i] = v
+
+
+def _arguments(
+    reward: NDArray[np.float64],
+    start: NDArray[np.int64],
+    length: NDArray[np.int64],
+    alpha: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    return (
+        np.ascontiguousarray(reward, dtype=np.float64),
+        np.ascontiguousarray(start, dtype=np.int64),
+        np.ascontiguousarray(length, dtype=np.int64),
+        np.ascontiguousarray(alpha, dtype=np.float64),
+    )
+
+
+def rescorla_wagner_units(
+    reward: NDArray[np.float64],
+    start: NDArray[np.int64],
+    length: NDArray[np.int64],
+    alpha: NDArray[np.float64],
+    v0: float,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """(v_pre, delta, v_post), each (n,), of Rescorla-Wagner run separately over each unit.
+
+    reward: (n,) float64, units concatenated; start, length: (u,) int64, each unit's rows;
+    alpha: (u,) float64, each unit's learning rate. Per unit, from V₁ = v₀:
+
+        v_preₜ = Vₜ,    deltaₜ = rₜ − Vₜ,    v_postₜ = Vₜ₊₁ = α·rₜ + (1 − α)·Vₜ
+
+    Rows outside every unit are left as they were allocated (np.empty): callers cover all rows.
+    """
+    args = _arguments(reward, start, length, alpha)
+    n = args[0].shape[0]
+    v_pre, delta, v_post = np.empty(n), np.empty(n), np.empty(n)
+    _rescorla_wagner_units(*args, float(v0), v_pre, delta, v_post)
+    return v_pre, delta, v_post
+
+
+def rescorla_wagner_values(
+    reward: NDArray[np.float64],
+    start: NDArray[np.int64],
+    length: NDArray[np.int64],
+    alpha: NDArray[np.float64],
+    v0: float,
+) -> NDArray[np.float64]:
+    """(n,) Vₜ₊₁ only, the expectation after each response (the same bits as v_post of
+    `rescorla_wagner_units`): the recurrence alone, for callers that need nothing else."""
+    args = _arguments(reward, start, length, alpha)
+    v_post = np.empty(args[0].shape[0])
+    _rescorla_wagner_post(*args, float(v0), v_post)
+    return v_post
+
 
 NARROW_ROWS = 256  # rows this short step along columns rather than call lfilter per row
 
@@ -87,9 +191,9 @@ def rescorla_wagner(
     segments: the units
     alpha:    learning rate, one float for all units, or (u,) one per unit, in [0, 1]
 
-    One compiled pass over the units (`models.kernels`), computing fl(fl(α·r) + fl((1−α)·V))
-    per step as `filter_rows` does: a unit's values depend on its own rewards only, bit for
-    bit, so partitions of users give the same results.
+    One compiled pass over the units (`rescorla_wagner_units`), computing
+    fl(fl(α·r) + fl((1−α)·V)) per step as `filter_rows` does: a unit's values depend on its
+    own rewards only, bit for bit, so partitions of users give the same results.
     """
     alpha_units = (
         np.full(segments.count, float(alpha))

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from models import localtime
 from models.columns import RESPONSE, EventColumns
-from models.kernels import bucket_time_order
+from models.ordering import bucket_time_order
 from models.segments import Segments
 
 
@@ -100,7 +100,7 @@ def event_order(
 ) -> NDArray[np.int64]:
     """The stable order of events by (group, t, kind): `np.lexsort((kind, t, group))`.
 
-    Compiled (`models.kernels.bucket_time_order`): a counting sort by (group, kind), then each
+    Compiled (`models.ordering.bucket_time_order`): a counting sort by (group, kind), then each
     group's events stably by time, which leaves ties in time ordered by kind, then position.
     Linear in the events and groups, where a comparison sort of 10M events took seconds.
     Falls back to `lexsort` when a time is NaN, kinds are not 0/1, or the group codes span

@@ -16,8 +16,8 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExe
 
 from models.analysis import Analysis, AnalysisConfig, PartialAnalysis, Progress, analyse
 from models.columns import EventColumns
-from models.kernels import load_analysis_kernels
 from models.rules import DecisionTable
+from models.warmup import load_analysis_kernels
 
 
 class AnalysisPool:

@@ -14,25 +14,27 @@ from models import calibration
 from models.calibration import (
     ABSTENTION,
     CALIBRATION,
-    CALIBRATION_REGIMES,
-    CALIBRATION_SEEDS,
     CALIBRATION_VERSION,
     SLOT_MACHINE_CALIBRATION,
     CheckedCall,
     Knots,
     calibrated_confidence,
     calibrated_slot_machine_confidence,
-    calibration_sample,
-    fit_calibration,
-    fit_map,
     reliability,
     table_digest,
-    table_literal,
     wilson_interval,
 )
 from models.schedule import KINDS, SLOT_MACHINE_KINDS, identify, schedule_stats
 from models.segments import Segments
-from models.validate import (
+from validation.calibrate import (
+    CALIBRATION_REGIMES,
+    CALIBRATION_SEEDS,
+    calibration_sample,
+    fit_calibration,
+    fit_map,
+    table_literal,
+)
+from validation.validate import (
     CALIBRATION_MAX_GAP,
     RELIABILITY_MIN_BIN_CALLS,
     calibration_holds,

@@ -26,7 +26,7 @@ from models.choice import (
 )
 from models.segments import Segments
 from models.trials import build_trials
-from models.validate import CHOICE_MIN_SPEARMAN, choice_bar, choice_product
+from validation.validate import CHOICE_MIN_SPEARMAN, choice_bar, choice_product
 
 CONFIG = ChoiceConfig()
 

@@ -16,7 +16,7 @@ from models.synthetic import (
     simulate_product,
 )
 from models.trials import build_trials
-from models.validate import DISCOUNT_CASE
+from validation.validate import DISCOUNT_CASE
 
 
 def test_hand_worked_indifference_point() -> None:
@@ -48,7 +48,7 @@ def test_discount_rates_are_recovered_from_simulated_users() -> None:
     )
     cols = product.columns()
     tr = build_trials(cols, session_gap_s=1800.0, observed_until=float(cols.t.max()))
-    pay = tr.option == product.events.options.index("pay")
+    pay = tr.option == product.options.index("pay")
     fit = fit_discounting(tr.delay_s, pay, tr.cost, tr.gain, tr.units, min_choices=10)
     ok = fit.status == FITTED
     assert ok.mean() > 0.7

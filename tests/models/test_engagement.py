@@ -24,12 +24,7 @@ from models.synthetic import (
     simulate_product,
 )
 from models.trials import Trials, build_trials
-from models.validate import (
-    ALPHA_MIN_SPEARMAN,
-    COVERAGE_RANGE,
-    SIGN_MIN_SHARE,
-    engagement_bar,
-)
+from validation.validate import ALPHA_MIN_SPEARMAN, COVERAGE_RANGE, SIGN_MIN_SHARE, engagement_bar
 
 CONFIG = EngagementConfig()
 
@@ -56,7 +51,7 @@ def _simulate(seed: int, **population: object) -> tuple[Trials, np.ndarray]:
     )
     cols = product.columns()
     tr = build_trials(cols, session_gap_s=1800.0, observed_until=float(cols.t.max()))
-    b_delta = np.empty(len(product.events.user_ids))
+    b_delta = np.empty(len(product.user_ids))
     b_delta[product.tracks.user] = product.tracks.b_delta
     return tr, b_delta[tr.unit_user]
 

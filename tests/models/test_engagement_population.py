@@ -24,13 +24,12 @@ from models.engagement import (
     EngagementGrids,
     EngagementPopulation,
     PopulationConfig,
-    _grid_log_prior,
-    _posterior,
-    _quadratics,
     fit_engagement,
     fit_population,
 )
-from models.kernels import engagement_fits, population_moments
+from models.engagement.moments import population_moments
+from models.engagement.newton import engagement_fits
+from models.engagement.posterior import _grid_log_prior, _posterior, _quadratics
 from models.profile import alpha_grid
 from models.rules import DEFAULT_TABLE
 from models.segments import Segments

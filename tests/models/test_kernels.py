@@ -8,15 +8,9 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from models.kernels import (
-    bucket_time_order,
-    engagement_fits,
-    fingerprint_rows,
-    group_rows,
-    index_in,
-    key_order,
-    rescorla_wagner_units,
-)
+from models.engagement.newton import engagement_fits
+from models.expectation import rescorla_wagner_units
+from models.ordering import bucket_time_order, fingerprint_rows, group_rows, index_in, key_order
 
 
 def test_rescorla_wagner_units_hand_worked() -> None:

@@ -12,7 +12,10 @@ from lifelines.utils import restricted_mean_survival_time
 from numpy.typing import NDArray
 
 import models.schedule as sc
-from models.schedule import OutcomeTables, _MechanicRows, _outcome_tables
+from models.schedule import OutcomeTables
+from models.schedule.evidence import _interval_distribution, _ratio_distribution
+from models.schedule.life_tables import _RATE_GRID, _MechanicRows, _outcome_tables
+from models.schedule.states import _finite_time_bin
 from models.segments import Segments
 
 
@@ -49,13 +52,13 @@ def _reference_tables(win: NDArray[np.bool_], rows: _MechanicRows) -> OutcomeTab
     n_after = int(np.count_nonzero(after))
     if n_after > n // 2:  # dense: whole arrays beat gathering the rows
         since = np.where(after, prev, row)
-        e_bin = np.where(after, sc._finite_time_bin(rows.t - rows.t[since]), sc.TIME_UNDEFINED)
+        e_bin = np.where(after, _finite_time_bin(rows.t - rows.t[since]), sc.TIME_UNDEFINED)
         # both calendars in one gather: the (n, 2) int32 days viewed as int64
         gap = rows.days - rows.days.view(np.int64)[since].view(np.int32).reshape(n, 2)
     else:
         at = np.flatnonzero(after)
         e_bin = np.full(n, sc.TIME_UNDEFINED, dtype=np.int32)
-        e_bin[at] = sc._finite_time_bin(rows.t[at] - rows.t[prev[at]])
+        e_bin[at] = _finite_time_bin(rows.t[at] - rows.t[prev[at]])
         gap = np.zeros((n, 2), dtype=np.int32)
         gap[at] = rows.days[at] - rows.days.view(np.int64)[prev[at]].view(np.int32).reshape(-1, 2)
     np.clip(gap, 0, 2, out=gap)
@@ -78,7 +81,7 @@ def _reference_tables(win: NDArray[np.bool_], rows: _MechanicRows) -> OutcomeTab
     # each unit's own rate of valuable outcomes, the within-user null: integer multiples of
     # 2⁻²⁴, whose sums of up to 2²⁹ are exact in float64 in any order
     last = last_rows
-    rate = np.round((won[last] - before[units.start]) / units.length * sc._RATE_GRID)
+    rate = np.round((won[last] - before[units.start]) / units.length * _RATE_GRID)
     expected = np.bincount(
         rows.tempo, weights=units.broadcast(rate), minlength=sc.N_TIME_ALL * sc.N_TENURE
     ).reshape(sc.N_TIME_ALL, sc.N_TENURE)
@@ -87,7 +90,7 @@ def _reference_tables(win: NDArray[np.bool_], rows: _MechanicRows) -> OutcomeTab
     last_win = np.where(win[last], last, prev[last])
     has = last_win >= 0
     open_span = rows.t[last[has]] - rows.t[last_win[has]]
-    censored = sc._finite_time_bin(open_span[open_span > 0])
+    censored = _finite_time_bin(open_span[open_span > 0])
     return sc.OutcomeTables(
         count_n=count.sum(axis=1),
         count_w=count[:, 1] + count[:, 3],
@@ -103,14 +106,14 @@ def _reference_tables(win: NDArray[np.bool_], rows: _MechanicRows) -> OutcomeTab
         elapsed_w=elapsed[:, 1].copy(),
         irt_n=tempo.sum(axis=(1, 2)),
         irt_w=tempo[:, :, 1].sum(axis=1),
-        irt_x=expected.sum(axis=1) / sc._RATE_GRID,
+        irt_x=expected.sum(axis=1) / _RATE_GRID,
         day_n=days[:, :, :].sum(axis=(1, 2)),
         day_w=days[:, :, 1].sum(axis=1),
         utc_day_n=days.sum(axis=(0, 2)),
         utc_day_w=days[:, :, 1].sum(axis=0),
         tenure_n=tempo.sum(axis=(0, 2)),
         tenure_w=tempo[:, :, 1].sum(axis=0),
-        tenure_x=expected.sum(axis=0) / sc._RATE_GRID,
+        tenure_x=expected.sum(axis=0) / _RATE_GRID,
         gap_event=elapsed[: sc.N_TIME, 1].copy(),
         gap_censored=np.bincount(censored, minlength=sc.N_TIME_ALL)[: sc.N_TIME].astype(np.int64),
     )
@@ -191,7 +194,7 @@ def test_ratio_distribution_is_the_kaplan_meier_mean_of_lifelines(seed: int) -> 
     observed = np.where(event, duration, np.minimum(cut, duration))
     w, n = _count_table(observed, event, 30)
 
-    mean, _, complete = sc._ratio_distribution(w, n)
+    mean, _, complete = _ratio_distribution(w, n)
     kmf = KaplanMeierFitter().fit(observed, event_observed=event)
     assert complete
     # E[K] = Σ_{k ≥ 0} S(k) = ∫₀^∞ S(t) dt for a step function that drops at the integers
@@ -203,7 +206,7 @@ def test_interval_distribution_is_the_kaplan_meier_distribution_without_censorin
     rng = np.random.default_rng(3)
     bins = rng.integers(20, 40, 500)  # time-bin index of each interval between rewards
     event = np.bincount(bins, minlength=sc.N_TIME).astype(np.int64)
-    mean, cv, complete = sc._interval_distribution(event, np.zeros(sc.N_TIME, dtype=np.int64))
+    mean, cv, complete = _interval_distribution(event, np.zeros(sc.N_TIME, dtype=np.int64))
 
     kmf = KaplanMeierFitter().fit(bins, event_observed=np.ones(bins.size, dtype=bool))
     s = kmf.survival_function_at_times(np.arange(sc.N_TIME)).to_numpy()

@@ -9,7 +9,7 @@ from scipy.stats import ttest_ind
 
 from models import markers as mk
 from models.segments import Segments
-from models.validate import MARKER_CASES, MarkerCase
+from validation.validate import MARKER_CASES, MarkerCase
 
 
 @pytest.mark.parametrize("case", MARKER_CASES, ids=lambda c: f"{c.marker}: {c.case}")

@@ -12,7 +12,7 @@ import pytest
 
 from models.references import REFERENCES
 from models.rules import DEFAULT_TABLE, SEVERITIES, DecisionTable, MechanicFacts, assess, evaluate
-from models.validate import field_bar, rules_bar
+from validation.validate import field_bar, rules_bar
 
 RULE_IDS = [
     "variable-ratio-reward",
@@ -262,7 +262,7 @@ def test_every_rule_fires_on_its_scenario_and_none_on_the_control() -> None:
 
 
 def test_findings_hold_on_the_independent_generator() -> None:
-    # products from models.fieldsim, on which no threshold was tuned: no false slot machine,
+    # products from validation.fieldsim, on which no threshold was tuned: no false slot machine,
     # no night finding where nobody plays at night, no loss chasing where users only quit
     # while ahead, and almost no per-user flag on products with nothing to find
     bar = field_bar(0, 12, 2)

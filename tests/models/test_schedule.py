@@ -13,14 +13,13 @@ from models.rules import DEFAULT_TABLE
 from models.schedule import (
     SLOT_MACHINE_KINDS,
     ScheduleStats,
-    _isotonic,
-    _step,
     identify,
     merge_stats,
     rung_index,
     rung_value,
     schedule_stats,
 )
+from models.schedule.evidence import _isotonic, _step
 from models.segments import Segments
 from models.synthetic import (
     MechanicSpec,
@@ -31,7 +30,7 @@ from models.synthetic import (
     simulate_product,
 )
 from models.trials import build_trials
-from models.validate import SCHEDULE_MIN_ACCURACY, schedule_bar
+from validation.validate import SCHEDULE_MIN_ACCURACY, schedule_bar
 
 
 @pytest.mark.parametrize("seed", [0, 1])

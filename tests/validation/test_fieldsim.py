@@ -10,7 +10,7 @@ import pytest
 from numpy.typing import NDArray
 
 from models.columns import OFFSET_UNKNOWN, RESPONSE, REWARD, EventColumns
-from models.fieldsim import (
+from validation.fieldsim import (
     SCHEDULE_KINDS,
     FieldProduct,
     FieldScenario,
