@@ -93,7 +93,7 @@ def _sqlite_run(n: int, args: argparse.Namespace) -> dict[str, Any]:
     users = args.users or max(n // 100, 10)
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/bench.db"
-        from service.migrate import upgrade
+        from service.storage.migrate import upgrade
 
         upgrade(url)
         project_id = _load_sqlite(url, n, users)
@@ -183,8 +183,8 @@ def _load_sqlite(url: str, n: int, users: int) -> int:
 
 
 def _project(url: str) -> int:
-    from service import projects
-    from service.db import make_engine, make_sessionmaker, transaction
+    from service.projects import projects
+    from service.storage.db import make_engine, make_sessionmaker, transaction
 
     engine = make_engine(url)
     with transaction(make_sessionmaker(engine)) as session:
@@ -275,12 +275,12 @@ def _pss(pid: int) -> int:
 
 def _audit_child(target: str, processes: int | None) -> dict[str, Any]:
     from bench.models_kernels import expectation_kernel
-    from service import jobs
-    from service.auditing import analyse_events, analysis_pool, plan_audit
-    from service.db import make_engine, make_sessionmaker, transaction
-    from service.reading import read_events
-    from service.reports import store_report
+    from service.audits import jobs
+    from service.audits.runner import analyse_events, analysis_pool, plan_audit
+    from service.reports.chain import store_report
     from service.settings import Settings
+    from service.storage.db import make_engine, make_sessionmaker, transaction
+    from service.storage.reading import read_events
 
     url, project = target.rsplit("#", 1)
     project_id = int(project)

@@ -41,7 +41,7 @@ def fresh_database(database: str = BENCH_DB) -> None:
         )
         connection.execute(f'DROP DATABASE IF EXISTS "{database}"')
         connection.execute(f'CREATE DATABASE "{database}"')
-    from service.migrate import upgrade
+    from service.storage.migrate import upgrade
 
     upgrade(sqlalchemy_url(database))
 

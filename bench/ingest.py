@@ -38,7 +38,7 @@ from bench.common import (
     synthetic_log,
 )
 from models.columns import EVENT_FIELDS
-from service.events import validate_event
+from service.ingestion.events import validate_event
 
 BIN = Path(sys.executable).parent
 

@@ -16,11 +16,11 @@ from starlette.responses import Response
 
 import service
 from service.api import audits, events, health, mappings, projects, rules, vendors
-from service.db import make_engine, make_sessionmaker
+from service.audits.worker import InProcessWorker
 from service.errors import AppError
 from service.metrics import REGISTRY, QueueCollector
 from service.settings import Settings, get_settings
-from service.worker import InProcessWorker
+from service.storage.db import make_engine, make_sessionmaker
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

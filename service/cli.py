@@ -16,14 +16,14 @@ import orjson
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.analysis import Progress
-from service import projects
-from service.auditing import plan_audit
-from service.db import make_engine, make_sessionmaker, transaction
+from service.audits.runner import plan_audit
+from service.audits.worker import run_one, run_worker, worker_name
 from service.errors import InvalidInput
-from service.keys import DEFAULT_SCOPES, Scope
-from service.rendering import SEVERITIES, render_html, render_markdown, worst_severity
+from service.projects import projects
+from service.projects.keys import DEFAULT_SCOPES, Scope
+from service.reports.rendering import SEVERITIES, render_html, render_markdown, worst_severity
 from service.settings import get_settings
-from service.worker import run_one, run_worker, worker_name
+from service.storage.db import make_engine, make_sessionmaker, transaction
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -159,7 +159,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _migrate(_args: argparse.Namespace) -> int:
-    from service.migrate import upgrade
+    from service.storage.migrate import upgrade
 
     upgrade(get_settings().resolved_database_url())
     return 0
@@ -202,7 +202,7 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from service.offline import BadInput, audit_files
+    from service.audits.offline import BadInput, audit_files
 
     try:
         plan = plan_audit(_audit_request(args), time_zone=args.time_zone)
@@ -275,7 +275,7 @@ def _progress_bar() -> Iterator[Progress | None]:
 
 def _demo(args: argparse.Namespace) -> int:
     from service.demo import run_demo
-    from service.migrate import upgrade
+    from service.storage.migrate import upgrade
 
     settings = get_settings()
     upgrade(settings.resolved_database_url())

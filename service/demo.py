@@ -12,14 +12,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import synthetic
-from service import jobs, projects
-from service.db import transaction
-from service.ingestion import ingest
-from service.keys import DEFAULT_SCOPES
-from service.rendering import render_html
-from service.reports import load_report
-from service.tables import Audit, Event
-from service.worker import run_one, worker_name
+from service.audits import jobs
+from service.audits.worker import run_one, worker_name
+from service.ingestion.ingest import ingest
+from service.projects import projects
+from service.projects.keys import DEFAULT_SCOPES
+from service.reports.chain import load_report
+from service.reports.rendering import render_html
+from service.storage.db import transaction
+from service.storage.tables import Audit, Event
 
 DEMO_PROJECT = "demo"
 DEMO_SEED = 20260501

@@ -16,7 +16,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.tables import Audit
+from service.storage.tables import Audit
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from service.db import make_engine
-from service.migrate import upgrade
-from service.tables import Base
+from service.storage.db import make_engine
+from service.storage.migrate import upgrade
+from service.storage.tables import Base
 
 POSTGRES_URL = os.environ.get(
     "RETENTION_AUDIT_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"

@@ -2,7 +2,7 @@
 
 The per-user rows of an audit were its largest write: 400k nested JSON objects of ~980 bytes,
 parsed by the database, with a surrogate key and its own index. Bodies become compact JSON
-arrays (`service.reports.USER_RECORD_FORMAT`, ~290 bytes) stored as plain text, and the
+arrays (`service.reports.chain.USER_RECORD_FORMAT`, ~290 bytes) stored as plain text, and the
 natural key (audit_id, mechanic, user_id), already unique, becomes the primary key. Bodies
 written before this revision stay as they are: the reader serves a stored object unchanged.
 

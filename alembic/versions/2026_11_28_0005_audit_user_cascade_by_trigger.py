@@ -2,7 +2,7 @@
 
 A foreign key makes PostgreSQL check every inserted row against `audit` (an after-row trigger
 each): 1.5 s of the 4.1 s it took to store a 10M-event audit's 400k per-user rows. The rows
-are written only by `service.reports.store_report`, in the transaction that marks their audit
+are written only by `service.reports.chain.store_report`, in the transaction that marks their audit
 succeeded — that update holds the audit's row lock, so the audit exists when they commit and
 cannot be deleted under them. What the key still did is the cascade on delete; a trigger on
 `audit` does it now (and so also when a project's deletion cascades to its audits).

@@ -3,7 +3,7 @@
 A foreign key makes PostgreSQL check every inserted event against `project` (an after-row
 trigger each): measured on 300k events posted in batches of 500 by 8 clients, 9 µs of the
 database's 25 µs per event, a third of its work, which the bulk-load baseline (a table without
-the key) never pays. Events are written only by `service.event_store`, which takes a KEY SHARE
+the key) never pays. Events are written only by `service.ingestion.store`, which takes a KEY SHARE
 lock on the project's row once per batch (what the key took per row), so the project exists
 when they commit and cannot be deleted under them. What the key still did is the cascade on
 delete; a trigger on `project` does it now.

@@ -10,8 +10,9 @@ the session or stop by the engagement model (`models.engagement`),
 or choose among options by softmax over learned values (hBayesDM `bandit2arm_delta`), or, for
 wait-or-pay offers, by hyperbolic discounting V = A / (1 + k·delay) (Mazur 1987). Users differ in
 response tempo, session habits, time zone and night-owlishness. The output is the event log in
-the native format (`service/events.py`) plus the ground truth, so every figure the models produce
-can be tested against a known answer (Wilson & Collins 2019, rule 3: simulate, simulate, simulate).
+the native format (`service/ingestion/events.py`) plus the ground truth, so every figure the models
+produce can be tested against a known answer (Wilson & Collins 2019, rule 3: simulate, simulate,
+simulate).
 
 Simulation steps through response positions, vectorised across all tracks at once; the models'
 hot paths never call this module.

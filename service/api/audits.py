@@ -7,14 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, status
 from starlette.responses import HTMLResponse
 
-from service import audits, jobs
 from service.api.deps import Reader, SessionDep
 from service.api.responses import OrjsonResponse
+from service.api.schemas import AuditCreate, AuditPage, AuditQueued, AuditView
+from service.audits import jobs, queries
 from service.errors import Conflict
-from service.rendering import render_html
-from service.report_model import ChainVerification, UsersPage
-from service.reports import load_report, verify_chain
-from service.schemas import AuditCreate, AuditPage, AuditQueued, AuditView
+from service.reports.chain import load_report, verify_chain
+from service.reports.model import ChainVerification, UsersPage
+from service.reports.rendering import render_html
 
 router = APIRouter(prefix="/v1/audits", tags=["audits"])
 
@@ -25,7 +25,7 @@ def create_audit(
 ) -> AuditQueued:
     """Queue an audit of the project's events (optionally a window and some mechanics)."""
     request = body.as_request() if body is not None else {}
-    audit = audits.create_audit(session, project_id=principal.project_id, request=request)
+    audit = queries.create_audit(session, project_id=principal.project_id, request=request)
     return AuditQueued(id=audit.id, status=audit.status)
 
 
@@ -33,12 +33,12 @@ def create_audit(
 def list_audits(
     principal: Reader,
     session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=audits.MAX_PAGE)] = 50,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50,
     cursor: str | None = None,
 ) -> OrjsonResponse:
     """The project's audits, newest first (without reports); follow `next_cursor`."""
     return OrjsonResponse(
-        audits.list_audits(session, project_id=principal.project_id, limit=limit, cursor=cursor)
+        queries.list_audits(session, project_id=principal.project_id, limit=limit, cursor=cursor)
     )
 
 
@@ -46,7 +46,7 @@ def list_audits(
 def get_audit(audit_id: str, principal: Reader, session: SessionDep) -> OrjsonResponse:
     """An audit's status, progress, error, and its report once it has succeeded."""
     audit = jobs.get_audit(session, project_id=principal.project_id, audit_id=audit_id)
-    return OrjsonResponse(audits.audit_view(session, audit))
+    return OrjsonResponse(queries.audit_view(session, audit))
 
 
 @router.get("/{audit_id}/users", response_model=UsersPage)
@@ -56,13 +56,13 @@ def audit_users(
     session: SessionDep,
     mechanic: str | None = None,
     risk_tier: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=audits.MAX_PAGE)] = 100,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 100,
     cursor: str | None = None,
 ) -> OrjsonResponse:
     """Per-user results: fits with intervals, markers, risk tier and what raised it."""
     jobs.get_audit(session, project_id=principal.project_id, audit_id=audit_id)
     return OrjsonResponse(
-        audits.list_users(
+        queries.list_users(
             session,
             audit_id=audit_id,
             mechanic=mechanic,

@@ -11,11 +11,11 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from service.db import transaction
 from service.errors import Forbidden, Unauthorized
-from service.keys import Scope
-from service.projects import Principal, principal_for_key
+from service.projects.keys import Scope
+from service.projects.projects import Principal, principal_for_key
 from service.settings import Settings
+from service.storage.db import transaction
 
 
 def get_app_settings(request: Request) -> Settings:

@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, Request
 
 from service.api.deps import Ingestor, SessionDep, SettingsDep
 from service.api.responses import OrjsonResponse
+from service.api.schemas import IngestRead
 from service.errors import PayloadTooLarge
-from service.events import NativeEvent
-from service.ingestion import ingest
+from service.ingestion.events import NativeEvent
+from service.ingestion.ingest import ingest
+from service.ingestion.payloads import decode, parse_batch, read_body
+from service.ingestion.ratelimit import limiter
 from service.metrics import count_events
-from service.payloads import decode, parse_batch, read_body
-from service.ratelimit import limiter
-from service.schemas import IngestRead
 
 router = APIRouter(prefix="/v1", tags=["ingestion"])
 

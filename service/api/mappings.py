@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter
 
-from service import mappings
 from service.api.deps import Manager, Reader, SessionDep, SettingsDep, own_project
-from service.schemas import MappingPut, MappingRead
+from service.api.schemas import MappingPut, MappingRead
+from service.vendors import mapping_rules
 
 router = APIRouter(prefix="/v1/projects", tags=["mappings"])
 
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1/projects", tags=["mappings"])
 def get_mappings(project_id: int, principal: Reader, session: SessionDep) -> MappingRead:
     """The mapping, and how many stored vendor events each rule (and the defaults) maps."""
     own_project(principal, project_id)
-    return MappingRead.model_validate(mappings.coverage(session, project_id))
+    return MappingRead.model_validate(mapping_rules.coverage(session, project_id))
 
 
 @router.put("/{project_id}/mappings")
@@ -30,11 +30,11 @@ def put_mappings(
 ) -> MappingRead:
     """Replace the mapping and re-map every stored vendor event under it."""
     own_project(principal, project_id)
-    remapped = mappings.replace_rules(
+    remapped = mapping_rules.replace_rules(
         session,
         project_id=project_id,
         rules=[
-            mappings.Rule(
+            mapping_rules.Rule(
                 position=position,
                 event_name=rule.event_name,
                 filters=rule.filters,
@@ -50,5 +50,5 @@ def put_mappings(
         future_tolerance_s=settings.future_tolerance_s,
     )
     return MappingRead.model_validate(
-        {**mappings.coverage(session, project_id), "remapped": remapped.as_dict()}
+        {**mapping_rules.coverage(session, project_id), "remapped": remapped.as_dict()}
     )

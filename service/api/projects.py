@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from service import projects
 from service.api.deps import Admin, Manager, Reader, SessionDep, own_project
-from service.erasure import erase_user
-from service.schemas import (
+from service.api.schemas import (
     KeyCreate,
     KeyCreated,
     KeyRead,
@@ -17,7 +15,9 @@ from service.schemas import (
     ProjectRead,
     StatsRead,
 )
-from service.tables import Project
+from service.projects import projects
+from service.projects.erasure import erase_user
+from service.storage.tables import Project
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
 

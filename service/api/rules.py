@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from models.rules import DEFAULT_TABLE
 from service.api.responses import OrjsonResponse
-from service.schemas import DecisionTableRead
+from service.api.schemas import DecisionTableRead
 
 router = APIRouter(prefix="/v1", tags=["rules"])
 

@@ -17,18 +17,25 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from service.adapters import amplitude, mixpanel, posthog, segment
-from service.adapters.common import Parsed, Translated, bounded, form_fields, is_form, rejections
-from service.adapters.ingest import ingest_vendor
 from service.api.deps import SessionDep, SettingsDep, authenticate, presented_key
 from service.errors import AppError, PayloadTooLarge, Unauthorized
-from service.events import Rejection
-from service.ingestion import IngestResult
-from service.keys import Scope
+from service.ingestion.events import Rejection
+from service.ingestion.ingest import IngestResult
+from service.ingestion.payloads import decode, read_body
+from service.ingestion.ratelimit import limiter
 from service.metrics import count_events
-from service.payloads import decode, read_body
-from service.ratelimit import limiter
+from service.projects.keys import Scope
 from service.settings import Settings
+from service.vendors.adapters import amplitude, mixpanel, posthog, segment
+from service.vendors.adapters.common import (
+    Parsed,
+    Translated,
+    bounded,
+    form_fields,
+    is_form,
+    rejections,
+)
+from service.vendors.ingest import ingest_vendor
 
 router = APIRouter(tags=["vendor ingestion"])
 

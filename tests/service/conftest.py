@@ -12,11 +12,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from service import projects
 from service.app import create_app
-from service.db import make_sessionmaker, transaction
+from service.audits.worker import run_one
+from service.projects import projects
 from service.settings import Settings
-from service.worker import run_one
+from service.storage.db import make_sessionmaker, transaction
 
 ADMIN_KEY = "admin-key-for-tests"
 

@@ -13,13 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from service import projects
-from service.adapters.common import instant, message_id, scrub
 from service.app import create_app
-from service.db import make_sessionmaker, transaction
-from service.keys import Scope
-from service.ratelimit import RateLimited, TokenBuckets
-from service.tables import Event, RawEvent
+from service.ingestion.ratelimit import RateLimited, TokenBuckets
+from service.projects import projects
+from service.projects.keys import Scope
+from service.storage.db import make_sessionmaker, transaction
+from service.storage.tables import Event, RawEvent
+from service.vendors.adapters.common import instant, message_id, scrub
 from tests.service.conftest import ProjectKey, make_project, settings_for
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)

@@ -25,7 +25,7 @@ from models.synthetic import (
     ScheduleSpec,
     simulate_product,
 )
-from service.tables import Event
+from service.storage.tables import Event
 from tests.service.conftest import ProjectKey, finish_audit, make_project
 from tests.service.test_adapter_common import basic
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from service.app import create_app
-from service.tables import Event
+from service.storage.tables import Event
 from tests.service.conftest import ProjectKey, settings_for
 from tests.service.test_adapter_common import counts, posthog_request, spin
 

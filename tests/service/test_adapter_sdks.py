@@ -30,7 +30,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 
-from service.tables import Event, RawEvent
+from service.storage.tables import Event, RawEvent
 from tests.service.conftest import ProjectKey, make_project
 from tests.service.servers import serve
 

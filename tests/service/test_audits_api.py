@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text, update
 
 from models import synthetic
-from service.db import make_sessionmaker, transaction
-from service.tables import Report
+from service.storage.db import make_sessionmaker, transaction
+from service.storage.tables import Report
 from tests.service.conftest import ProjectKey, finish_audit
 from tests.service.servers import BIN
 

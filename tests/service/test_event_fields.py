@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from models.columns import EVENT_FIELDS, RESPONSE, REWARD, EventField
-from service.events import EventRecord, EventRejected, validate_event
-from service.tables import Event
+from service.ingestion.events import EventRecord, EventRejected, validate_event
+from service.storage.tables import Event
 from tests.service.factories import native_event
 
 

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.adapters.ingest import store_raw_events
-from service.db import make_sessionmaker, transaction
 from service.errors import NotFound
-from service.event_store import store_events
-from service.events import validate_event
-from service.tables import Event, RawEvent
+from service.ingestion.events import validate_event
+from service.ingestion.store import store_events
+from service.storage.db import make_sessionmaker, transaction
+from service.storage.tables import Event, RawEvent
+from service.vendors.ingest import store_raw_events
 from tests.service.conftest import make_project
 from tests.service.factories import native_batch
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from service.events import EventRejected, validate_event
+from service.ingestion.events import EventRejected, validate_event
 from tests.service.factories import native_event
 
 NOW = datetime(2026, 5, 2, tzinfo=UTC)

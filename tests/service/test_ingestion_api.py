@@ -9,7 +9,7 @@ import orjson
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from service.tables import Event
+from service.storage.tables import Event
 from tests.service.conftest import ProjectKey, make_project
 from tests.service.factories import gzip_ndjson, native_batch, native_event, ndjson
 

@@ -8,9 +8,9 @@ import time
 import pytest
 from sqlalchemy import Engine
 
-from service import jobs
-from service.db import make_sessionmaker, transaction
-from service.tables import Audit
+from service.audits import jobs
+from service.storage.db import make_sessionmaker, transaction
+from service.storage.tables import Audit
 from tests.service.conftest import make_project
 
 

@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from service.adapters.common import VendorEvent
-from service.events import Rejection
-from service.keys import Scope
-from service.mappings import DEFAULTS, Rule, apply
-from service.tables import Event
+from service.ingestion.events import Rejection
+from service.projects.keys import Scope
+from service.storage.tables import Event
+from service.vendors.adapters.common import VendorEvent
+from service.vendors.mapping_rules import DEFAULTS, Rule, apply
 from tests.service.conftest import ProjectKey
 from tests.service.factories import native_batch
 from tests.service.test_adapter_common import basic, counts, extra_key

@@ -6,8 +6,8 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
-from service import jobs
-from service.db import make_sessionmaker, transaction
+from service.audits import jobs
+from service.storage.db import make_sessionmaker, transaction
 from tests.service.conftest import ProjectKey
 from tests.service.factories import native_batch, native_event
 

@@ -9,9 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, func, inspect, select
 
-from service.db import make_sessionmaker, transaction
-from service.migrate import alembic_config, upgrade
-from service.tables import Base, Event, Project
+from service.storage.db import make_sessionmaker, transaction
+from service.storage.migrate import alembic_config, upgrade
+from service.storage.tables import Base, Event, Project
 
 
 def test_upgrade_head_on_an_empty_database_matches_the_metadata(engine: Engine) -> None:

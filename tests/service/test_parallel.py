@@ -10,11 +10,11 @@ from sqlalchemy import Engine, text
 from models import synthetic
 from models.analysis import AnalysisConfig, analyse
 from models.rules import DEFAULT_TABLE
-from service import projects
-from service.auditing import analysis_pool, plan_audit
-from service.db import make_sessionmaker, transaction
-from service.parallel import AnalysisPool, analyse_on_cores
-from service.tables import Event
+from service.audits.parallel import AnalysisPool, analyse_on_cores
+from service.audits.runner import analysis_pool, plan_audit
+from service.projects import projects
+from service.storage.db import make_sessionmaker, transaction
+from service.storage.tables import Event
 
 
 def test_processes_do_not_change_the_report() -> None:

@@ -8,7 +8,7 @@ import zlib
 import pytest
 
 from service.errors import MalformedBody, PayloadTooLarge
-from service.payloads import decode, parse_batch
+from service.ingestion.payloads import decode, parse_batch
 
 
 def test_gzip_is_detected_by_magic_bytes_without_a_header() -> None:

@@ -12,12 +12,12 @@ from sqlalchemy import Engine
 
 from models.canonical import columns_from_fields
 from models.columns import EventColumns
-from service import postgres_events
-from service.db import make_sessionmaker, transaction
-from service.event_window import EventWindow
-from service.events import validate_event
-from service.ingestion import ingest
-from service.reading import read_events, records_to_fields
+from service.ingestion.events import validate_event
+from service.ingestion.ingest import ingest
+from service.storage import postgres_reading
+from service.storage.db import make_sessionmaker, transaction
+from service.storage.event_window import EventWindow
+from service.storage.reading import read_events, records_to_fields
 from tests.service.conftest import make_project
 from tests.service.factories import native_event
 
@@ -119,8 +119,8 @@ def test_chunked_decoding_gives_the_same_arrays(
         ingest(session, project_id=project.id, items=sample_events(), now=NOW, future_tolerance_s=0)
     whole, whole_summary = read_events(clean_database, project.id, EventWindow())
     # Decode in chunks far smaller than a COPY block, records split across chunk boundaries.
-    monkeypatch.setattr(postgres_events, "_CHUNK_BYTES", 97)
-    monkeypatch.setattr(postgres_events, "BLOCK_SCAN_MIN_SHARE", 2.0)  # the COPY path
+    monkeypatch.setattr(postgres_reading, "_CHUNK_BYTES", 97)
+    monkeypatch.setattr(postgres_reading, "BLOCK_SCAN_MIN_SHARE", 2.0)  # the COPY path
     chunked, chunked_summary = read_events(clean_database, project.id, EventWindow())
     assert chunked_summary == whole_summary
     for name in ("user", "mechanic", "kind", "t", "value", "cost", "option", "session"):
@@ -137,7 +137,7 @@ def test_hash_collisions_fall_back_to_exact_coding(
         ingest(session, project_id=project.id, items=sample_events(), now=NOW, future_tolerance_s=0)
     hashed, hashed_summary = read_events(clean_database, project.id, EventWindow())
     # A hash that collides for names of equal length forces the join path.
-    monkeypatch.setattr(postgres_events, "_HASH", "length({})::int8")
+    monkeypatch.setattr(postgres_reading, "_HASH", "length({})::int8")
     joined, joined_summary = read_events(clean_database, project.id, EventWindow())
     assert joined_summary == hashed_summary
     assert joined.user_ids == hashed.user_ids
@@ -183,12 +183,12 @@ def test_block_scan_and_copy_give_the_same_arrays(
             session, project_id=other.id, items=sample_events()[:90], now=NOW, future_tolerance_s=0
         )
     # Tiny ranges, so the project's events span many of them and every stream has work.
-    monkeypatch.setattr(postgres_events, "BLOCKS_PER_QUERY", 1)
-    monkeypatch.setattr(postgres_events, "BLOCK_SCAN_MIN_SHARE", 0.0)
+    monkeypatch.setattr(postgres_reading, "BLOCKS_PER_QUERY", 1)
+    monkeypatch.setattr(postgres_reading, "BLOCK_SCAN_MIN_SHARE", 0.0)
     scanned, scanned_summary = read_events(
         clean_database, project.id, EventWindow(), streams=streams
     )
-    monkeypatch.setattr(postgres_events, "BLOCK_SCAN_MIN_SHARE", 2.0)
+    monkeypatch.setattr(postgres_reading, "BLOCK_SCAN_MIN_SHARE", 2.0)
     copied, copied_summary = read_events(clean_database, project.id, EventWindow(), streams=streams)
     assert scanned_summary == copied_summary
     assert scanned_summary.events == 300

@@ -19,9 +19,9 @@ import pytest
 
 from models.columns import EventColumns
 from models.synthetic import rule_scenarios, simulate_demo, simulate_product
-from service.auditing import analyse_events, plan_audit
-from service.reading import canonical_events
-from service.reports import canonical_json, encode_user_record
+from service.audits.runner import analyse_events, plan_audit
+from service.reports.chain import canonical_json, encode_user_record
+from service.storage.reading import canonical_events
 from validation.fieldsim import field_benchmark, null_products, simulate_field
 
 VOLATILE = ("created_at", "engine", "engine_version")

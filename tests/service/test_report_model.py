@@ -13,9 +13,9 @@ from pydantic import ValidationError
 
 from models import synthetic
 from service.app import create_app
-from service.auditing import plan_audit
-from service.offline import audit_files
-from service.report_model import OfflineReport, Report, ReportBody, UserRow
+from service.audits.offline import audit_files
+from service.audits.runner import plan_audit
+from service.reports.model import OfflineReport, Report, ReportBody, UserRow
 
 PRODUCTS = {
     "demo": (synthetic.demo_spec(60), 1, {}),

@@ -20,17 +20,18 @@ from sqlalchemy import Engine, text
 from models.analysis import USER_RECORD, AnalysisConfig, analyse, user_row
 from models.columns import EventColumns
 from models.rules import DEFAULT_TABLE
-from service import jobs, projects
-from service.audits import list_users
-from service.db import make_engine, make_sessionmaker, transaction
-from service.migrate import alembic_config, upgrade
-from service.reports import (
+from service.audits import jobs
+from service.audits.queries import list_users
+from service.projects import projects
+from service.reports.chain import (
     USER_RECORD_FORMAT,
     encode_user_record,
     store_report,
     stored_user_row,
 )
-from service.tables import Base
+from service.storage.db import make_engine, make_sessionmaker, transaction
+from service.storage.migrate import alembic_config, upgrade
+from service.storage.tables import Base
 from tests.conftest import POSTGRES_URL
 
 # names COPY's text format must escape, quotes and backslashes JSON must escape, and non-ASCII

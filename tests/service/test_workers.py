@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from models import synthetic
-from service import jobs
-from service.db import make_sessionmaker, transaction
-from service.ingestion import ingest
-from service.reports import verify_chain
-from service.tables import Audit, Report
+from service.audits import jobs
+from service.ingestion.ingest import ingest
+from service.reports.chain import verify_chain
+from service.storage.db import make_sessionmaker, transaction
+from service.storage.tables import Audit, Report
 from tests.service.conftest import make_project
 from tests.service.servers import BIN
 

@@ -18,7 +18,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from service.errors import NotFound
-from service.tables import Audit
+from service.storage.tables import Audit
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 # A worker that has not renewed its lease for this long is presumed dead.

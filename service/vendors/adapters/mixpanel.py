@@ -26,7 +26,11 @@ from typing import Any
 
 from starlette.responses import Response
 
-from service.adapters.common import (
+from service.errors import AppError, MalformedBody
+from service.ingestion.events import Rejection
+from service.ingestion.ingest import IngestResult
+from service.ingestion.payloads import parse_batch
+from service.vendors.adapters.common import (
     Parsed,
     Translated,
     form_fields,
@@ -45,10 +49,6 @@ from service.adapters.common import (
     vendor_event,
     zone,
 )
-from service.errors import AppError, MalformedBody
-from service.events import Rejection
-from service.ingestion import IngestResult
-from service.payloads import parse_batch
 
 SOURCE = "mixpanel"
 

@@ -11,8 +11,15 @@ from sqlalchemy.orm import Session
 
 from models.localtime import check_time_zone
 from service.errors import Conflict, InvalidInput, NotFound
-from service.keys import DEFAULT_SCOPES, Scope, format_scopes, hash_key, new_key, parse_scopes
-from service.tables import ApiKey, Event, Project
+from service.projects.keys import (
+    DEFAULT_SCOPES,
+    Scope,
+    format_scopes,
+    hash_key,
+    new_key,
+    parse_scopes,
+)
+from service.storage.tables import ApiKey, Event, Project
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from models.analysis import USER_RECORD, user_row
 from service.errors import NotFound
-from service.tables import AuditUser, Project, Report
+from service.storage.tables import AuditUser, Project, Report
 
 USER_ROWS_CHUNK = 2_000
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from service.adapters import amplitude, mixpanel, posthog, segment
+from service.vendors.adapters import amplitude, mixpanel, posthog, segment
 
 Reading = Callable[[dict[str, Any]], tuple[dict[str, Any], str | None]]
 

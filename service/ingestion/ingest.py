@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from service.event_store import store_events
-from service.events import EventRecord, EventRejected, validate_event
+from service.ingestion.events import EventRecord, EventRejected, validate_event
+from service.ingestion.store import store_events
 
 Status = Literal["accepted", "duplicate", "rejected"]
 

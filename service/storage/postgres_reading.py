@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from models.canonical import MICROSECONDS
 from models.columns import ARRAY_FIELDS, EventColumns, EventField
 from models.ordering import index_in, load_reader_kernels
-from service.event_window import Comparison, EventWindow
+from service.storage.event_window import Comparison, EventWindow
 
 # Name columns travel as 64-bit hashes (computed by PostgreSQL, no join needed) and become
 # codes here; `_ABSENT` stands for a missing option or session. Should two names of a column

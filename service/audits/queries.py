@@ -11,11 +11,11 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from models.risk import TIERS
-from service import jobs
-from service.auditing import iso_instant, plan_audit
+from service.audits import jobs
+from service.audits.runner import iso_instant, plan_audit
 from service.errors import InvalidInput
-from service.reports import load_report, stored_user_row
-from service.tables import Audit, AuditUser
+from service.reports.chain import load_report, stored_user_row
+from service.storage.tables import Audit, AuditUser
 
 MAX_PAGE = 1000
 

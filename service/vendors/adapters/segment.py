@@ -18,7 +18,10 @@ from typing import Any
 
 from starlette.responses import Response
 
-from service.adapters.common import (
+from service.errors import AppError, MalformedBody
+from service.ingestion.events import Rejection
+from service.ingestion.ingest import IngestResult
+from service.vendors.adapters.common import (
     Parsed,
     Translated,
     instant,
@@ -32,9 +35,6 @@ from service.adapters.common import (
     vendor_event,
     zone,
 )
-from service.errors import AppError, MalformedBody
-from service.events import Rejection
-from service.ingestion import IngestResult
 
 SOURCE = "segment"
 MESSAGE_TYPES = ("track", "identify", "page", "screen", "group", "alias")

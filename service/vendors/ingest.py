@@ -1,6 +1,6 @@
 """Vendor events into storage: raw as they arrived, and native wherever the mapping covers them.
 
-The same path as `service.ingestion.ingest`: each mapped event is validated by the native
+The same path as `service.ingestion.ingest.ingest`: each mapped event is validated by the native
 schema and stored by the same bulk insert; what is added here is the raw copy of every vendor
 event and the mapping in between.
 """
@@ -13,12 +13,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from service.adapters.common import Translated, VendorEvent
-from service.event_store import insert_ignoring_duplicates, lock_project, store_events
-from service.events import EventRecord, EventRejected, Rejection, validate_event
-from service.ingestion import IngestResult, ItemResult
-from service.mappings import apply, load_rules
-from service.tables import RawEvent
+from service.ingestion.events import EventRecord, EventRejected, Rejection, validate_event
+from service.ingestion.ingest import IngestResult, ItemResult
+from service.ingestion.store import insert_ignoring_duplicates, lock_project, store_events
+from service.storage.tables import RawEvent
+from service.vendors.adapters.common import Translated, VendorEvent
+from service.vendors.mapping_rules import apply, load_rules
 
 # Rows per INSERT: under SQLite's 32,766 bound parameters (10 columns a row).
 INSERT_CHUNK = 1_000

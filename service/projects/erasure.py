@@ -10,7 +10,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
-from service.tables import Audit, AuditUser, Event, RawEvent
+from service.storage.tables import Audit, AuditUser, Event, RawEvent
 
 
 def erase_user(session: Session, *, project_id: int, user_id: str) -> dict[str, int]:

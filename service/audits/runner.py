@@ -27,15 +27,16 @@ from models.analysis import AnalysisConfig, Progress
 from models.canonical import InputSummary
 from models.columns import EventColumns
 from models.rules import DEFAULT_TABLE, DecisionTable
-from service import jobs, projects
-from service.db import transaction
+from service.audits import jobs
+from service.audits.parallel import AnalysisPool, analyse_on_cores
 from service.errors import InvalidInput
-from service.event_window import EventWindow
 from service.metrics import AUDIT_SECONDS, AUDITS
-from service.parallel import AnalysisPool, analyse_on_cores
-from service.reading import estimated_events, read_events
-from service.report_model import report_body
-from service.reports import store_report
+from service.projects import projects
+from service.reports.chain import store_report
+from service.reports.model import report_body
+from service.storage.db import transaction
+from service.storage.event_window import EventWindow
+from service.storage.reading import estimated_events, read_events
 
 REQUEST_KEYS = frozenset({"mechanics", "from", "to", "config"})
 
@@ -139,7 +140,7 @@ def analyse_events(
     pool: AnalysisPool | None = None,
 ) -> tuple[dict[str, Any], Iterator[tuple[Any, ...]]]:
     """The report body (without id and chain fields), validated as a
-    `service.report_model.ReportBody`, and the per-user records of an audit
+    `service.reports.model.ReportBody`, and the per-user records of an audit
     (`models.analysis.Analysis.user_records`; `models.analysis.user_row` nests one).
 
     The report is the same whatever `processes` is: partitions of users merge exactly.

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.errors import InvalidInput
-from service.keys import Scope
-from service.report_model import Body, Float, Reference, Report, Severity
+from service.projects.keys import Scope
+from service.reports.model import Body, Float, Reference, Report, Severity
 
 TIME_ZONE_DESCRIPTION = (
     "The product's IANA time zone (e.g. 'Europe/Berlin'): the local time of events that send "

@@ -13,10 +13,10 @@ from sqlalchemy import ColumnElement, Connection, Engine, Select, String, func, 
 
 from models.canonical import MICROSECONDS, InputSummary, canonical_events, columns_from_fields
 from models.columns import ARRAY_FIELDS, EventColumns
-from service.event_window import Comparison, EventWindow
-from service.events import EventRecord
-from service.postgres_events import estimate_postgres, read_postgres
-from service.tables import Event
+from service.ingestion.events import EventRecord
+from service.storage.event_window import Comparison, EventWindow
+from service.storage.postgres_reading import estimate_postgres, read_postgres
+from service.storage.tables import Event
 
 FETCH_ROWS = 100_000
 
@@ -49,8 +49,8 @@ def read_events(
     """All the project's events in `window` as arrays in their canonical order
     (`models.canonical.canonical_events`), read in one consistent snapshot.
 
-    PostgreSQL: see `service.postgres_events` (no Python object per event, several streams).
-    SQLite: rows are streamed in chunks.
+    PostgreSQL: see `service.storage.postgres_reading` (no Python object per event, several
+    streams). SQLite: rows are streamed in chunks.
     """
     if engine.dialect.name == "postgresql":
         columns, micros = read_postgres(engine, project_id, window, streams=streams)

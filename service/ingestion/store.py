@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from models.columns import EVENT_FIELDS
 from service.errors import NotFound
-from service.events import EventRecord
-from service.tables import Event, Project, RawEvent
+from service.ingestion.events import EventRecord
+from service.storage.tables import Event, Project, RawEvent
 
 # Rows per INSERT statement on SQLite: under its 32,766 bound parameters (16 columns a row).
 INSERT_CHUNK = 1_000

@@ -14,7 +14,7 @@ def alembic_dir() -> Path:
     (a checkout or editable install), else `./alembic` (the container's working directory)."""
     configured = os.environ.get("RETENTION_AUDIT_ALEMBIC_DIR")
     candidates = [Path(configured)] if configured else []
-    candidates += [Path(__file__).resolve().parent.parent / "alembic", Path.cwd() / "alembic"]
+    candidates += [Path(__file__).resolve().parents[2] / "alembic", Path.cwd() / "alembic"]
     for candidate in candidates:
         if (candidate / "env.py").is_file():
             return candidate

@@ -14,9 +14,9 @@ import uuid
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import jobs
-from service.auditing import run_claimed
-from service.db import transaction
+from service.audits import jobs
+from service.audits.runner import run_claimed
+from service.storage.db import transaction
 
 log = logging.getLogger("retention_audit.worker")
 

@@ -20,7 +20,10 @@ from typing import Any
 
 from starlette.responses import Response
 
-from service.adapters.common import (
+from service.errors import AppError, MalformedBody
+from service.ingestion.events import Rejection
+from service.ingestion.ingest import IngestResult
+from service.vendors.adapters.common import (
     Parsed,
     Translated,
     instant,
@@ -33,9 +36,6 @@ from service.adapters.common import (
     scrub,
     vendor_event,
 )
-from service.errors import AppError, MalformedBody
-from service.events import Rejection
-from service.ingestion import IngestResult
 
 SOURCE = "amplitude"
 REVENUE_FIELDS = ("price", "quantity", "revenue", "productId", "revenueType")

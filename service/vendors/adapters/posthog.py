@@ -20,7 +20,10 @@ from typing import Any
 
 from starlette.responses import Response
 
-from service.adapters.common import (
+from service.errors import AppError, MalformedBody
+from service.ingestion.events import Rejection
+from service.ingestion.ingest import IngestResult
+from service.vendors.adapters.common import (
     Parsed,
     Translated,
     form_fields,
@@ -38,9 +41,6 @@ from service.adapters.common import (
     vendor_event,
     zone,
 )
-from service.errors import AppError, MalformedBody
-from service.events import Rejection
-from service.ingestion import IngestResult
 
 SOURCE = "posthog"
 VOLATILE = ("sent_at",)

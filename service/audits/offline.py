@@ -16,11 +16,11 @@ import orjson
 
 from models.analysis import Progress, user_row
 from models.canonical import columns_from_fields
-from service.auditing import AuditPlan, analyse_events
-from service.events import EventRecord, EventRejected, validate_event
-from service.payloads import GZIP_MAGIC, loads
-from service.reading import records_to_fields
-from service.reports import canonical_json, digest_of
+from service.audits.runner import AuditPlan, analyse_events
+from service.ingestion.events import EventRecord, EventRejected, validate_event
+from service.ingestion.payloads import GZIP_MAGIC, loads
+from service.reports.chain import canonical_json, digest_of
+from service.storage.reading import records_to_fields
 
 MAX_ERRORS_SHOWN = 20
 CSV_NUMBERS = ("value", "cost")

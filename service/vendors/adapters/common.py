@@ -2,7 +2,8 @@
 
 An adapter turns a vendor's request into `VendorEvent`s (or per-item `Rejection`s) and the
 shared result back into the vendor's answer; it never touches the database. Mapping a vendor
-event to a native event (`service.mappings`) and storing both (`service.ingestion`) are shared.
+event to a native event (`service.vendors.mapping_rules`) and storing both
+(`service.ingestion.ingest`) are shared.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ from service.errors import (
     PayloadTooLarge,
     Unauthorized,
 )
-from service.events import EPOCH, MILLISECONDS_ABOVE, Rejection, unstorable
-from service.payloads import loads
-from service.ratelimit import RateLimited
+from service.ingestion.events import EPOCH, MILLISECONDS_ABOVE, Rejection, unstorable
+from service.ingestion.payloads import loads
+from service.ingestion.ratelimit import RateLimited
 
 # Keys that carry a project key in some vendor's format. The key is a credential: it is never
 # stored (keys are kept only as digests), so it is removed from every stored payload.

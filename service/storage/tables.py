@@ -132,7 +132,7 @@ class Event(Base):
         Base.metadata,
         Column("id", BigId, primary_key=True),
         # No foreign key (a check per inserted event was a third of the database's work in
-        # ingestion): `service.event_store` locks the project's row once per batch, and a
+        # ingestion): `service.ingestion.store` locks the project's row once per batch, and a
         # trigger on `project` deletes its events with it (migration 0006).
         Column("project_id", Integer, nullable=False),
         *(_event_column(field) for field in EVENT_FIELDS),
@@ -253,8 +253,8 @@ class AuditUser(Base):
     """One user's results for one mechanic in one audit (fits, markers, risk tier).
 
     `body` is the row's record (`models.analysis.USER_RECORD`) as a compact JSON array, led by
-    its format version (`service.reports.USER_RECORD_FORMAT`): a third of the size of the
-    nested row the API serves, which `service.reports.stored_user_row` rebuilds. Plain text,
+    its format version (`service.reports.chain.USER_RECORD_FORMAT`): a third of the size of the
+    nested row the API serves, which `service.reports.chain.stored_user_row` rebuilds. Plain text,
     not JSON or JSONB: rows are written in bulk and read back whole, never queried inside, and
     the database's JSON parsing of 400k bodies was a fifth of an audit's write.
     """

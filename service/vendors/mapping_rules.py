@@ -24,11 +24,11 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from models.columns import EVENT_FIELDS, MAX_UTC_OFFSET_S
-from service import adapters
-from service.adapters.common import VendorEvent, dig
-from service.events import EventRecord, EventRejected, Rejection, validate_event
-from service.tables import Event, RawEvent
-from service.tables import Mapping as MappingRow
+from service.ingestion.events import EventRecord, EventRejected, Rejection, validate_event
+from service.storage.tables import Event, RawEvent
+from service.storage.tables import Mapping as MappingRow
+from service.vendors import adapters
+from service.vendors.adapters.common import VendorEvent, dig
 
 DEFAULTS = -1  # the rule position recorded for events mapped by the default property names
 DEFAULT_PROPERTIES = {
@@ -315,7 +315,7 @@ def remap(
     Works through the raw events in chunks (keyset by id), and writes only what differs.
     """
     # Imported here: ingestion imports this module for the rules.
-    from service.event_store import store_events
+    from service.ingestion.store import store_events
 
     added = changed = removed = 0
     for chunk in _raw_chunks(session, project_id):
