@@ -94,11 +94,6 @@ class StatsRead(BaseModel):
     mechanics: list[MechanicStats]
 
 
-class ErrorRead(BaseModel):
-    error: str
-    detail: object
-
-
 class AuditCreate(BaseModel):
     """What to audit. All optional: by default every mechanic, all time, default settings."""
 

@@ -275,7 +275,6 @@ class _Heartbeat:
         self._progress: dict[str, Any] = {"stage": "starting", "done": 0, "total": 0}
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"lease-{audit_id}", daemon=True)
-        self.lost = False
 
     def start(self) -> None:
         self._thread.start()
@@ -301,7 +300,6 @@ class _Heartbeat:
                     lease_s=self._lease_s,
                 )
             if not held:
-                self.lost = True
                 return
             if self._stopped.wait(interval):
                 return

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -240,12 +240,3 @@ def _check(row: Any, expected_sequence: int, previous_digest: str | None) -> Cha
     ):
         return bad(f"report {row.audit_id}: its link to the previous report is broken")
     return ChainCheck(row.audit_id, row.sequence, True, None)
-
-
-def count_reports(session: Session, project_id: int) -> int:
-    return int(
-        session.scalar(
-            select(func.count()).select_from(Report).where(Report.project_id == project_id)
-        )
-        or 0
-    )
