@@ -18,7 +18,8 @@ from service.ingestion.ingest import IngestResult, ItemResult
 from service.ingestion.store import insert_ignoring_duplicates, lock_project, store_events
 from service.storage.tables import RawEvent
 from service.vendors.adapters.common import Translated, VendorEvent
-from service.vendors.mapping_rules import apply, load_rules
+from service.vendors.mapping_rules import map_event
+from service.vendors.mapping_store import load_mapping_rules
 
 # Rows per INSERT: under SQLite's 32,766 bound parameters (10 columns a row).
 INSERT_CHUNK = 1_000
@@ -37,10 +38,10 @@ def ingest_vendor(
     Every well-formed vendor event is kept raw (so that a mapping added later can re-map it)
     and is `accepted` the first time and `duplicate` after, whether or not a mapping covers
     it; `rejected` means the vendor event itself is unusable (the adapter said why). An event
-    that a rule matches but cannot map (a cost that is not a number, say) is kept raw,
+    that a mapping rule matches but cannot map (a cost that is not a number, say) is kept raw,
     unmapped, and counted as failed in the mapping's coverage (`GET …/mappings`).
     """
-    rules = load_rules(session, project_id)
+    mapping_rules = load_mapping_rules(session, project_id)
     results: list[ItemResult] = []
     raw_rows: dict[str, dict[str, Any]] = {}
     natives: dict[str, list[EventRecord]] = {}
@@ -51,7 +52,7 @@ def ingest_vendor(
         if item.message_id in raw_rows:
             results.append(ItemResult(index, "duplicate", message_id=item.message_id))
             continue
-        outcome = apply(rules, item)
+        outcome = map_event(mapping_rules, item)
         record = None
         if outcome.native is not None:
             try:
@@ -61,7 +62,11 @@ def ingest_vendor(
             except EventRejected:
                 record = None
         raw_rows[item.message_id] = _raw_row(
-            item, project_id=project_id, mapped=record is not None, rule=outcome.rule, now=now
+            item,
+            project_id=project_id,
+            mapped=record is not None,
+            position=outcome.position,
+            now=now,
         )
         if record is not None:
             natives.setdefault(item.source, []).append(record)
@@ -76,7 +81,7 @@ def ingest_vendor(
 
 
 def _raw_row(
-    event: VendorEvent, *, project_id: int, mapped: bool, rule: int | None, now: datetime
+    event: VendorEvent, *, project_id: int, mapped: bool, position: int | None, now: datetime
 ) -> dict[str, Any]:
     return {
         "project_id": project_id,
@@ -87,7 +92,7 @@ def _raw_row(
         "ts": event.ts,
         "payload": event.payload,
         "mapped": mapped,
-        "rule_position": rule,
+        "rule_position": position,
         "received_at": now,
     }
 

@@ -14,7 +14,7 @@ from service.ingestion.events import Rejection
 from service.projects.keys import Scope
 from service.storage.tables import Event
 from service.vendors.adapters.common import VendorEvent
-from service.vendors.mapping_rules import DEFAULTS, Rule, apply
+from service.vendors.mapping_rules import DEFAULTS, MappingRule, map_event
 from tests.service.conftest import ProjectKey
 from tests.service.factories import native_batch
 from tests.service.test_adapter_common import basic, counts, extra_key
@@ -29,13 +29,15 @@ def vendor(name: str, **properties: Any) -> VendorEvent:
     )  # fmt: skip
 
 
-SPIN = Rule(0, "Spin", "slots", "response", cost_property="bet", option_property="machine")
-WIN = Rule(1, "Spin Result", "slots", "reward", filters={"won": True}, value_property="coins")
+SPIN = MappingRule(0, "Spin", "slots", "response", cost_property="bet", option_property="machine")
+WIN = MappingRule(
+    1, "Spin Result", "slots", "reward", filters={"won": True}, value_property="coins"
+)
 
 
 def test_first_matching_rule_maps_name_and_properties() -> None:
-    outcome = apply([SPIN, WIN], vendor("Spin", bet="2.5", machine=7))
-    assert outcome.rule == 0
+    outcome = map_event([SPIN, WIN], vendor("Spin", bet="2.5", machine=7))
+    assert outcome.position == 0
     assert outcome.native is not None
     assert {k: outcome.native[k] for k in ("mechanic", "kind", "cost", "option")} == {
         "mechanic": "slots", "kind": "response", "cost": 2.5, "option": "7",
@@ -44,27 +46,27 @@ def test_first_matching_rule_maps_name_and_properties() -> None:
 
 
 def test_filters_compare_as_json() -> None:
-    assert apply([WIN], vendor("Spin Result", won=True, coins=5)).rule == 1
-    assert apply([WIN], vendor("Spin Result", won=1, coins=5)).rule is None  # 1 is not true
-    nested = Rule(0, "*", "box", "reward", filters={"box.tier": ["gold", "rare"]})
-    assert apply([nested], vendor("Open", box={"tier": "rare"})).rule == 0
-    assert apply([nested], vendor("Open", box={"tier": "common"})).rule is None
+    assert map_event([WIN], vendor("Spin Result", won=True, coins=5)).position == 1
+    assert map_event([WIN], vendor("Spin Result", won=1, coins=5)).position is None  # 1 is not true
+    nested = MappingRule(0, "*", "box", "reward", filters={"box.tier": ["gold", "rare"]})
+    assert map_event([nested], vendor("Open", box={"tier": "rare"})).position == 0
+    assert map_event([nested], vendor("Open", box={"tier": "common"})).position is None
 
 
 def test_defaults_apply_where_no_rule_matches() -> None:
-    outcome = apply([SPIN], vendor("Payout", mechanic="slots", kind="reward", value=3))
-    assert outcome.rule == DEFAULTS
+    outcome = map_event([SPIN], vendor("Payout", mechanic="slots", kind="reward", value=3))
+    assert outcome.position == DEFAULTS
     assert outcome.native is not None
     assert (outcome.native["kind"], outcome.native["value"]) == ("reward", 3.0)
-    assert apply([SPIN], vendor("Page Viewed", path="/")).rule is None
-    assert apply([], vendor("Spin", mechanic="slots", kind="spin")).failure == Rejection(
+    assert map_event([SPIN], vendor("Page Viewed", path="/")).position is None
+    assert map_event([], vendor("Spin", mechanic="slots", kind="spin")).failure == Rejection(
         "properties.kind", "must be 'response' or 'reward'"
     )
 
 
 def test_a_rule_that_cannot_map_says_which_property() -> None:
-    outcome = apply([SPIN], vendor("Spin", bet="a lot"))
-    assert (outcome.rule, outcome.native) == (0, None)
+    outcome = map_event([SPIN], vendor("Spin", bet="a lot"))
+    assert (outcome.position, outcome.native) == (0, None)
     assert outcome.failure == Rejection("properties.bet", "must be a number")
 
 
