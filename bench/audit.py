@@ -276,7 +276,8 @@ def _pss(pid: int) -> int:
 def _audit_child(target: str, processes: int | None) -> dict[str, Any]:
     from bench.models_kernels import expectation_kernel
     from service.audits import jobs
-    from service.audits.runner import analyse_events, analysis_pool, plan_audit
+    from service.audits.planning import plan_audit
+    from service.audits.runner import analyse_events, analysis_pool
     from service.reports.chain import store_report
     from service.settings import Settings
     from service.storage.db import make_engine, make_sessionmaker, transaction

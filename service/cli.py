@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.analysis import Progress
-from service.audits.runner import plan_audit
+from service.audits.planning import plan_audit
 from service.audits.worker import run_one, run_worker, worker_name
 from service.errors import InvalidInput
 from service.projects import projects

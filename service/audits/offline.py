@@ -16,7 +16,8 @@ import orjson
 
 from models.analysis import Progress, user_row
 from models.canonical import columns_from_fields
-from service.audits.runner import AuditPlan, analyse_events
+from service.audits.planning import AuditPlan
+from service.audits.runner import analyse_events
 from service.ingestion.events import EventRecord, EventRejected, validate_event
 from service.ingestion.payloads import GZIP_MAGIC, loads
 from service.reports.chain import canonical_json, digest_of

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from models.risk import TIERS
 from service.audits import jobs
-from service.audits.runner import iso_instant, plan_audit
+from service.audits.planning import plan_audit
+from service.audits.runner import iso_instant
 from service.errors import InvalidInput
 from service.reports.chain import load_report, stored_user_row
 from service.storage.tables import Audit, AuditUser

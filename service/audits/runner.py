@@ -1,4 +1,4 @@
-"""Audits: the one place where rows become arrays, arrays become a report, and the report
+"""Running audits: the one place where rows become arrays, arrays become a report, and the report
 becomes rows (events → arrays → models → report → rows).
 
 The HTTP API, the workers and the offline CLI all audit through `analyse_events`, so the same
@@ -10,9 +10,8 @@ from __future__ import annotations
 import platform
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,102 +21,18 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import service
-from models import localtime
-from models.analysis import AnalysisConfig, Progress
+from models.analysis import Progress
 from models.canonical import InputSummary
 from models.columns import EventColumns
-from models.rules import DEFAULT_TABLE, DecisionTable
 from service.audits import jobs
 from service.audits.parallel import AnalysisPool, analyse_on_cores
-from service.errors import InvalidInput
+from service.audits.planning import AuditPlan, plan_audit
 from service.metrics import AUDIT_SECONDS, AUDITS
 from service.projects import projects
 from service.reports.chain import store_report
 from service.reports.model import report_body
 from service.storage.db import transaction
-from service.storage.event_window import EventWindow
 from service.storage.reading import estimated_events, read_events
-
-REQUEST_KEYS = frozenset({"mechanics", "from", "to", "config"})
-
-
-@dataclass(frozen=True, slots=True)
-class AuditPlan:
-    """A validated audit request: what to read, how to analyse, which rules to apply."""
-
-    window: EventWindow
-    config: AnalysisConfig
-    table: DecisionTable
-    rule_overrides: dict[str, float]
-
-    def config_dict(self) -> dict[str, Any]:
-        return {
-            "analysis": self.config.as_dict(),
-            "rules": dict(sorted(self.rule_overrides.items())),
-        }
-
-
-def plan_audit(
-    request: Mapping[str, Any],
-    *,
-    time_zone: str | None = None,
-    table: DecisionTable = DEFAULT_TABLE,
-) -> AuditPlan:
-    """Validate an audit request (`mechanics`, `from`, `to`, `config`); errors name the field.
-
-    `config` holds analysis settings (e.g. `session_gap_s`) and, under `rules`, threshold
-    overrides keyed `rule-id.threshold` (e.g. `{"loss-chasing.min_share": 0.2}`).
-    `time_zone`: the project's declared zone, the audit's unless `config` sets `time_zone`
-    (a zone, or null for none); the plan's config, and so the report, records the one used.
-    """
-    unknown = set(request) - REQUEST_KEYS
-    if unknown:
-        raise InvalidInput(f"unknown field(s): {', '.join(sorted(unknown))}")
-    mechanics = request.get("mechanics") or []
-    if not isinstance(mechanics, list) or not all(isinstance(m, str) and m for m in mechanics):
-        raise InvalidInput("mechanics: must be a list of mechanic names")
-    start = _instant(request.get("from"), "from")
-    end = _instant(request.get("to"), "to")
-    if start is not None and end is not None and start >= end:
-        raise InvalidInput("from: must be earlier than to")
-    config = dict(request.get("config") or {})
-    if time_zone is not None:
-        try:
-            localtime.check_time_zone(time_zone)
-        except ValueError as exc:
-            raise InvalidInput(f"time_zone: {exc}") from None
-        config.setdefault("time_zone", time_zone)
-    overrides = config.pop("rules", None) or {}
-    if not isinstance(overrides, dict):
-        raise InvalidInput("config.rules: must map 'rule-id.threshold' to a number")
-    try:
-        analysis = AnalysisConfig.from_dict(config)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput(f"config: {exc}") from None
-    try:
-        ruled = table.with_overrides(overrides)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput(f"config.rules: {exc}") from None
-    return AuditPlan(
-        window=EventWindow(start=start, end=end, mechanics=tuple(sorted(set(mechanics)))),
-        config=analysis,
-        table=ruled,
-        rule_overrides={str(k): float(v) for k, v in overrides.items()},
-    )
-
-
-def _instant(value: Any, field: str) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(f"{field}: must be an RFC 3339 timestamp")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"{field}: {value!r} is not RFC 3339") from None
-    if parsed.tzinfo is None:
-        raise InvalidInput(f"{field}: needs a time zone")
-    return parsed.astimezone(UTC)
 
 
 def engine_provenance() -> dict[str, str]:

@@ -449,7 +449,7 @@ class ChainProblem(Body):
 
 
 class ChainVerification(Body):
-    """The check of a project's chain of reports up to one (`service.reports.chain.verify_chain`)."""
+    """The check of a project's chain of reports up to one (`chain.verify_chain`)."""
 
     audit_id: str
     valid: bool

@@ -11,7 +11,8 @@ from models import synthetic
 from models.analysis import AnalysisConfig, analyse
 from models.rules import DEFAULT_TABLE
 from service.audits.parallel import AnalysisPool, analyse_on_cores
-from service.audits.runner import analysis_pool, plan_audit
+from service.audits.planning import plan_audit
+from service.audits.runner import analysis_pool
 from service.projects import projects
 from service.storage.db import make_sessionmaker, transaction
 from service.storage.tables import Event
