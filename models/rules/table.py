@@ -1,6 +1,6 @@
 """The decision table: data, versioned by a digest of its content.
 
-Each row is a `Rule` — the seed's situation and insight, a recommendation, a base severity,
+Each row is a `Rule` — the situation and its insight, a recommendation, a base severity,
 references, and its thresholds as named data with a rationale and a reference, so
 `with_overrides({"loss-chasing.min_share": 0.2})` yields a new table with a new version.
 """

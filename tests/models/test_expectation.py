@@ -87,7 +87,7 @@ def test_td0_chain_with_gamma_zero_is_rescorla_wagner() -> None:
 
 
 def test_td0_tabular_is_the_seed_update() -> None:
-    # the seed's td_update applied transition by transition, one table per unit
+    # the textbook TD(0) update applied transition by transition, one table per unit
     rng = np.random.default_rng(5)
     lengths = np.array([7, 3, 12])
     seg = Segments.from_lengths(lengths)

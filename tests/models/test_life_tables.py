@@ -24,8 +24,8 @@ def _pairs(key: NDArray[np.int32], size: int) -> NDArray[np.int64]:
 
 
 def _reference_tables(win: NDArray[np.bool_], rows: _MechanicRows) -> OutcomeTables:
-    # The vectorised numpy form the compiled pass replaced (models/schedule.py before
-    # 2026-11-28), kept as the known answer: every table must match it exactly.
+    # An independent vectorised numpy form of the life tables, kept as the known answer: every
+    # table the compiled pass builds must match it exactly.
     units = rows.units
     n = units.rows
     row = np.arange(n, dtype=np.int32)
