@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from models.columns import NO_OPTION, RESPONSE, REWARD
+from models.columns import NO_OPTION, NO_SESSION, RESPONSE, REWARD, EventColumns
 from models.synthetic.mechanics import Mechanics, mechanics
 from models.synthetic.population import Tracks, Users, tracks, users, waking_hours
 from models.synthetic.specs import (
@@ -468,18 +468,21 @@ def _product(
     track = np.concatenate(log.track)
     option = np.concatenate(log.option).astype(np.int32)
     return SimulatedProduct(
-        user=user_code[track],
-        mechanic=mech[track].astype(np.int32),
-        kind=np.concatenate(log.kind),
-        t=np.concatenate(log.t),
-        value=np.concatenate(log.value),
-        cost=np.concatenate(log.cost),
-        option=option,
-        delay_s=np.concatenate(log.delay),
-        utc_offset_s=u.offset[track].astype(np.int32),
-        user_ids=tr.user_ids,
-        mechanics=names,
-        options=tuple(mx.option_names),
+        events=EventColumns(
+            user=user_code[track],
+            mechanic=mech[track].astype(np.int32),
+            kind=np.concatenate(log.kind),
+            t=np.concatenate(log.t),
+            value=np.concatenate(log.value),
+            cost=np.concatenate(log.cost),
+            option=option,
+            session=np.full(track.shape[0], NO_SESSION, dtype=np.int64),
+            utc_offset_s=u.offset[track].astype(np.int32),
+            delay_s=np.concatenate(log.delay),
+            user_ids=tr.user_ids,
+            mechanics=names,
+            options=tuple(mx.option_names),
+        ),
         spec=spec,
         tracks=TrackTruth(
             user=user_code,

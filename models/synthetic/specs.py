@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from models.columns import NO_OPTION, NO_SESSION, OFFSET_UNKNOWN, RESPONSE, EventColumns
+from models.columns import NO_OPTION, OFFSET_UNKNOWN, RESPONSE, EventColumns
 
 SESSION_GAP_S = 1800.0  # matches AnalysisConfig.session_gap_s's default
 
@@ -198,46 +198,16 @@ class SimulatedProduct:
     Events are in simulation order (not sorted). Codes index the sorted name tuples.
     """
 
-    user: NDArray[np.int64]
-    mechanic: NDArray[np.int32]
-    kind: NDArray[np.int8]
-    t: NDArray[np.float64]
-    value: NDArray[np.float64]
-    cost: NDArray[np.float64]
-    option: NDArray[np.int32]
-    delay_s: NDArray[np.float64]
-    utc_offset_s: NDArray[np.int32]
-    user_ids: tuple[str, ...]
-    mechanics: tuple[str, ...]
-    options: tuple[str, ...]
+    events: EventColumns
     spec: ProductSpec
     tracks: TrackTruth
 
     def __len__(self) -> int:
-        return int(self.t.shape[0])
+        return len(self.events)
 
     def truth_kind(self, mechanic: str) -> str:
         """The ground-truth schedule kind of a mechanic."""
         return next(m.schedule.kind for m in self.spec.mechanics if m.name == mechanic)
-
-    def columns(self) -> EventColumns:
-        """The events as `EventColumns` (codes already sorted; no string encoding needed)."""
-        n = len(self)
-        return EventColumns(
-            user=self.user,
-            mechanic=self.mechanic,
-            kind=self.kind,
-            t=self.t,
-            value=self.value,
-            cost=self.cost,
-            option=self.option,
-            session=np.full(n, NO_SESSION, dtype=np.int64),
-            utc_offset_s=self.utc_offset_s,
-            delay_s=self.delay_s,
-            user_ids=self.user_ids,
-            mechanics=self.mechanics,
-            options=self.options,
-        )
 
     def native_events(self, *, id_prefix: str = "sim") -> list[dict[str, Any]]:
         """The events as native JSON objects, ready to post.
@@ -246,30 +216,31 @@ class SimulatedProduct:
         so they round-trip exactly); the zone offset goes into `properties.utc_offset_s` and a
         wait-or-pay offer's wait into `properties.delay_s`.
         """
+        e = self.events
         stamps = np.datetime_as_string(
-            np.round(self.t * 1000.0).astype(np.int64).astype("datetime64[ms]"), unit="ms"
+            np.round(e.t * 1000.0).astype(np.int64).astype("datetime64[ms]"), unit="ms"
         )
         out: list[dict[str, Any]] = []
         for i in range(len(self)):
-            is_response = int(self.kind[i]) == RESPONSE
+            is_response = int(e.kind[i]) == RESPONSE
             props: dict[str, Any] = {}
-            if int(self.utc_offset_s[i]) != OFFSET_UNKNOWN:
-                props["utc_offset_s"] = int(self.utc_offset_s[i])
-            if is_response and np.isfinite(self.delay_s[i]):
-                props["delay_s"] = float(self.delay_s[i])
+            if int(e.utc_offset_s[i]) != OFFSET_UNKNOWN:
+                props["utc_offset_s"] = int(e.utc_offset_s[i])
+            if is_response and np.isfinite(e.delay_s[i]):
+                props["delay_s"] = float(e.delay_s[i])
             event: dict[str, Any] = {
-                "user_id": self.user_ids[int(self.user[i])],
+                "user_id": e.user_ids[int(e.user[i])],
                 "timestamp": f"{stamps[i]}Z",
-                "mechanic": self.mechanics[int(self.mechanic[i])],
+                "mechanic": e.mechanics[int(e.mechanic[i])],
                 "kind": "response" if is_response else "reward",
                 "message_id": f"{id_prefix}-{i}",
             }
             if is_response:
-                event["cost"] = float(self.cost[i])
-                opt = int(self.option[i])
-                event["option"] = self.options[opt] if opt != NO_OPTION else None
+                event["cost"] = float(e.cost[i])
+                opt = int(e.option[i])
+                event["option"] = e.options[opt] if opt != NO_OPTION else None
             else:
-                event["value"] = float(self.value[i])
+                event["value"] = float(e.value[i])
             if props:
                 event["properties"] = props
             out.append(event)

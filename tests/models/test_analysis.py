@@ -51,7 +51,7 @@ def _mixed_product_columns() -> EventColumns:
         population=PopulationSpec(n_users=30, responses=(20.0, 60.0)),
     )
     spec = ProductSpec(mechanics=(bandit, *demo_spec(40).mechanics, timer))
-    return simulate_product(spec, 11).columns()
+    return simulate_product(spec, 11).events
 
 
 COLUMNS = _mixed_product_columns()
@@ -300,7 +300,7 @@ def _demo_bar(analysis: Analysis) -> None:
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_the_demo_product_reads_as_designed(seed: int) -> None:
-    _demo_bar(analyse(simulate_demo(seed).columns(), config=AnalysisConfig(), table=DEFAULT_TABLE))
+    _demo_bar(analyse(simulate_demo(seed).events, config=AnalysisConfig(), table=DEFAULT_TABLE))
 
 
 def columns_from_native(events: list[dict[str, Any]]) -> EventColumns:
@@ -327,7 +327,7 @@ def test_the_demo_posted_as_native_events_reads_the_same() -> None:
     events = json.loads(json.dumps(demo_native_events(seed=0)))
     from_json = analyse(columns_from_native(events), config=AnalysisConfig(), table=DEFAULT_TABLE)
     _demo_bar(from_json)
-    direct = analyse(simulate_demo(0).columns(), config=AnalysisConfig(), table=DEFAULT_TABLE)
+    direct = analyse(simulate_demo(0).events, config=AnalysisConfig(), table=DEFAULT_TABLE)
     _close(from_json.as_dict(), direct.as_dict())
 
 

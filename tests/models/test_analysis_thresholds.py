@@ -14,7 +14,7 @@ from models.analysis import Analysis, AnalysisConfig, analyse
 from models.rules import DEFAULT_TABLE, DecisionTable
 from models.synthetic import rule_scenarios, simulate_product
 
-COLUMNS = simulate_product(rule_scenarios(60), 5).columns()
+COLUMNS = simulate_product(rule_scenarios(60), 5).events
 BASE = analyse(COLUMNS, config=AnalysisConfig(), table=DEFAULT_TABLE)
 
 

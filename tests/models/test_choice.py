@@ -74,7 +74,7 @@ def _independent_max_loglik(choices: list[int], rewards: list[float]) -> float:
 
 def test_max_loglik_matches_an_independent_fit() -> None:
     product = choice_product(15, 200, seed=7)
-    cols = product.columns()
+    cols = product.events
     tr = build_trials(cols, session_gap_s=1800.0, observed_until=float(cols.t.max()))
     choice = tr.option.astype(np.int64)
     fit = fit_choice(

@@ -46,9 +46,9 @@ def test_discount_rates_are_recovered_from_simulated_users() -> None:
         ),
         0,
     )
-    cols = product.columns()
+    cols = product.events
     tr = build_trials(cols, session_gap_s=1800.0, observed_until=float(cols.t.max()))
-    pay = tr.option == product.options.index("pay")
+    pay = tr.option == product.events.options.index("pay")
     fit = fit_discounting(tr.delay_s, pay, tr.cost, tr.gain, tr.units, min_choices=10)
     ok = fit.status == FITTED
     assert ok.mean() > 0.7

@@ -49,9 +49,9 @@ def _simulate(seed: int, **population: object) -> tuple[Trials, np.ndarray]:
     product = simulate_product(
         ProductSpec(mechanics=(MechanicSpec(name="m", schedule=schedule, population=pop),)), seed
     )
-    cols = product.columns()
+    cols = product.events
     tr = build_trials(cols, session_gap_s=1800.0, observed_until=float(cols.t.max()))
-    b_delta = np.empty(len(product.user_ids))
+    b_delta = np.empty(len(product.events.user_ids))
     b_delta[product.tracks.user] = product.tracks.b_delta
     return tr, b_delta[tr.unit_user]
 

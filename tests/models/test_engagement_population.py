@@ -293,7 +293,7 @@ def test_compiled_moments_match_the_posterior() -> None:
 def test_analysis_reports_the_population_fit_whatever_the_partitions() -> None:
     # the users' posterior columns and the mechanic's population, from the whole log and from
     # three partitions merged: the same bits
-    columns = simulate_demo(0).columns()
+    columns = simulate_demo(0).events
     config = AnalysisConfig(observed_until=float(columns.t.max()))
     whole = analyse(columns, config=config, table=DEFAULT_TABLE)
     parts = [analyse_partition(p, config=config) for p in split_by_user(columns, 3)]

@@ -106,7 +106,7 @@ def test_partition_statistics_add_up_exactly() -> None:
             ),
         )
     )
-    cols = simulate_product(spec, 0).columns()
+    cols = simulate_product(spec, 0).events
     tr = build_trials(cols, session_gap_s=1800.0, observed_until=float(cols.t.max()))
 
     def stats_of(keep: np.ndarray) -> ScheduleStats:
@@ -163,7 +163,7 @@ def _identify_one(
     pop = PopulationSpec(n_users=80, responses=(30.0, 200.0), **population)  # type: ignore[arg-type]
     cols = simulate_product(
         ProductSpec(mechanics=(MechanicSpec(name="m", schedule=schedule, population=pop),)), seed
-    ).columns()
+    ).events
     if not send_zones:
         cols = dataclasses.replace(
             cols, utc_offset_s=np.full_like(cols.utc_offset_s, OFFSET_UNKNOWN)
@@ -204,7 +204,7 @@ def test_a_daily_reset_is_told_beside_mechanics_that_pay_many_times_a_day(seed: 
             for name, schedule in (("daily", daily), ("hourly", hourly), ("slots", slots))
         )
     )
-    cols = simulate_product(spec, seed).columns()
+    cols = simulate_product(spec, seed).events
     cols = dataclasses.replace(cols, utc_offset_s=np.full_like(cols.utc_offset_s, OFFSET_UNKNOWN))
     report = analyse(cols, config=AnalysisConfig(), table=DEFAULT_TABLE).as_dict()
     kinds = {m["mechanic"]: m["schedule"]["kind"] for m in report["mechanics"]}
@@ -281,7 +281,7 @@ def test_a_fixed_ratio_restarting_each_session_is_never_pity(gap_s: float) -> No
     pop = PopulationSpec(n_users=80, responses=(20.0, 300.0), b0=(0.5, 3.0))
     cols = simulate_product(
         ProductSpec(mechanics=(MechanicSpec(name="m", schedule=schedule, population=pop),)), 0
-    ).columns()
+    ).events
     tr = build_trials(cols, session_gap_s=gap_s, observed_until=float(cols.t.max()))
     s = identify(
         schedule_stats(
@@ -347,7 +347,7 @@ def test_a_session_restarting_fixed_ratio_cut_by_an_audit_window_is_no_slot_mach
     # the last reward looks flat. Its hazard still rises along the session's own count, so it
     # must not be called a variable ratio (it was, in the calibration sample at seed 205)
     product = simulate_product(schedule_benchmark(224, seed=205), 205)
-    columns = product.columns()
+    columns = product.events
     columns = columns.take(columns.t >= columns.t.min() + 3 * 86400.0)
     mechanic = columns.mechanics.index("m0141-fixed_ratio-session_reset")
     analysis = analyse(

@@ -29,13 +29,13 @@ def _one(schedule: ScheduleSpec, **population: object) -> ProductSpec:
 
 
 def _trials(spec: ProductSpec, seed: int = 0):  # type: ignore[no-untyped-def]
-    cols = simulate_product(spec, seed).columns()
+    cols = simulate_product(spec, seed).events
     return build_trials(cols, session_gap_s=1800.0, observed_until=float(cols.t.max()))
 
 
 def test_same_seed_same_log_other_seed_other_log() -> None:
     spec = _one(ScheduleSpec(kind="variable_ratio", ratio=4.0))
-    a, b, c = simulate_product(spec, 1), simulate_product(spec, 1), simulate_product(spec, 2)
+    a, b, c = (simulate_product(spec, s).events for s in (1, 1, 2))
     np.testing.assert_array_equal(a.t, b.t)
     np.testing.assert_array_equal(a.value, b.value)
     assert a.t.shape != c.t.shape or not np.array_equal(a.t, c.t)
@@ -82,7 +82,9 @@ def test_native_events_round_trip_times_and_fields() -> None:
     assert {e["kind"] for e in events} == {"response", "reward"}
     for i in (0, len(events) // 2, len(events) - 1):
         parsed = dt.datetime.strptime(events[i]["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ")
-        assert parsed.replace(tzinfo=dt.UTC).timestamp() == pytest.approx(product.t[i], abs=1e-6)
+        assert parsed.replace(tzinfo=dt.UTC).timestamp() == pytest.approx(
+            product.events.t[i], abs=1e-6
+        )
     responses = [e for e in events if e["kind"] == "response"]
     assert all("value" not in e and "cost" in e for e in responses)
     assert len({e["message_id"] for e in events}) == len(events)
@@ -91,9 +93,9 @@ def test_native_events_round_trip_times_and_fields() -> None:
 
 def test_streak_loss_is_a_negative_reward() -> None:
     product = simulate_demo(seed=0, n_users=30)
-    daily = product.mechanics.index("daily_reward")
-    rewards = (product.kind != RESPONSE) & (product.mechanic == daily)
-    assert (product.value[rewards] < 0).any()
+    daily = product.events.mechanics.index("daily_reward")
+    rewards = (product.events.kind != RESPONSE) & (product.events.mechanic == daily)
+    assert (product.events.value[rewards] < 0).any()
 
 
 def test_benchmark_covers_every_kind_equally() -> None:

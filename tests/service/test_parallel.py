@@ -19,7 +19,7 @@ from service.storage.tables import Event
 
 
 def test_processes_do_not_change_the_report() -> None:
-    columns = synthetic.simulate_demo(seed=11, n_users=60).columns()
+    columns = synthetic.simulate_demo(seed=11, n_users=60).events
     config = dataclasses.replace(AnalysisConfig(), partition_events=1000)
     assert len(columns) > 4 * config.partition_events
     single = analyse(columns, config=AnalysisConfig(), table=DEFAULT_TABLE)
@@ -37,7 +37,7 @@ def test_processes_do_not_change_the_report() -> None:
 
 
 def test_a_pool_started_ahead_gives_the_same_report() -> None:
-    columns = synthetic.simulate_demo(seed=12, n_users=40).columns()
+    columns = synthetic.simulate_demo(seed=12, n_users=40).events
     config = dataclasses.replace(AnalysisConfig(), partition_events=1000)
     single = analyse(columns, config=AnalysisConfig(), table=DEFAULT_TABLE)
     with AnalysisPool(2) as pool:

@@ -116,7 +116,7 @@ def choice_bar(
     gaps: list[float] = []
     for k in range(sets):
         product = choice_product(n_users, trials, seed + k)
-        analysis = analyse(product.columns(), config=config, table=DEFAULT_TABLE)
+        analysis = analyse(product.events, config=config, table=DEFAULT_TABLE)
         idx = _truth_index(product, analysis)
         users = analysis.users
         fitted = users["choice_status"] == "fitted"
@@ -157,11 +157,11 @@ def _choice_reference_gaps(
     reference_users: int,
 ) -> list[float]:
     """|ℓ̂ − ℓ̂_reference| of the first fitted users, the reference fit on their raw trials."""
-    cols = product.columns()
+    cols = product.events
     resp = cols.kind == 0
     gaps = []
     for row in np.flatnonzero(fitted)[:reference_users]:
-        u = product.user_ids.index(str(users["user_id"][row]))
+        u = product.events.user_ids.index(str(users["user_id"][row]))
         mine = np.flatnonzero(resp & (cols.user == u))
         mine = mine[np.argsort(cols.t[mine], kind="stable")]
         rew = {

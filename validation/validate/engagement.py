@@ -74,7 +74,7 @@ def engagement_bar(
     engagement model with |b_δ| ∈ [1, 3] (half of them loss chasers, b_δ < 0)."""
     config = AnalysisConfig()
     product = _engagement_product(n_users, sign_responses, seed)
-    analysis = analyse(product.columns(), config=config, table=DEFAULT_TABLE)
+    analysis = analyse(product.events, config=config, table=DEFAULT_TABLE)
     truth = product.tracks.b_delta[_truth_index(product, analysis)]
     fitted = analysis.users["fit_status"] == "fitted"
     sign_ok = np.sign(analysis.users["b_delta"][fitted]) == np.sign(truth[fitted])
@@ -85,7 +85,7 @@ def engagement_bar(
     td = truth[fitted]
     eb_lo, eb_hi = users["b_delta_eb_lo"][fitted], users["b_delta_eb_hi"][fitted]
     product = _engagement_product(n_users, alpha_responses, seed + 1)
-    analysis = analyse(product.columns(), config=config, table=DEFAULT_TABLE)
+    analysis = analyse(product.events, config=config, table=DEFAULT_TABLE)
     true_alpha = product.tracks.alpha[_truth_index(product, analysis)]
     fitted = analysis.users["fit_status"] == "fitted"
     a = analysis.users["engagement_alpha"][fitted].astype(float)

@@ -23,9 +23,7 @@ class RulesBar:
 def rules_bar(n_users: int = 80, *, seed: int = 0) -> RulesBar:
     product = simulate_product(rule_scenarios(n_users), seed)
     # the simulated users all live at UTC+0, and the product says so (its declared zone)
-    analysis = analyse(
-        product.columns(), config=AnalysisConfig(time_zone="UTC"), table=DEFAULT_TABLE
-    )
+    analysis = analyse(product.events, config=AnalysisConfig(time_zone="UTC"), table=DEFAULT_TABLE)
     by_mechanic = {m.mechanic: [f.rule_id for f in m.findings] for m in analysis.mechanics}
     return RulesBar(
         fired={r.rule_id: r.rule_id in by_mechanic.get(r.rule_id, []) for r in DEFAULT_TABLE.rules},

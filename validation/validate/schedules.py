@@ -28,7 +28,7 @@ SCHEDULE_MIN_MECHANICS = 200
 def _truth_index(product: SimulatedProduct, analysis: Analysis) -> NDArray[np.int64]:
     """For each row of the analysis' user table, the index of its simulated track."""
     key = {
-        (product.user_ids[int(u)], product.mechanics[int(m)]): i
+        (product.events.user_ids[int(u)], product.events.mechanics[int(m)]): i
         for i, (u, m) in enumerate(zip(product.tracks.user, product.tracks.mechanic, strict=True))
     }
     users = analysis.users
@@ -88,7 +88,7 @@ def schedule_bar(
     product = simulate_product(
         schedule_benchmark(n_mechanics, seed=seed, users=users, responses=responses), seed
     )
-    columns = product.columns()
+    columns = product.events
     if window_days > 0:
         columns = columns.take(columns.t >= columns.t.min() + window_days * 86400.0)
     analysis = analyse(columns, config=AnalysisConfig(), table=DEFAULT_TABLE)
