@@ -4,8 +4,10 @@ A kernel is a plain Python function under the `compiled` decorator: numba compil
 first call and caches it on disk (numba's `cache=True`: in `NUMBA_CACHE_DIR` when set — the
 Docker image points it at the data volume — else next to the kernel's module or in the user's
 cache folder), so compilation is paid once per machine; with no writable folder, once per
-process. Kernels are compiled without fast-math unless they say otherwise, so they evaluate
-exactly the floating-point steps they are written with.
+process. Kernels are compiled without fast-math: they evaluate exactly the floating-point steps
+they are written with, in the order written, so a kernel gives the same bits on any CPU — with
+fast-math, sums regrouped by the vector width and multiply-adds fused where the CPU has them
+moved figures of the report in their seventh digit from one machine to another.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ _REGISTERED: set[int] = set()
 
 def kernel_helper(function: _Kernel) -> _Kernel:
     """Mark a plain function as callable from kernels: numba inlines it into each kernel that
-    calls it (in numba's own representation, so the kernel's floating-point options apply to it
-    as to the kernel's own lines). Python and numpy callers call the function as it is."""
+    calls it (in numba's own representation, compiled with the kernel's own lines). Python and
+    numpy callers call the function as it is."""
     _HELPERS.append(function)
     return function
 
@@ -42,15 +44,9 @@ class compiled:  # noqa: N801 - used as a decorator
     process that never runs one — the web server, a merge without engagement fits — never
     loads the compiler."""
 
-    def __init__(self, function: _Kernel, **options: Any) -> None:
+    def __init__(self, function: _Kernel) -> None:
         self._function = function
-        self._options = options
         self._kernel: _Kernel | None = None
-
-    @classmethod
-    def with_options(cls, **options: Any) -> Callable[[_Kernel], compiled]:
-        """The decorator with numba compile options (such as fast-math flags)."""
-        return lambda function: cls(function, **options)
 
     def __call__(self, *args: Any) -> Any:
         if self._kernel is None:
@@ -58,7 +54,7 @@ class compiled:  # noqa: N801 - used as a decorator
 
             _register_helpers()
             try:
-                self._kernel = numba.njit(cache=True, nogil=True, **self._options)(self._function)
+                self._kernel = numba.njit(cache=True, nogil=True)(self._function)
             except RuntimeError:  # no writable cache folder: compile for this process only
-                self._kernel = numba.njit(cache=False, nogil=True, **self._options)(self._function)
+                self._kernel = numba.njit(cache=False, nogil=True)(self._function)
         return self._kernel(*args)

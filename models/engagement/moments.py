@@ -13,10 +13,9 @@ from models.compiled import compiled
 from models.engagement.cofactors import symmetric_cofactors
 
 
-# sums in any order, fused multiply-adds, reciprocals and the library's faster exp and log: a
-# unit's moments still read its own values only, in a fixed order, so any partition of the
-# units gives the same (the E-step's moments agree with numpy's to about 10⁻¹³)
-@compiled.with_options(fastmath={"reassoc", "contract", "afn", "arcp"})
+# a unit's moments read its own values only, in a fixed order, so any partition of the units
+# gives the same bits (the E-step's moments agree with numpy's to about 10⁻¹³)
+@compiled
 def _population_moments(
     quad: NDArray[np.float64],
     log_w: NDArray[np.float64],

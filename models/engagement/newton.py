@@ -65,7 +65,7 @@ _HALVINGS = 40
 _STEP_CAP = 10.0
 
 
-@compiled.with_options(fastmath={"reassoc"})  # sums in any order: they vectorise
+@compiled
 def _engagement_fits(
     reward: NDArray[np.float64],
     sign: NDArray[np.float64],
