@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 import service
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_exception_handler(AppError, _app_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     for module in (health, events, projects, audits, rules, mappings, vendors):
         app.include_router(module.router)
     return app
@@ -88,6 +90,17 @@ def _json(status_code: int, body: object, headers: dict[str, str] | None = None)
 
 async def _app_error(_request: Request, exc: AppError) -> Response:
     return _json(exc.status_code, exc.body(), exc.headers)
+
+
+# what the framework itself refuses (a body that is not UTF-8 JSON, an unknown route or method),
+# in the API's one error shape
+_HTTP_ERRORS = {400: "MalformedBody", 404: "NotFound", 405: "MethodNotAllowed"}
+
+
+async def _http_error(_request: Request, exc: HTTPException) -> Response:
+    name = _HTTP_ERRORS.get(exc.status_code, "HTTPError")
+    headers = dict(exc.headers) if exc.headers else None
+    return _json(exc.status_code, {"error": name, "detail": exc.detail}, headers)
 
 
 async def _validation_error(_request: Request, exc: RequestValidationError) -> Response:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query, status
 from starlette.responses import HTMLResponse
 
 from service.api.deps import Reader, SessionDep
+from service.api.error_responses import refusals
 from service.api.responses import OrjsonResponse
 from service.api.schemas import AuditCreate, AuditPage, AuditQueued, AuditView
 from service.audits import jobs, queries
@@ -16,7 +17,9 @@ from service.reports.chain import load_report, verify_chain
 from service.reports.model import ChainVerification, UsersPage
 from service.reports.rendering import render_html
 
-router = APIRouter(prefix="/v1/audits", tags=["audits"])
+router = APIRouter(
+    prefix="/v1/audits", tags=["audits"], responses=refusals(400, 401, 403, 404, 409, 422, 429)
+)
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from service.api.deps import Ingestor, SessionDep, SettingsDep
+from service.api.error_responses import refusals
 from service.api.responses import OrjsonResponse
 from service.api.schemas import IngestRead
 from service.errors import PayloadTooLarge
@@ -17,7 +18,9 @@ from service.ingestion.payloads import decode, parse_batch, read_body
 from service.ingestion.ratelimit import limiter
 from service.metrics import count_events
 
-router = APIRouter(prefix="/v1", tags=["ingestion"])
+router = APIRouter(
+    prefix="/v1", tags=["ingestion"], responses=refusals(400, 401, 403, 413, 415, 422, 429)
+)
 
 
 async def raw_body(request: Request, settings: SettingsDep) -> bytes:

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from starlette.responses import Response
 
 from service.api.deps import SessionDep
+from service.api.error_responses import refusals
 from service.errors import AppError
 
 router = APIRouter(tags=["operations"])
@@ -23,7 +24,7 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses=refusals(503))
 def readyz(session: SessionDep) -> dict[str, str]:
     """The database answers and its schema is migrated."""
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from service.api.deps import Admin, Manager, Reader, SessionDep, own_project
+from service.api.error_responses import refusals
 from service.api.schemas import (
     KeyCreate,
     KeyCreated,
@@ -19,7 +20,9 @@ from service.projects import projects
 from service.projects.erasure import erase_user
 from service.storage.tables import Project
 
-router = APIRouter(prefix="/v1/projects", tags=["projects"])
+router = APIRouter(
+    prefix="/v1/projects", tags=["projects"], responses=refusals(400, 401, 403, 404, 409, 422, 429)
+)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from service.errors import InvalidInput
 from service.projects.keys import Scope
@@ -17,8 +17,23 @@ TIME_ZONE_DESCRIPTION = (
 )
 
 
+def _storable(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("must not contain NUL (U+0000), which no database column stores")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("must be valid Unicode (a lone surrogate is not)") from None
+    return text
+
+
+# text that every database stores as sent: no NUL, no lone surrogate
+Text = Annotated[str, AfterValidator(_storable)]
+
+
 class ProjectCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     time_zone: str | None = Field(None, max_length=64, description=TIME_ZONE_DESCRIPTION)
 
 
@@ -45,8 +60,15 @@ class ProjectPatch(BaseModel):
 
 
 class KeyCreate(BaseModel):
-    name: str = Field("key", min_length=1, max_length=200)
-    scopes: list[Scope] = Field(default_factory=lambda: [Scope.INGEST])
+    name: Text = Field("key", min_length=1, max_length=200)
+    scopes: list[Scope] = Field(
+        default_factory=lambda: [Scope.INGEST], min_length=1, max_length=len(Scope)
+    )
+
+    @field_validator("scopes")
+    @classmethod
+    def _each_once(cls, scopes: list[Scope]) -> list[Scope]:
+        return sorted(set(scopes))
 
 
 class KeyCreated(BaseModel):
@@ -134,8 +156,8 @@ class AuditQueued(BaseModel):
 
 # --- mappings (vendor event → native event) ----------------------------------------------
 
-FilterValue = str | int | float | bool | None
-PropertyPath = Annotated[str, Field(min_length=1, max_length=256)]
+FilterValue = Text | int | float | bool | None
+PropertyPath = Annotated[Text, Field(min_length=1, max_length=256)]
 
 
 class MappingRuleIn(BaseModel):
@@ -143,13 +165,13 @@ class MappingRuleIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    event_name: str = Field(min_length=1, max_length=256, examples=["Spin"])
+    event_name: Text = Field(min_length=1, max_length=256, examples=["Spin"])
     filters: dict[PropertyPath, FilterValue | list[FilterValue]] | None = Field(
         None,
         description="Property path → value (or list of accepted values) the event must carry.",
         examples=[{"game": "slots"}],
     )
-    mechanic: str = Field(min_length=1, max_length=128, examples=["slots"])
+    mechanic: Text = Field(min_length=1, max_length=128, examples=["slots"])
     kind: Literal["response", "reward"]
     value_property: PropertyPath | None = Field(
         None, description="Reward magnitude property (default: `value`)."

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from service.api.deps import SessionDep, SettingsDep, authenticate, presented_key
+from service.api.error_responses import vendor_refusals
 from service.errors import AppError, PayloadTooLarge, Unauthorized
 from service.ingestion.events import Rejection
 from service.ingestion.ingest import IngestResult
@@ -37,7 +38,9 @@ from service.vendors.adapters.common import (
 )
 from service.vendors.ingest import ingest_vendor
 
-router = APIRouter(tags=["vendor ingestion"])
+router = APIRouter(
+    tags=["vendor ingestion"], responses=vendor_refusals(400, 401, 403, 413, 415, 422, 429)
+)
 
 
 async def vendor_body(request: Request, settings: SettingsDep) -> bytes | AppError:
