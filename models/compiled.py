@@ -5,9 +5,8 @@ first call and caches it on disk (numba's `cache=True`: in `NUMBA_CACHE_DIR` whe
 Docker image points it at the data volume — else next to the kernel's module or in the user's
 cache folder), so compilation is paid once per machine; with no writable folder, once per
 process. Kernels are compiled without fast-math: they evaluate exactly the floating-point steps
-they are written with, in the order written, so a kernel gives the same bits on any CPU — with
-fast-math, sums regrouped by the vector width and multiply-adds fused where the CPU has them
-moved figures of the report in their seventh digit from one machine to another.
+they are written with, in the order written, so their results do not depend on the CPU's vector
+width or on whether it fuses multiply-adds.
 """
 
 from __future__ import annotations

@@ -156,7 +156,7 @@ class AuditQueued(BaseModel):
 
 # --- mappings (vendor event → native event) ----------------------------------------------
 
-FilterValue = Text | int | float | bool | None
+FilterValue = str | int | float | bool | None
 PropertyPath = Annotated[Text, Field(min_length=1, max_length=256)]
 
 
@@ -182,6 +182,20 @@ class MappingRuleIn(BaseModel):
     option_property: PropertyPath | None = Field(
         None, description="Chosen option property (default: `option`)."
     )
+
+    @field_validator("filters")
+    @classmethod
+    def _storable_filters(
+        cls, filters: dict[str, FilterValue | list[FilterValue]] | None
+    ) -> dict[str, FilterValue | list[FilterValue]] | None:
+        for path, accepted in (filters or {}).items():
+            for value in accepted if isinstance(accepted, list) else [accepted]:
+                if isinstance(value, str):
+                    try:
+                        _storable(value)
+                    except ValueError as exc:
+                        raise ValueError(f"the value for {path!r} {exc}") from None
+        return filters
 
     @model_validator(mode="after")
     def _fits_kind(self) -> MappingRuleIn:

@@ -5,11 +5,13 @@ Each case audits a simulated product through the service's own path (canonical o
 digest, plan, analysis, the report body and the stored per-user records) and compares the
 result with the one recorded in `golden/CASE.json.gz`. The fields that name the moment and the
 machine (`created_at`, `engine`, `engine_version`) are left out. Everything but a float must be
-equal; a float must agree to a relative 10⁻⁵. On one machine the report is the same to the bit
-(the compiled kernels run without fast-math, and the tests of partitions and of the parallel
-pool compare digests); from one machine to another, the population fits' optimiser stops where
-its tolerance lets it, and the BLAS kernels the CPU selects move that point by up to about 10⁻⁶
-relative. A deliberate change of the report's content re-records these files in the same commit
+equal; a float must agree to a relative 10⁻⁵ (or within 10⁻⁹ of zero). On one machine the
+report is the same to the bit (the compiled kernels run without fast-math, and the tests of
+partitions and of the parallel pool compare digests); from one machine to another, the
+simulated events can differ in their last bit (numpy's exp and log follow the CPU's vector
+instructions; the input digest is therefore left out here), and the population fits' optimiser
+stops where its tolerance lets it, which the BLAS kernels the CPU selects move by up to about
+10⁻⁶ relative. A deliberate change of the report's content re-records these files in the same commit
 (`python tests/service/test_report_golden.py`) and says why.
 """
 
@@ -54,6 +56,10 @@ def report_content(columns: EventColumns, request: dict[str, Any]) -> dict[str, 
     canonical, summary = canonical_events(columns, micros)
     body, records = analyse_events(canonical, summary, plan_audit(request))
     kept = {k: v for k, v in body.items() if k not in VOLATILE}
+    # the simulators draw through numpy's vectorised exp and log, whose last bit follows the
+    # CPU's vector instructions: the events (so their digest) can differ by one unit in the
+    # last place from machine to machine, while every figure agrees within RELATIVE
+    kept["input"] = {k: v for k, v in kept["input"].items() if k != "digest"}
     users = [orjson.loads(encode_user_record(record)) for record in records]
     content: dict[str, Any] = orjson.loads(canonical_json({"report": kept, "users": users}))
     return content
@@ -62,7 +68,7 @@ def report_content(columns: EventColumns, request: dict[str, Any]) -> dict[str, 
 def differences(got: Any, want: Any, path: str = "") -> Iterator[str]:
     """Where two decoded reports differ beyond a float's tolerance."""
     if isinstance(got, float) and isinstance(want, float):
-        if not math.isclose(got, want, rel_tol=RELATIVE, abs_tol=1e-12):
+        if not math.isclose(got, want, rel_tol=RELATIVE, abs_tol=1e-9):
             yield f"{path}: {got!r} != {want!r}"
     elif isinstance(got, dict) and isinstance(want, dict):
         if got.keys() != want.keys():
