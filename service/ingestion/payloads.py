@@ -6,7 +6,8 @@ limits and the error messages are the same everywhere.
 
 from __future__ import annotations
 
-import json
+import math
+import re
 import zlib
 from typing import Any
 
@@ -83,20 +84,114 @@ def _inflate(body: bytes, wbits: int, *, max_bytes: int) -> bytes:
     return chunk
 
 
-def loads(text: bytes | str) -> Any:
-    """Parse one JSON document.
+# The deepest nesting a JSON document may have. orjson itself stops at 1,024 levels; 64 is far
+# more than any analytics payload uses and keeps every later walk over a value (credential
+# scrubbing, storage checks, serialisation) far from Python's recursion limit.
+MAX_JSON_DEPTH = 64
+# The longest string a JSON document may hold (characters).
+MAX_JSON_STRING = 1024 * 1024
+# What an unreadable value is read as, so that the event holding it is rejected on its own:
+# text that was not valid UTF-8 (invalid bytes, a lone surrogate escape), and a number that is
+# not finite (NaN, Infinity, or a literal beyond the double range). Both begin with NUL, which
+# no stored text may hold, so no accepted event can contain them.
+UNREADABLE_TEXT = "\x00\ufffd"
+NON_FINITE_NUMBER = "\x00\ufffe"
+_UNREADABLE_ESCAPE = "\\u0000\\ufffd"
+_NON_FINITE_LITERAL = '"\\u0000\\ufffe"'
 
-    orjson first (fast); if it refuses, the standard library, which also reads the NaN,
-    Infinity and out-of-range literals some producers emit, so that such an event is rejected
-    on its own with a clear reason instead of failing its whole batch.
+_TOKEN = re.compile(
+    r'"(?:[^"\\]|\\.)*"|-?(?:NaN|Infinity)|-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?', re.S
+)
+_IN_STRING = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"  # a surrogate pair: kept
+    r"|(\\u[dD][89a-fA-F][0-9a-fA-F]{2}|\\?[\udc80-\udcff]+)"  # lone surrogate, bad bytes
+    r"|\\.",  # any other escape: kept
+    re.S,
+)
+
+
+def loads(text: bytes | str) -> Any:
+    """Parse one JSON document with orjson, within `MAX_JSON_DEPTH` and `MAX_JSON_STRING`.
+
+    Raises `orjson.JSONDecodeError` naming why the document is refused. Text that is not
+    valid UTF-8 and numbers that are not finite do not refuse the document: they are read as
+    `UNREADABLE_TEXT` and `NON_FINITE_NUMBER`, so that the event holding them is rejected
+    alone (`service.ingestion.events.unstorable`) and the rest of its batch is kept.
     """
     try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError as fast_error:
+        document = orjson.loads(text)
+    except orjson.JSONDecodeError as refusal:
+        marked = _marked(text)
+        if marked is None:
+            raise
         try:
-            return json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise fast_error from None
+            document = orjson.loads(marked)
+        except orjson.JSONDecodeError:
+            raise refusal from None
+    check_limits(document)
+    return document
+
+
+def _marked(text: bytes | str) -> str | None:
+    """`text` with unreadable strings and non-finite numbers replaced by their markers (None
+    when there is nothing to replace): the one parser reads the rest as it is."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="surrogateescape")
+    changed = False
+
+    def in_string(match: re.Match[str]) -> str:
+        return _UNREADABLE_ESCAPE if match.group(1) else match.group(0)
+
+    def token(match: re.Match[str]) -> str:
+        nonlocal changed
+        found = match.group(0)
+        if found[0] == '"':
+            if "\\" not in found and not _has_escaped_bytes(found):
+                return found
+            replaced = _IN_STRING.sub(in_string, found)
+            changed = changed or replaced != found
+            return replaced
+        if found[-1] in "Ny" or not math.isfinite(float(found)):
+            changed = True
+            return _NON_FINITE_LITERAL
+        return found
+
+    out = _TOKEN.sub(token, text)
+    return out if changed else None
+
+
+def _has_escaped_bytes(text: str) -> bool:
+    return any("\udc80" <= c <= "\udcff" for c in text)
+
+
+def check_limits(document: Any) -> None:
+    """Refuse a parsed document nested deeper than `MAX_JSON_DEPTH` or holding a string (or
+    key) longer than `MAX_JSON_STRING`. Iterative: a walk cannot exhaust the stack."""
+    pending: list[tuple[Any, int]] = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+            for key in value:
+                if len(key) > MAX_JSON_STRING:
+                    raise _refused(f"a key is longer than {MAX_JSON_STRING} characters")
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth >= MAX_JSON_DEPTH:
+                    raise _refused(f"JSON is nested deeper than {MAX_JSON_DEPTH} levels")
+                pending.append((child, depth + 1))
+            elif isinstance(child, str) and len(child) > MAX_JSON_STRING:
+                raise _refused(f"a string is longer than {MAX_JSON_STRING} characters")
+    if isinstance(document, str) and len(document) > MAX_JSON_STRING:
+        raise _refused(f"a string is longer than {MAX_JSON_STRING} characters")
+
+
+def _refused(reason: str) -> orjson.JSONDecodeError:
+    return orjson.JSONDecodeError(reason, "", 0)
 
 
 def parse_batch(body: bytes) -> list[Any]:
