@@ -8,7 +8,13 @@ import zlib
 import pytest
 
 from service.errors import MalformedBody, PayloadTooLarge
-from service.ingestion.payloads import decode, parse_batch
+from service.ingestion.payloads import (
+    MAX_JSON_STRING,
+    NON_FINITE_NUMBER,
+    UNREADABLE_TEXT,
+    decode,
+    parse_batch,
+)
 
 
 def test_gzip_is_detected_by_magic_bytes_without_a_header() -> None:
@@ -62,10 +68,65 @@ def test_single_pretty_printed_object_is_a_batch_of_one() -> None:
     assert parse_batch(b'{\n  "a": 1\n}\n') == [{"a": 1}]
 
 
-def test_non_finite_literals_parse_so_the_event_can_be_rejected_alone() -> None:
-    items = parse_batch(b'[{"cost": NaN}, {"cost": 1e999}, {"cost": 1}]')
-    assert items[2] == {"cost": 1}
-    assert items[1]["cost"] == float("inf")
+def test_non_finite_literals_are_marked_so_the_event_can_be_rejected_alone() -> None:
+    items = parse_batch(b'[{"cost": NaN}, {"cost": 1e999}, {"cost": -Infinity}, {"cost": 1}]')
+    assert items == [
+        {"cost": NON_FINITE_NUMBER},
+        {"cost": NON_FINITE_NUMBER},
+        {"cost": NON_FINITE_NUMBER},
+        {"cost": 1},
+    ]
+
+
+def test_a_literal_that_looks_non_finite_inside_a_string_is_text() -> None:
+    assert parse_batch(b'[{"a": "NaN 1e999"}, {"b": NaN}]') == [
+        {"a": "NaN 1e999"},
+        {"b": NON_FINITE_NUMBER},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (b'["\\ud800"]', [UNREADABLE_TEXT]),
+        (b'["a\\udc00b"]', ["a" + UNREADABLE_TEXT + "b"]),
+        (b'["\\ud800\\u0041"]', [UNREADABLE_TEXT + "A"]),
+        (b'["\\ud83d\\ude00", "\\ud800"]', ["\U0001f600", UNREADABLE_TEXT]),
+        (b'["x\xffy"]', ["x" + UNREADABLE_TEXT + "y"]),
+        (b'[{"\xed\xa0\x80": 1}]', [{UNREADABLE_TEXT: 1}]),
+        (b'["a\\\xff"]', ["a" + UNREADABLE_TEXT]),  # a backslash "escaping" an invalid byte
+        # An escaped backslash followed by "ud800" is plain text, not a surrogate.
+        (b'["\\\\ud800", "\\ud800"]', ["\\ud800", UNREADABLE_TEXT]),
+    ],
+)
+def test_unreadable_text_is_marked_in_its_own_string_only(text: bytes, expected: object) -> None:
+    assert parse_batch(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (b"[" * 65 + b"]" * 65, "nested deeper than 64"),
+        (b"[" * 2000 + b"]" * 2000, "depth limit"),
+        (b'["' + b"x" * (MAX_JSON_STRING + 1) + b'"]', "string is longer"),
+        (b'[{"' + b"k" * (MAX_JSON_STRING + 1) + b'": 1}]', "key is longer"),
+        (b'["a"\xff]', "not valid"),  # an invalid byte outside a string is no text to mark
+    ],
+)
+def test_limits_and_unmarkable_garbage_refuse_the_document(text: bytes, reason: str) -> None:
+    with pytest.raises(MalformedBody, match=reason):
+        parse_batch(text)
+
+
+def test_the_deepest_document_allowed() -> None:
+    assert parse_batch(b"[" * 64 + b"]" * 64)
+
+
+def test_integers_beyond_64_bits_are_read_as_floating_point() -> None:
+    assert parse_batch(b"[18446744073709551615, 18446744073709551616]") == [
+        18446744073709551615,
+        18446744073709551616.0,
+    ]
 
 
 def test_empty_body() -> None:
