@@ -183,9 +183,20 @@ def validate_event(
     )  # fmt: skip
 
 
+# How deep an event's properties (a vendor event as a whole) may nest, and how long a text in
+# them may be. Analytics payloads nest a few levels; 64 keeps every walk over a stored value
+# (credential scrubbing, these checks, serialisation) far from any recursion limit.
+MAX_DEPTH = 64
+MAX_TEXT = 1024 * 1024
+# What a value nested deeper than `MAX_DEPTH` is replaced by where it is copied
+# (`service.vendors.adapters.common.scrub`); like the parser's markers it begins with NUL.
+TOO_DEEP_VALUE = "\x00\ufffc"
+
 NUL_TEXT = "text may not contain a NUL character"
 UNREADABLE = "text is not valid UTF-8 (invalid bytes or a lone surrogate)"
 NON_FINITE = "numbers must be finite"
+TOO_DEEP = f"values may nest at most {MAX_DEPTH} levels deep"
+TOO_LONG = f"text may be at most {MAX_TEXT} characters long"
 
 
 def _text_reason(text: str) -> str:
@@ -193,32 +204,56 @@ def _text_reason(text: str) -> str:
         return UNREADABLE
     if text == NON_FINITE_NUMBER:
         return NON_FINITE
+    if text == TOO_DEEP_VALUE:
+        return TOO_DEEP
     return NUL_TEXT
 
 
-def unstorable(value: Any, path: str = "") -> tuple[str, str] | None:
+def unstorable(value: Any) -> tuple[str, str] | None:
     """Where a JSON value holds what no database column takes, and why: a number that is not
-    finite, text with a NUL, or what the parser could not read (`UNREADABLE_TEXT`,
-    `NON_FINITE_NUMBER`). Values come from `service.ingestion.payloads.loads`, so their depth
-    is bounded."""
+    finite, text with a NUL or longer than `MAX_TEXT`, what the parser could not read
+    (`UNREADABLE_TEXT`, `NON_FINITE_NUMBER`), or nesting deeper than `MAX_DEPTH`. Stops at
+    that depth, so any value may be given."""
+    found = _unstorable(value, "", 1)
+    if found is None:
+        return None
+    path, reason = found
+    return _shown(path), reason
+
+
+def _unstorable(value: Any, path: str, depth: int) -> tuple[str, str] | None:
     if isinstance(value, float) and not math.isfinite(value):
         return path or "value", NON_FINITE
-    if isinstance(value, str) and "\x00" in value:
-        return path or "value", _text_reason(value)
+    if isinstance(value, str):
+        if "\x00" in value:
+            return path or "value", _text_reason(value)
+        if len(value) > MAX_TEXT:
+            return path or "value", TOO_LONG
+        return None
+    if isinstance(value, dict | list) and depth > MAX_DEPTH:
+        return path or "value", TOO_DEEP
     if isinstance(value, dict):
         for key, item in value.items():
             here = f"{path}.{key}" if path else str(key)
             if "\x00" in str(key):
-                return here.replace("\x00", "\\u0000"), _text_reason(str(key))
-            found = unstorable(item, here)
+                return here, _text_reason(str(key))
+            if len(str(key)) > MAX_TEXT:
+                return here, TOO_LONG
+            found = _unstorable(item, here, depth + 1)
             if found is not None:
                 return found
     elif isinstance(value, list):
         for position, item in enumerate(value):
-            found = unstorable(item, f"{path}[{position}]")
+            found = _unstorable(item, f"{path}[{position}]", depth + 1)
             if found is not None:
                 return found
     return None
+
+
+def _shown(path: str) -> str:
+    """A path as the answer names it: NULs escaped, at most 300 characters."""
+    path = path.replace("\x00", "\\u0000")
+    return path if len(path) <= 300 else path[:300] + "…"
 
 
 def _reason(error: Any) -> str:

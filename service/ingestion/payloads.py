@@ -84,12 +84,6 @@ def _inflate(body: bytes, wbits: int, *, max_bytes: int) -> bytes:
     return chunk
 
 
-# The deepest nesting a JSON document may have. orjson itself stops at 1,024 levels; 64 is far
-# more than any analytics payload uses and keeps every later walk over a value (credential
-# scrubbing, storage checks, serialisation) far from Python's recursion limit.
-MAX_JSON_DEPTH = 64
-# The longest string a JSON document may hold (characters).
-MAX_JSON_STRING = 1024 * 1024
 # What an unreadable value is read as, so that the event holding it is rejected on its own:
 # text that was not valid UTF-8 (invalid bytes, a lone surrogate escape), and a number that is
 # not finite (NaN, Infinity, or a literal beyond the double range). Both begin with NUL, which
@@ -109,27 +103,31 @@ _IN_STRING = re.compile(
     re.S,
 )
 
+# The refusals that marking may cure: text, surrogates, NaN/Infinity, overflowing numbers.
+_MARKABLE = re.compile(r"UTF-8|surrogate|unexpected character|infinity|digit after sign")
+
 
 def loads(text: bytes | str) -> Any:
-    """Parse one JSON document with orjson, within `MAX_JSON_DEPTH` and `MAX_JSON_STRING`.
+    """Parse one JSON document with orjson, the one parser (no other reads a request).
 
-    Raises `orjson.JSONDecodeError` naming why the document is refused. Text that is not
-    valid UTF-8 and numbers that are not finite do not refuse the document: they are read as
-    `UNREADABLE_TEXT` and `NON_FINITE_NUMBER`, so that the event holding them is rejected
-    alone (`service.ingestion.events.unstorable`) and the rest of its batch is kept.
+    Raises `orjson.JSONDecodeError` naming why the document is refused: not JSON, nested
+    deeper than orjson's 1,024 levels. Text that is not valid UTF-8 and numbers that are not
+    finite do not refuse the document: they are read as `UNREADABLE_TEXT` and
+    `NON_FINITE_NUMBER`, so that the event holding them is rejected alone, as is an event
+    nested deeper or holding longer text than `service.ingestion.events` allows
+    (`unstorable`), and the rest of its batch is kept. Integers beyond 64 bits are read as
+    floating-point numbers (as orjson does); beyond the double range they are not finite.
     """
     try:
-        document = orjson.loads(text)
+        return orjson.loads(text)
     except orjson.JSONDecodeError as refusal:
-        marked = _marked(text)
+        marked = _marked(text) if _MARKABLE.search(str(refusal)) else None
         if marked is None:
             raise
         try:
-            document = orjson.loads(marked)
+            return orjson.loads(marked)
         except orjson.JSONDecodeError:
             raise refusal from None
-    check_limits(document)
-    return document
 
 
 def _marked(text: bytes | str) -> str | None:
@@ -162,36 +160,6 @@ def _marked(text: bytes | str) -> str | None:
 
 def _has_escaped_bytes(text: str) -> bool:
     return any("\udc80" <= c <= "\udcff" for c in text)
-
-
-def check_limits(document: Any) -> None:
-    """Refuse a parsed document nested deeper than `MAX_JSON_DEPTH` or holding a string (or
-    key) longer than `MAX_JSON_STRING`. Iterative: a walk cannot exhaust the stack."""
-    pending: list[tuple[Any, int]] = [(document, 1)]
-    while pending:
-        value, depth = pending.pop()
-        if isinstance(value, dict):
-            children: Any = value.values()
-            for key in value:
-                if len(key) > MAX_JSON_STRING:
-                    raise _refused(f"a key is longer than {MAX_JSON_STRING} characters")
-        elif isinstance(value, list):
-            children = value
-        else:
-            continue
-        for child in children:
-            if isinstance(child, dict | list):
-                if depth >= MAX_JSON_DEPTH:
-                    raise _refused(f"JSON is nested deeper than {MAX_JSON_DEPTH} levels")
-                pending.append((child, depth + 1))
-            elif isinstance(child, str) and len(child) > MAX_JSON_STRING:
-                raise _refused(f"a string is longer than {MAX_JSON_STRING} characters")
-    if isinstance(document, str) and len(document) > MAX_JSON_STRING:
-        raise _refused(f"a string is longer than {MAX_JSON_STRING} characters")
-
-
-def _refused(reason: str) -> orjson.JSONDecodeError:
-    return orjson.JSONDecodeError(reason, "", 0)
 
 
 def parse_batch(body: bytes) -> list[Any]:

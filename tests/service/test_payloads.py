@@ -8,13 +8,29 @@ import zlib
 import pytest
 
 from service.errors import MalformedBody, PayloadTooLarge
+from service.ingestion.events import (
+    MAX_TEXT,
+    NON_FINITE,
+    NUL_TEXT,
+    TOO_DEEP,
+    TOO_LONG,
+    UNREADABLE,
+    unstorable,
+)
 from service.ingestion.payloads import (
-    MAX_JSON_STRING,
     NON_FINITE_NUMBER,
     UNREADABLE_TEXT,
     decode,
     parse_batch,
 )
+
+
+def json_nested(levels: int) -> dict[str, object]:
+    """An object (level 1) whose `a` holds lists nested to `levels` levels in all."""
+    value: object = 1
+    for _ in range(levels - 1):
+        value = [value]
+    return {"a": value}
 
 
 def test_gzip_is_detected_by_magic_bytes_without_a_header() -> None:
@@ -106,20 +122,38 @@ def test_unreadable_text_is_marked_in_its_own_string_only(text: bytes, expected:
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
-        (b"[" * 65 + b"]" * 65, "nested deeper than 64"),
-        (b"[" * 2000 + b"]" * 2000, "depth limit"),
-        (b'["' + b"x" * (MAX_JSON_STRING + 1) + b'"]', "string is longer"),
-        (b'[{"' + b"k" * (MAX_JSON_STRING + 1) + b'": 1}]', "key is longer"),
+        (b"[" * 1025 + b"]" * 1025, "depth limit"),
         (b'["a"\xff]', "not valid"),  # an invalid byte outside a string is no text to mark
+        (b'{"a": 1}\n{"a": NaN, }\n', "line 2"),  # marked, and still not JSON
     ],
 )
-def test_limits_and_unmarkable_garbage_refuse_the_document(text: bytes, reason: str) -> None:
+def test_what_the_parser_cannot_read_refuses_the_document(text: bytes, reason: str) -> None:
     with pytest.raises(MalformedBody, match=reason):
         parse_batch(text)
 
 
-def test_the_deepest_document_allowed() -> None:
-    assert parse_batch(b"[" * 64 + b"]" * 64)
+def test_the_deepest_document_the_parser_reads() -> None:
+    assert parse_batch(b"[" * 1024 + b"]" * 1024)
+
+
+@pytest.mark.parametrize(
+    ("value", "found"),
+    [
+        ({"a": [[1]]}, None),
+        (json_nested(64), None),
+        (json_nested(65), ("a" + "[0]" * 63, TOO_DEEP)),
+        (json_nested(5000), ("a" + "[0]" * 63, TOO_DEEP)),
+        ({"a": "x" * MAX_TEXT}, None),
+        ({"a": ["x" * (MAX_TEXT + 1)]}, ("a[0]", TOO_LONG)),
+        ({"k" * (MAX_TEXT + 1): 1}, ("k" * 300 + "…", TOO_LONG)),
+        ({"a": {"b\x00": 1}}, ("a.b\\u0000", NUL_TEXT)),
+        ({"a": [1.0, float("nan")]}, ("a[1]", NON_FINITE)),
+        ({"a": NON_FINITE_NUMBER}, ("a", NON_FINITE)),
+        ({"a": "x" + UNREADABLE_TEXT}, ("a", UNREADABLE)),
+    ],
+)
+def test_unstorable_names_where_and_why(value: object, found: object) -> None:
+    assert unstorable(value) == found
 
 
 def test_integers_beyond_64_bits_are_read_as_floating_point() -> None:

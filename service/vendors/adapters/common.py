@@ -30,7 +30,14 @@ from service.errors import (
     PayloadTooLarge,
     Unauthorized,
 )
-from service.ingestion.events import EPOCH, MILLISECONDS_ABOVE, Rejection, unstorable
+from service.ingestion.events import (
+    EPOCH,
+    MAX_DEPTH,
+    MILLISECONDS_ABOVE,
+    TOO_DEEP_VALUE,
+    Rejection,
+    unstorable,
+)
 from service.ingestion.payloads import loads
 from service.ingestion.ratelimit import RateLimited
 
@@ -69,12 +76,15 @@ class Parsed:
     ids: tuple[str | None, ...] = ()  # the vendor's own dedup keys, where its answers name them
 
 
-def scrub(value: Any) -> Any:
-    """`value` without credential keys at any depth."""
+def scrub(value: Any, depth: int = 1) -> Any:
+    """`value` without credential keys at any depth; what is nested deeper than the events'
+    `MAX_DEPTH` is replaced by `TOO_DEEP_VALUE`, so that the event is rejected for it."""
+    if isinstance(value, dict | list) and depth > MAX_DEPTH:
+        return TOO_DEEP_VALUE
     if isinstance(value, dict):
-        return {k: scrub(v) for k, v in value.items() if k not in CREDENTIAL_KEYS}
+        return {k: scrub(v, depth + 1) for k, v in value.items() if k not in CREDENTIAL_KEYS}
     if isinstance(value, list):
-        return [scrub(v) for v in value]
+        return [scrub(v, depth + 1) for v in value]
     return value
 
 
