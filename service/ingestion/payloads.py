@@ -6,6 +6,7 @@ limits and the error messages are the same everywhere.
 
 from __future__ import annotations
 
+import codecs
 import math
 import re
 import zlib
@@ -93,18 +94,26 @@ NON_FINITE_NUMBER = "\x00\ufffe"
 _UNREADABLE_ESCAPE = "\\u0000\\ufffd"
 _NON_FINITE_LITERAL = '"\\u0000\\ufffe"'
 
-_TOKEN = re.compile(
-    r'"(?:[^"\\]|\\.)*"|-?(?:NaN|Infinity)|-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?', re.S
-)
-_IN_STRING = re.compile(
-    r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"  # a surrogate pair: kept
-    r"|(\\u[dD][89a-fA-F][0-9a-fA-F]{2}|\\?[\udc80-\udcff]+)"  # lone surrogate, bad bytes
-    r"|\\.",  # any other escape: kept
-    re.S,
-)
-
 # The refusals that marking may cure: text, surrogates, NaN/Infinity, overflowing numbers.
 _MARKABLE = re.compile(r"UTF-8|surrogate|unexpected character|infinity|digit after sign")
+_ESCAPE = re.compile(r"\\u[0-9a-fA-F]{4}")
+_NUMBER = re.compile(r"-?(?:NaN|Infinity|[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)")
+# How much text marking may re-parse for one document (characters): a batch of ordinary size
+# may hold thousands of unreadable values, a body at the size limit a few dozen.
+_MARKING_BUDGET = 1 << 30
+
+
+def _unreadable_bytes(error: UnicodeError) -> tuple[str, int]:
+    """Invalid UTF-8 inside a JSON string becomes the escaped `UNREADABLE_TEXT` (completing
+    the escape when a backslash stands before it); outside a string it stays invalid JSON."""
+    assert isinstance(error, UnicodeDecodeError)
+    before = error.object[: error.start]
+    backslashes = len(before) - len(before.rstrip(b"\\"))
+    replacement = _UNREADABLE_ESCAPE[1:] if backslashes % 2 else _UNREADABLE_ESCAPE
+    return replacement, error.end
+
+
+codecs.register_error("retention_audit.unreadable", _unreadable_bytes)
 
 
 def loads(text: bytes | str) -> Any:
@@ -121,45 +130,48 @@ def loads(text: bytes | str) -> Any:
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError as refusal:
-        marked = _marked(text) if _MARKABLE.search(str(refusal)) else None
-        if marked is None:
+        if not _MARKABLE.search(str(refusal)):
             raise
         try:
-            return orjson.loads(marked)
+            return _loads_marked(text)
         except orjson.JSONDecodeError:
             raise refusal from None
 
 
-def _marked(text: bytes | str) -> str | None:
-    """`text` with unreadable strings and non-finite numbers replaced by their markers (None
-    when there is nothing to replace): the one parser reads the rest as it is."""
+def _loads_marked(text: bytes | str) -> Any:
+    """orjson again, each unreadable value it stops at replaced by its marker where orjson
+    says it is (so nothing but orjson decides what is inside a string)."""
     if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="surrogateescape")
-    changed = False
-
-    def in_string(match: re.Match[str]) -> str:
-        return _UNREADABLE_ESCAPE if match.group(1) else match.group(0)
-
-    def token(match: re.Match[str]) -> str:
-        nonlocal changed
-        found = match.group(0)
-        if found[0] == '"':
-            if "\\" not in found and not _has_escaped_bytes(found):
-                return found
-            replaced = _IN_STRING.sub(in_string, found)
-            changed = changed or replaced != found
-            return replaced
-        if found[-1] in "Ny" or not math.isfinite(float(found)):
-            changed = True
-            return _NON_FINITE_LITERAL
-        return found
-
-    out = _TOKEN.sub(token, text)
-    return out if changed else None
+        text = text.decode("utf-8", errors="retention_audit.unreadable")
+    budget = _MARKING_BUDGET
+    while budget > 0:
+        budget -= len(text)
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            marked = _marked_at(text, exc.pos, str(exc))
+            if marked is None:
+                raise
+            text = marked
+    raise orjson.JSONDecodeError("too many unreadable values; send smaller batches", "", 0)
 
 
-def _has_escaped_bytes(text: str) -> bool:
-    return any("\udc80" <= c <= "\udcff" for c in text)
+def _marked_at(text: str, pos: int, reason: str) -> str | None:
+    """`text` with the value orjson refused at `pos` replaced by its marker, or None when
+    what it refused there is not an unreadable value (it is then simply not JSON)."""
+    if "surrogate" in reason:
+        found = _ESCAPE.match(text, pos)
+        marker = _UNREADABLE_ESCAPE
+    else:
+        start = pos - 1 if "digit after sign" in reason and text[pos - 1 : pos] == "-" else pos
+        found = _NUMBER.match(text, start)
+        marker = _NON_FINITE_LITERAL
+        number = found.group(0) if found is not None else ""
+        if number[-1:].isdigit() and math.isfinite(float(number)):
+            return None
+    if found is None:
+        return None
+    return text[: found.start()] + marker + text[found.end() :]
 
 
 def parse_batch(body: bytes) -> list[Any]:

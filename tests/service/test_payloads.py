@@ -109,7 +109,8 @@ def test_a_literal_that_looks_non_finite_inside_a_string_is_text() -> None:
         (b'["\\ud800\\u0041"]', [UNREADABLE_TEXT + "A"]),
         (b'["\\ud83d\\ude00", "\\ud800"]', ["\U0001f600", UNREADABLE_TEXT]),
         (b'["x\xffy"]', ["x" + UNREADABLE_TEXT + "y"]),
-        (b'[{"\xed\xa0\x80": 1}]', [{UNREADABLE_TEXT: 1}]),
+        # UTF-8's encoding of a surrogate: three invalid bytes, each marked
+        (b'[{"\xed\xa0\x80": 1}]', [{UNREADABLE_TEXT * 3: 1}]),
         (b'["a\\\xff"]', ["a" + UNREADABLE_TEXT]),  # a backslash "escaping" an invalid byte
         # An escaped backslash followed by "ud800" is plain text, not a surrogate.
         (b'["\\\\ud800", "\\ud800"]', ["\\ud800", UNREADABLE_TEXT]),

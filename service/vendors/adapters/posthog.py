@@ -9,8 +9,8 @@ receipt) without a timestamp; else the time of receipt.
 
 Answers as PostHog's capture service gives them: 200 `{"status": 1}`; refusals in plain
 text, 400 for a body it cannot decode or an event without `event` or `distinct_id` (nothing
-of the request is stored; any other unusable event is dropped alone), 401 for a missing, invalid or inconsistent key, 413 when too
-large, 429 with `Retry-After` when rate limited.
+of the request is stored; any other unusable event is dropped alone), 401 for a missing,
+invalid or inconsistent key, 413 when too large, 429 with `Retry-After` when rate limited.
 """
 
 from __future__ import annotations
