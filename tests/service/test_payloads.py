@@ -8,6 +8,7 @@ import zlib
 import pytest
 
 from service.errors import MalformedBody, PayloadTooLarge
+from service.ingestion import payloads
 from service.ingestion.events import (
     MAX_TEXT,
     NON_FINITE,
@@ -167,3 +168,12 @@ def test_integers_beyond_64_bits_are_read_as_floating_point() -> None:
 def test_empty_body() -> None:
     with pytest.raises(MalformedBody, match="empty"):
         parse_batch(b"  \n")
+
+
+def test_marking_stops_within_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    body = b"[NaN, NaN, NaN]"
+    monkeypatch.setattr(payloads, "_MARKING_BUDGET", 3 * len(body))
+    with pytest.raises(MalformedBody, match="not valid JSON"):
+        parse_batch(body)  # three markings and the final parse would need four parses
+    monkeypatch.setattr(payloads, "_MARKING_BUDGET", 4 * len(body) + 100)
+    assert parse_batch(body) == [NON_FINITE_NUMBER] * 3
