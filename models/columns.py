@@ -23,6 +23,11 @@ NO_SESSION: int = -1
 # an event that sent no zone offset (a sent 0 is UTC): the smallest int32, far outside ±14 h
 OFFSET_UNKNOWN: int = -(2**31)
 MAX_UTC_OFFSET_S: int = 14 * 3600
+# The default plausible magnitudes of a reward's value and of a response's cost (an operator may
+# set others): a billion of any currency or points is beyond any single spin, loot box or
+# purchase, and a million of them still sum within float64's exact integers (2**53).
+MAX_ABS_VALUE: float = 1e9
+MAX_COST: float = 1e9
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +77,14 @@ EVENT_FIELDS: tuple[EventField, ...] = (
     ),
     EventField("kind", "int2", array="kind", dtype=np.int8, minimum=RESPONSE, maximum=REWARD),
     EventField("ts", "timestamptz", array="t", dtype=np.float64),
-    EventField("value", "float8", array="value", dtype=np.float64, absent=0.0),
-    EventField("cost", "float8", array="cost", dtype=np.float64, absent=0.0, minimum=0.0),
+    EventField(
+        "value", "float8", array="value", dtype=np.float64, absent=0.0, minimum=-MAX_ABS_VALUE,
+        maximum=MAX_ABS_VALUE,
+    ),
+    EventField(
+        "cost", "float8", array="cost", dtype=np.float64, absent=0.0, minimum=0.0,
+        maximum=MAX_COST,
+    ),
     EventField(
         "option", "text", optional=True, array="option", dtype=np.int32, absent=NO_OPTION,
         names="options", max_length=128,

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
@@ -17,6 +18,7 @@ from starlette.responses import Response
 
 import service
 from service.api import audits, events, health, mappings, projects, rules, vendors
+from service.api.middleware import RequestGuard
 from service.audits.worker import InProcessWorker
 from service.errors import AppError
 from service.metrics import REGISTRY, QueueCollector
@@ -56,6 +58,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     for module in (health, events, projects, audits, rules, mappings, vendors):
         app.include_router(module.router)
+    app.add_middleware(
+        RequestGuard,
+        own_body_paths=[
+            route.path
+            for router in (events.router, vendors.router)
+            for route in router.routes
+            if isinstance(route, APIRoute)
+        ],
+        max_body_bytes=settings.max_body_bytes,
+    )
     return app
 
 

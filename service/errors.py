@@ -1,6 +1,8 @@
 """One error base class carrying its status code; one handler renders them all.
 
-Body: `{"error": ClassName, "detail": …}` (plus whatever `extra` the error carries).
+Body: `{"error": ClassName, "detail": …}` (plus whatever `extra` the error carries). Anything
+else raised while serving a request is answered as `InternalError` by
+`service.api.middleware.RequestGuard`.
 """
 
 from __future__ import annotations
@@ -60,6 +62,12 @@ class Conflict(AppError):
 
 class PayloadTooLarge(AppError):
     status_code = 413
+
+
+class InternalError(AppError):
+    """A failure no handler foresaw (answered with the request id, logged with its traceback)."""
+
+    status_code = 500
 
 
 class InvalidInput(AppError):

@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.columns import MAX_ABS_VALUE, MAX_COST
+
 
 class Settings(BaseSettings):
     """Everything configurable, from `RETENTION_AUDIT_*` variables (and `DATABASE_URL`)."""
@@ -34,6 +36,18 @@ class Settings(BaseSettings):
     max_batch_events: int = Field(default=100_000, description="Most events in one batch.")
     future_tolerance_s: float = Field(
         default=86_400.0, description="How far in the future an event timestamp may lie."
+    )
+    max_abs_value: float = Field(
+        default=MAX_ABS_VALUE,
+        gt=0.0,
+        allow_inf_nan=False,
+        description="Largest |value| of a reward event; a larger one is rejected.",
+    )
+    max_cost: float = Field(
+        default=MAX_COST,
+        gt=0.0,
+        allow_inf_nan=False,
+        description="Largest cost of a response event; a larger one is rejected.",
     )
     ingest_rate_events_per_s: float = Field(
         default=0.0,

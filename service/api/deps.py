@@ -24,6 +24,8 @@ def get_app_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+# Keys are 27 characters; anything much longer is not one and is not looked up.
+MAX_KEY_LENGTH = 256
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -59,12 +61,26 @@ def presented_key(request: Request) -> str | None:
 def authenticate(session: Session, key: str | None, scope: Scope) -> Principal:
     if not key:
         raise Unauthorized("a project key is required (Authorization: Bearer KEY)")
+    if not _plausible(key):
+        raise Unauthorized("the key is not valid")
     principal = principal_for_key(session, key)
     if principal is None:
         raise Unauthorized("the key is not valid")
     if scope not in principal.scopes:
         raise Forbidden(f"the key lacks the {scope!s} scope")
     return principal
+
+
+def _plausible(key: str) -> bool:
+    """Whether `key` could be a key at all: short, NUL-free text that UTF-8 can encode (a
+    key read from a vendor's body may be anything)."""
+    if len(key) > MAX_KEY_LENGTH or "\x00" in key:
+        return False
+    try:
+        key.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _requires(scope: Scope) -> Any:

@@ -45,8 +45,8 @@ _BATCH_SCHEMA: dict[str, Any] = {
 @router.post("/events", response_model=IngestRead, openapi_extra=_BATCH_SCHEMA)
 def post_events(
     request: Request,
+    principal: Ingestor,  # before the body: nothing is read for a caller without a key
     body: RawBody,
-    principal: Ingestor,
     session: SessionDep,
     settings: SettingsDep,
 ) -> OrjsonResponse:
@@ -68,6 +68,8 @@ def post_events(
         items=items,
         now=datetime.now(UTC),
         future_tolerance_s=settings.future_tolerance_s,
+        max_abs_value=settings.max_abs_value,
+        max_cost=settings.max_cost,
     )
     answer = result.as_dict()
     count_events("native", answer["accepted"], answer["duplicate"], answer["rejected"])

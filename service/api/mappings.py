@@ -52,6 +52,8 @@ def put_mappings(
         ],
         now=datetime.now(UTC),
         future_tolerance_s=settings.future_tolerance_s,
+        max_abs_value=settings.max_abs_value,
+        max_cost=settings.max_cost,
     )
     return MappingRead.model_validate(
         {**coverage.coverage(session, project_id), "remapped": remapped.as_dict()}

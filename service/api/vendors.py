@@ -70,13 +70,18 @@ def _ingest(
     parse: Callable[[bytes, datetime], Parsed],
     accepted: Callable[[IngestResult, Parsed], Response],
     refused: Callable[[AppError, Parsed | None], Response],
-    invalid: Callable[[list[Translated]], Response] | None = None,
+    invalid: Callable[[list[Translated]], Response | None] | None = None,
+    header_key: str | None = None,
 ) -> Response:
-    """The one path of every vendor route. `invalid`, when given, refuses a request with any
-    unusable event whole (before anything is stored), as that vendor does."""
+    """The one path of every vendor route. `invalid`, when given, may refuse a request with
+    unusable events whole (before anything is stored), as that vendor does; when it answers
+    None, the usable events are stored and the others rejected alone. `header_key`, the key
+    of a vendor that sends it in a header, is checked before the body is read."""
     now = datetime.now(UTC)
     parsed: Parsed | None = None
     try:
+        if header_key is not None:
+            authenticate(session, header_key, Scope.INGEST)
         if isinstance(body, AppError):
             raise body
         decoded = decode(
@@ -94,13 +99,17 @@ def _ingest(
         limiter(request, settings).take(project_id, len(parsed.items))
         items = bounded(parsed.items, now=now, future_tolerance_s=settings.future_tolerance_s)
         if invalid is not None and rejections(items):
-            return invalid(items)
+            refusal = invalid(items)
+            if refusal is not None:
+                return refusal
         result = ingest_vendor(
             session,
             project_id=project_id,
             items=items,
             now=now,
             future_tolerance_s=settings.future_tolerance_s,
+            max_abs_value=settings.max_abs_value,
+            max_cost=settings.max_cost,
         )
         source = next((i.source for i in items if not isinstance(i, Rejection)), "vendor")
         count_events(
@@ -141,6 +150,7 @@ def _segment(message_type: str | None) -> Callable[..., Response]:
             ),
             accepted=lambda result, _parsed: segment.accepted(result),
             refused=lambda exc, _parsed: segment.refused(exc),
+            header_key=presented_key(request),
         )
 
     return route
@@ -287,4 +297,5 @@ def mixpanel_import(
         ),
         accepted=lambda result, parsed: mixpanel.import_answer(result, parsed.ids),
         refused=lambda exc, _parsed: mixpanel.import_refused(exc),
+        header_key=presented_key(request),
     )

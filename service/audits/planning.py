@@ -50,8 +50,12 @@ def plan_audit(
     if unknown:
         raise InvalidInput(f"unknown field(s): {', '.join(sorted(unknown))}")
     mechanics = request.get("mechanics") or []
-    if not isinstance(mechanics, list) or not all(isinstance(m, str) and m for m in mechanics):
-        raise InvalidInput("mechanics: must be a list of mechanic names")
+    if not isinstance(mechanics, list) or not all(
+        isinstance(m, str) and m and _storable(m) for m in mechanics
+    ):
+        raise InvalidInput(
+            "mechanics: must be a list of mechanic names (UTF-8 text without NUL characters)"
+        )
     start = _instant(request.get("from"), "from")
     end = _instant(request.get("to"), "to")
     if start is not None and end is not None and start >= end:
@@ -82,6 +86,17 @@ def plan_audit(
     )
 
 
+def _storable(name: str) -> bool:
+    """Text a database can hold and compare: no NUL, no lone surrogate."""
+    if "\x00" in name:
+        return False
+    try:
+        name.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _instant(value: Any, field: str) -> datetime | None:
     if value is None:
         return None
@@ -93,4 +108,7 @@ def _instant(value: Any, field: str) -> datetime | None:
         raise InvalidInput(f"{field}: {value!r} is not RFC 3339") from None
     if parsed.tzinfo is None:
         raise InvalidInput(f"{field}: needs a time zone")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(f"{field}: is outside the years 1 to 9999 in UTC") from None

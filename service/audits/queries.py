@@ -48,7 +48,10 @@ def list_audits(
     query = select(Audit).where(Audit.project_id == project_id)
     if cursor:
         created_iso, audit_id = _decode_cursor(cursor)
-        created = datetime.fromisoformat(created_iso)
+        try:
+            created = datetime.fromisoformat(created_iso)
+        except ValueError:
+            raise InvalidInput("cursor: not a cursor this API returned") from None
         query = query.where(
             or_(
                 Audit.created_at < created,
@@ -115,6 +118,10 @@ def _decode_cursor(cursor: str) -> tuple[str, str]:
     try:
         parts = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         first, second = parts
-        return str(first), str(second)
+        if not isinstance(first, str) or not isinstance(second, str):
+            raise TypeError("a cursor holds two strings")
+        if "\x00" in first + second:  # no stored name holds one; the database refuses it
+            raise ValueError("a cursor holds no NUL")
+        return first, second
     except (ValueError, TypeError, orjson.JSONDecodeError):
         raise InvalidInput("cursor: not a cursor this API returned") from None

@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import orjson
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from models.columns import MAX_UTC_OFFSET_S, RESPONSE, REWARD
+from models.columns import MAX_ABS_VALUE, MAX_COST, MAX_UTC_OFFSET_S, RESPONSE, REWARD
+from service.ingestion.payloads import NON_FINITE_NUMBER, UNREADABLE_TEXT
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Epoch numbers above this are milliseconds: 1e11 s is the year 5138, 1e11 ms is 1973.
@@ -31,8 +32,8 @@ def _timestamp(value: Any) -> Any:
     if isinstance(value, int | float):
         if not math.isfinite(value):
             raise ValueError("timestamp must be a finite number")
-        seconds = value / 1000.0 if abs(value) > MILLISECONDS_ABOVE else float(value)
         try:
+            seconds = value / 1000.0 if abs(value) > MILLISECONDS_ABOVE else float(value)
             return EPOCH + timedelta(seconds=seconds)
         except OverflowError:
             raise ValueError("timestamp is out of range") from None
@@ -41,10 +42,22 @@ def _timestamp(value: Any) -> Any:
             parsed = datetime.fromisoformat(value)
         except ValueError:
             raise ValueError(f"timestamp {value!r} is not RFC 3339") from None
-        if parsed.tzinfo is None:
-            raise ValueError("timestamp needs a time zone (e.g. 'Z' or '+09:00')")
-        return parsed
+        return _in_range(parsed)
     raise ValueError("timestamp must be an RFC 3339 string or epoch seconds/milliseconds")
+
+
+def _in_range(parsed: datetime) -> datetime:
+    """A written timestamp whose zone offset is plausible and whose UTC instant exists."""
+    offset = parsed.utcoffset()
+    if offset is None:
+        raise ValueError("timestamp needs a time zone (e.g. 'Z' or '+09:00')")
+    if abs(offset.total_seconds()) > MAX_UTC_OFFSET_S:
+        raise ValueError("timestamp's UTC offset must be within ±14 h")
+    try:
+        parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("timestamp is outside the years 1 to 9999 in UTC") from None
+    return parsed
 
 
 Name = Annotated[str, Field(min_length=1, max_length=128)]
@@ -112,8 +125,17 @@ def _latest(now: datetime, future_tolerance_s: float) -> datetime:
     return now + timedelta(seconds=future_tolerance_s)
 
 
-def validate_event(item: Any, *, now: datetime, future_tolerance_s: float) -> EventRecord:
-    """The stored form of one native event, or `EventRejected` naming the field and why."""
+def validate_event(
+    item: Any,
+    *,
+    now: datetime,
+    future_tolerance_s: float,
+    max_abs_value: float = MAX_ABS_VALUE,
+    max_cost: float = MAX_COST,
+) -> EventRecord:
+    """The stored form of one native event, or `EventRejected` naming the field and why.
+
+    `max_abs_value` and `max_cost` bound a reward's |value| and a response's cost."""
     if not isinstance(item, dict):
         raise EventRejected("", f"an event must be a JSON object, not {type(item).__name__}")
     try:
@@ -122,6 +144,10 @@ def validate_event(item: Any, *, now: datetime, future_tolerance_s: float) -> Ev
         error = exc.errors(include_url=False)[0]
         field = ".".join(str(part) for part in error["loc"])
         raise EventRejected(field, _reason(error)) from None
+    if abs(event.value) > max_abs_value:
+        raise EventRejected("value", f"|value| must be at most {max_abs_value:g}")
+    if event.cost > max_cost:
+        raise EventRejected("cost", f"cost must be at most {max_cost:g}")
     ts = event.timestamp.astimezone(UTC)
     if ts < EPOCH:
         raise EventRejected("timestamp", "timestamp is before 1970")
@@ -141,13 +167,12 @@ def validate_event(item: Any, *, now: datetime, future_tolerance_s: float) -> Ev
     if any(text is not None and "\x00" in text for text in texts):
         for name, text in zip(_TEXT_FIELDS, texts, strict=True):
             if text is not None and "\x00" in text:
-                raise EventRejected(name, "text may not contain a NUL character")
+                raise EventRejected(name, _text_reason(text))
     if properties:
         bad = unstorable(properties)
         if bad is not None:
-            raise EventRejected(
-                f"properties.{bad}", "numbers must be finite and text may not contain NUL"
-            )
+            path, reason = bad
+            raise EventRejected(f"properties.{path}", reason)
     utc_offset_s = _utc_offset(event, ts)
     delay_s = _delay(properties)
     message_id = event.message_id or content_digest(event, ts)
@@ -158,31 +183,85 @@ def validate_event(item: Any, *, now: datetime, future_tolerance_s: float) -> Ev
     )  # fmt: skip
 
 
-def unstorable(value: Any, path: str = "") -> str | None:
-    """Where a JSON value holds what no database column takes (NaN, infinity, a NUL)."""
+# How deep an event's properties (a vendor event as a whole) may nest, and how long a text in
+# them may be. Analytics payloads nest a few levels; 64 keeps every walk over a stored value
+# (credential scrubbing, these checks, serialisation) far from any recursion limit.
+MAX_DEPTH = 64
+MAX_TEXT = 1024 * 1024
+# What a value nested deeper than `MAX_DEPTH` is replaced by where it is copied
+# (`service.vendors.adapters.common.scrub`); like the parser's markers it begins with NUL.
+TOO_DEEP_VALUE = "\x00\ufffc"
+
+NUL_TEXT = "text may not contain a NUL character"
+UNREADABLE = "text is not valid UTF-8 (invalid bytes or a lone surrogate)"
+NON_FINITE = "numbers must be finite"
+TOO_DEEP = f"values may nest at most {MAX_DEPTH} levels deep"
+TOO_LONG = f"text may be at most {MAX_TEXT} characters long"
+
+
+def _text_reason(text: str) -> str:
+    if UNREADABLE_TEXT in text:
+        return UNREADABLE
+    if text == NON_FINITE_NUMBER:
+        return NON_FINITE
+    if text == TOO_DEEP_VALUE:
+        return TOO_DEEP
+    return NUL_TEXT
+
+
+def unstorable(value: Any) -> tuple[str, str] | None:
+    """Where a JSON value holds what no database column takes, and why: a number that is not
+    finite, text with a NUL or longer than `MAX_TEXT`, what the parser could not read
+    (`UNREADABLE_TEXT`, `NON_FINITE_NUMBER`), or nesting deeper than `MAX_DEPTH`. Stops at
+    that depth, so any value may be given."""
+    found = _unstorable(value, "", 1)
+    if found is None:
+        return None
+    path, reason = found
+    return _shown(path), reason
+
+
+def _unstorable(value: Any, path: str, depth: int) -> tuple[str, str] | None:
     if isinstance(value, float) and not math.isfinite(value):
-        return path or "value"
-    if isinstance(value, str) and "\x00" in value:
-        return path or "value"
+        return path or "value", NON_FINITE
+    if isinstance(value, str):
+        if "\x00" in value:
+            return path or "value", _text_reason(value)
+        if len(value) > MAX_TEXT:
+            return path or "value", TOO_LONG
+        return None
+    if isinstance(value, dict | list) and depth > MAX_DEPTH:
+        return path or "value", TOO_DEEP
     if isinstance(value, dict):
         for key, item in value.items():
             here = f"{path}.{key}" if path else str(key)
             if "\x00" in str(key):
-                return here
-            found = unstorable(item, here)
+                return here, _text_reason(str(key))
+            if len(str(key)) > MAX_TEXT:
+                return here, TOO_LONG
+            found = _unstorable(item, here, depth + 1)
             if found is not None:
                 return found
     elif isinstance(value, list):
         for position, item in enumerate(value):
-            found = unstorable(item, f"{path}[{position}]")
+            found = _unstorable(item, f"{path}[{position}]", depth + 1)
             if found is not None:
                 return found
     return None
 
 
+def _shown(path: str) -> str:
+    """A path as the answer names it: NULs escaped, at most 300 characters."""
+    path = path.replace("\x00", "\\u0000")
+    return path if len(path) <= 300 else path[:300] + "…"
+
+
 def _reason(error: Any) -> str:
     if error["type"] == "missing":
         return "required field is missing"
+    given = error.get("input")
+    if isinstance(given, str) and "\x00" in given:
+        return _text_reason(given)
     message = str(error["msg"])
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
@@ -211,7 +290,7 @@ def _utc_offset(event: NativeEvent, ts: datetime) -> int | None:
             raise EventRejected("properties.timezone", "must be an IANA time zone name")
         try:
             delta = ts.astimezone(ZoneInfo(zone)).utcoffset()
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OverflowError):
             raise EventRejected("properties.timezone", f"unknown time zone {zone!r}") from None
         return int(delta.total_seconds()) if delta is not None else None
     written = event.timestamp.utcoffset()

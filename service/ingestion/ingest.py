@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from models.columns import MAX_ABS_VALUE, MAX_COST
 from service.ingestion.events import EventRecord, EventRejected, validate_event
 from service.ingestion.store import store_events
 
@@ -62,6 +63,8 @@ def ingest(
     items: Sequence[Any],
     now: datetime,
     future_tolerance_s: float,
+    max_abs_value: float = MAX_ABS_VALUE,
+    max_cost: float = MAX_COST,
     source: str = "native",
 ) -> IngestResult:
     """Validate `items` (native event objects) and store the good ones once each."""
@@ -69,7 +72,13 @@ def ingest(
     fresh: dict[str, EventRecord] = {}
     for index, item in enumerate(items):
         try:
-            record = validate_event(item, now=now, future_tolerance_s=future_tolerance_s)
+            record = validate_event(
+                item,
+                now=now,
+                future_tolerance_s=future_tolerance_s,
+                max_abs_value=max_abs_value,
+                max_cost=max_cost,
+            )
         except EventRejected as exc:
             rejection = exc.rejection
             results.append(ItemResult(index, "rejected", rejection.field, rejection.reason))

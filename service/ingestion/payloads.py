@@ -6,7 +6,9 @@ limits and the error messages are the same everywhere.
 
 from __future__ import annotations
 
-import json
+import codecs
+import math
+import re
 import zlib
 from typing import Any
 
@@ -83,20 +85,93 @@ def _inflate(body: bytes, wbits: int, *, max_bytes: int) -> bytes:
     return chunk
 
 
-def loads(text: bytes | str) -> Any:
-    """Parse one JSON document.
+# What an unreadable value is read as, so that the event holding it is rejected on its own:
+# text that was not valid UTF-8 (invalid bytes, a lone surrogate escape), and a number that is
+# not finite (NaN, Infinity, or a literal beyond the double range). Both begin with NUL, which
+# no stored text may hold, so no accepted event can contain them.
+UNREADABLE_TEXT = "\x00\ufffd"
+NON_FINITE_NUMBER = "\x00\ufffe"
+_UNREADABLE_ESCAPE = "\\u0000\\ufffd"
+_NON_FINITE_LITERAL = '"\\u0000\\ufffe"'
 
-    orjson first (fast); if it refuses, the standard library, which also reads the NaN,
-    Infinity and out-of-range literals some producers emit, so that such an event is rejected
-    on its own with a clear reason instead of failing its whole batch.
+# The refusals that marking may cure: text, surrogates, NaN/Infinity, overflowing numbers.
+_MARKABLE = re.compile(r"UTF-8|surrogate|unexpected character|infinity|digit after sign")
+_ESCAPE = re.compile(r"\\u[0-9a-fA-F]{4}")
+_NUMBER = re.compile(r"-?(?:NaN|Infinity|[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)")
+# How much text marking may re-parse for one document (characters): a batch of ordinary size
+# may hold thousands of unreadable values, a body at the size limit a few dozen.
+_MARKING_BUDGET = 1 << 30
+
+
+def _unreadable_bytes(error: UnicodeError) -> tuple[str, int]:
+    """Invalid UTF-8 inside a JSON string becomes the escaped `UNREADABLE_TEXT` (completing
+    the escape when a backslash stands before it); outside a string it stays invalid JSON."""
+    assert isinstance(error, UnicodeDecodeError)
+    before = error.object[: error.start]
+    backslashes = len(before) - len(before.rstrip(b"\\"))
+    replacement = _UNREADABLE_ESCAPE[1:] if backslashes % 2 else _UNREADABLE_ESCAPE
+    return replacement, error.end
+
+
+codecs.register_error("retention_audit.unreadable", _unreadable_bytes)
+
+
+def loads(text: bytes | str) -> Any:
+    """Parse one JSON document with orjson, the one parser (no other reads a request).
+
+    Raises `orjson.JSONDecodeError` naming why the document is refused: not JSON, nested
+    deeper than orjson's 1,024 levels. Text that is not valid UTF-8 and numbers that are not
+    finite do not refuse the document: they are read as `UNREADABLE_TEXT` and
+    `NON_FINITE_NUMBER`, so that the event holding them is rejected alone, as is an event
+    nested deeper or holding longer text than `service.ingestion.events` allows
+    (`unstorable`), and the rest of its batch is kept. Integers beyond 64 bits are read as
+    floating-point numbers (as orjson does); beyond the double range they are not finite.
     """
     try:
         return orjson.loads(text)
-    except orjson.JSONDecodeError as fast_error:
+    except orjson.JSONDecodeError as refusal:
+        if not _MARKABLE.search(str(refusal)):
+            raise
         try:
-            return json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise fast_error from None
+            return _loads_marked(text)
+        except orjson.JSONDecodeError:
+            raise refusal from None
+
+
+def _loads_marked(text: bytes | str) -> Any:
+    """orjson again, each unreadable value it stops at replaced by its marker where orjson
+    says it is (so nothing but orjson decides what is inside a string)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="retention_audit.unreadable")
+    budget = _MARKING_BUDGET
+    while budget > 0:
+        budget -= len(text)
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            marked = _marked_at(text, exc.pos, str(exc))
+            if marked is None:
+                raise
+            text = marked
+    raise orjson.JSONDecodeError("too many unreadable values; send smaller batches", "", 0)
+
+
+def _marked_at(text: str, pos: int, reason: str) -> str | None:
+    """`text` with the value orjson refused at `pos` replaced by its marker, or None when
+    what it refused there is not an unreadable value (it is then simply not JSON)."""
+    if "surrogate" in reason:
+        found = _ESCAPE.match(text, pos)
+        marker = _UNREADABLE_ESCAPE
+    else:
+        start = pos - 1 if "digit after sign" in reason and text[pos - 1 : pos] == "-" else pos
+        found = _NUMBER.match(text, start)
+        marker = _NON_FINITE_LITERAL
+        number = found.group(0) if found is not None else ""
+        if number[-1:].isdigit() and math.isfinite(float(number)):
+            return None
+    if found is None:
+        return None
+    return text[: found.start()] + marker + text[found.end() :]
 
 
 def parse_batch(body: bytes) -> list[Any]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from models.columns import MAX_ABS_VALUE, MAX_COST
 from service.ingestion.events import EventRecord, EventRejected, Rejection, validate_event
 from service.ingestion.ingest import IngestResult, ItemResult
 from service.ingestion.store import insert_ignoring_duplicates, lock_project, store_events
@@ -32,6 +33,8 @@ def ingest_vendor(
     items: Sequence[Translated],
     now: datetime,
     future_tolerance_s: float,
+    max_abs_value: float = MAX_ABS_VALUE,
+    max_cost: float = MAX_COST,
 ) -> IngestResult:
     """Store vendor events raw, and as native events where the project's mapping covers them.
 
@@ -57,7 +60,11 @@ def ingest_vendor(
         if outcome.native is not None:
             try:
                 record = validate_event(
-                    outcome.native, now=now, future_tolerance_s=future_tolerance_s
+                    outcome.native,
+                    now=now,
+                    future_tolerance_s=future_tolerance_s,
+                    max_abs_value=max_abs_value,
+                    max_cost=max_cost,
                 )
             except EventRejected:
                 record = None

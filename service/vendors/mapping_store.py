@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from models.columns import MAX_ABS_VALUE, MAX_COST
 from service.storage.tables import Mapping as MappingRow
 from service.vendors.mapping_rules import MappingRule
 from service.vendors.remapping import Remapped, remap
@@ -41,6 +42,8 @@ def replace_mapping_rules(
     mapping_rules: Sequence[MappingRule],
     now: datetime,
     future_tolerance_s: float,
+    max_abs_value: float = MAX_ABS_VALUE,
+    max_cost: float = MAX_COST,
 ) -> Remapped:
     """Make `mapping_rules` the project's mapping, then re-map every stored raw event under it."""
     session.execute(delete(MappingRow).where(MappingRow.project_id == project_id))
@@ -80,4 +83,6 @@ def replace_mapping_rules(
         mapping_rules=ordered,
         now=now,
         future_tolerance_s=future_tolerance_s,
+        max_abs_value=max_abs_value,
+        max_cost=max_cost,
     )

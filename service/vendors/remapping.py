@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from models.columns import EVENT_FIELDS
+from models.columns import EVENT_FIELDS, MAX_ABS_VALUE, MAX_COST
 from service.ingestion.events import EventRecord, EventRejected, validate_event
 from service.ingestion.store import store_events
 from service.storage.tables import Event, RawEvent
@@ -45,6 +45,8 @@ def remap(
     mapping_rules: Sequence[MappingRule],
     now: datetime,
     future_tolerance_s: float,
+    max_abs_value: float = MAX_ABS_VALUE,
+    max_cost: float = MAX_COST,
 ) -> Remapped:
     """Bring the native events derived from the project's raw events in line with
     `mapping_rules`.
@@ -70,7 +72,13 @@ def remap(
         for raw in chunk:
             event = stored_vendor_event(raw)
             outcome = map_event(mapping_rules, event)
-            record = _record(outcome, now=now, future_tolerance_s=future_tolerance_s)
+            record = _record(
+                outcome,
+                now=now,
+                future_tolerance_s=future_tolerance_s,
+                max_abs_value=max_abs_value,
+                max_cost=max_cost,
+            )
             current = existing.get(raw.message_id)
             if current is not None and (record is None or not _same_event(current, record)):
                 to_delete.append(raw.message_id)
@@ -120,11 +128,24 @@ def _raw_chunks(session: Session, project_id: int) -> Iterator[list[RawEvent]]:
         session.expunge_all()
 
 
-def _record(outcome: Outcome, *, now: datetime, future_tolerance_s: float) -> EventRecord | None:
+def _record(
+    outcome: Outcome,
+    *,
+    now: datetime,
+    future_tolerance_s: float,
+    max_abs_value: float,
+    max_cost: float,
+) -> EventRecord | None:
     if outcome.native is None:
         return None
     try:
-        return validate_event(outcome.native, now=now, future_tolerance_s=future_tolerance_s)
+        return validate_event(
+            outcome.native,
+            now=now,
+            future_tolerance_s=future_tolerance_s,
+            max_abs_value=max_abs_value,
+            max_cost=max_cost,
+        )
     except EventRejected:
         return None
 

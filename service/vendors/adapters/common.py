@@ -12,7 +12,7 @@ import base64
 import binascii
 import hashlib
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,7 +30,14 @@ from service.errors import (
     PayloadTooLarge,
     Unauthorized,
 )
-from service.ingestion.events import EPOCH, MILLISECONDS_ABOVE, Rejection, unstorable
+from service.ingestion.events import (
+    EPOCH,
+    MAX_DEPTH,
+    MILLISECONDS_ABOVE,
+    TOO_DEEP_VALUE,
+    Rejection,
+    unstorable,
+)
 from service.ingestion.payloads import loads
 from service.ingestion.ratelimit import RateLimited
 
@@ -69,12 +76,15 @@ class Parsed:
     ids: tuple[str | None, ...] = ()  # the vendor's own dedup keys, where its answers name them
 
 
-def scrub(value: Any) -> Any:
-    """`value` without credential keys at any depth."""
+def scrub(value: Any, depth: int = 1) -> Any:
+    """`value` without credential keys at any depth; what is nested deeper than the events'
+    `MAX_DEPTH` is replaced by `TOO_DEEP_VALUE`, so that the event is rejected for it."""
+    if isinstance(value, dict | list) and depth > MAX_DEPTH:
+        return TOO_DEEP_VALUE
     if isinstance(value, dict):
-        return {k: scrub(v) for k, v in value.items() if k not in CREDENTIAL_KEYS}
+        return {k: scrub(v, depth + 1) for k, v in value.items() if k not in CREDENTIAL_KEYS}
     if isinstance(value, list):
-        return [scrub(v) for v in value]
+        return [scrub(v, depth + 1) for v in value]
     return value
 
 
@@ -108,8 +118,8 @@ def instant(value: Any, *, unit: str = "auto") -> datetime:
         if not math.isfinite(value):
             raise ValueError("must be a finite number")
         milliseconds = unit == "ms" or (unit == "auto" and abs(value) > MILLISECONDS_ABOVE)
-        seconds = value / 1000.0 if milliseconds else float(value)
         try:
+            seconds = value / 1000.0 if milliseconds else float(value)
             return EPOCH + timedelta(seconds=seconds)
         except OverflowError:
             raise ValueError("is out of range") from None
@@ -120,8 +130,17 @@ def instant(value: Any, *, unit: str = "auto") -> datetime:
             raise ValueError(f"{value!r} is not an ISO 8601 timestamp") from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
+        return shifted(parsed.astimezone, UTC)
     raise ValueError("must be an ISO 8601 string or an epoch number")
+
+
+def shifted(operation: Callable[..., datetime], *arguments: Any) -> datetime:
+    """`operation(*arguments)`: date arithmetic whose result must lie in the years 1 to 9999
+    (a zone offset applied, a clock skew removed); ValueError when it does not."""
+    try:
+        return operation(*arguments)
+    except OverflowError:
+        raise ValueError("is outside the years 1 to 9999") from None
 
 
 def zone(value: Any) -> str | None:
@@ -186,7 +205,7 @@ def vendor_event(
         return Rejection(user_field, f"longer than {MAX_NAME_LENGTH} characters")
     bad = unstorable(payload)
     if bad is not None:
-        return Rejection(bad, "numbers must be finite and text may not contain NUL")
+        return Rejection(*bad)
     return VendorEvent(
         source=source,
         message_id=message_id,

@@ -9,8 +9,8 @@ receipt) without a timestamp; else the time of receipt.
 
 Answers as PostHog's capture service gives them: 200 `{"status": 1}`; refusals in plain
 text, 400 for a body it cannot decode or an event without `event` or `distinct_id` (nothing
-of the request is stored), 401 for a missing, invalid or inconsistent key, 413 when too
-large, 429 with `Retry-After` when rate limited.
+of the request is stored; any other unusable event is dropped alone), 401 for a missing,
+invalid or inconsistent key, 413 when too large, 429 with `Retry-After` when rate limited.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from service.vendors.adapters.common import (
     refusal,
     retry_headers,
     scrub,
+    shifted,
     text_answer,
     vendor_event,
     zone,
@@ -115,12 +116,13 @@ def _timestamp(
         device_time = instant(stamp)
         if sent_at is None or properties.get("$ignore_sent_at") is True:
             return device_time
-        return received + (device_time - instant(sent_at))
+        skew = shifted(device_time.__sub__, instant(sent_at))
+        return shifted(received.__add__, skew)
     offset = event.get("offset")
     if offset is not None:
         if isinstance(offset, bool) or not isinstance(offset, int | float):
             raise ValueError("offset must be a number of milliseconds")
-        return received - timedelta(milliseconds=offset)
+        return shifted(lambda: received - timedelta(milliseconds=offset))
     return received
 
 
@@ -134,14 +136,23 @@ def accepted(_result: IngestResult) -> Response:
     return json_answer(200, {"status": 1})
 
 
-def invalid(items: list[Translated]) -> Response:
-    """The whole request refused for its first unusable event, as PostHog's capture does."""
-    first = next(item for item in items if isinstance(item, Rejection))
-    if first.field == "distinct_id":
-        return text_answer(400, "event submitted without a distinct_id")
-    if first.field == "event":
+def invalid(items: list[Translated]) -> Response | None:
+    """The whole request refused for an event without `distinct_id` or event name, as
+    PostHog's capture does; None for any other unusable event (a bad timestamp, text that is
+    not UTF-8, a non-finite number), which is dropped alone while the rest is stored."""
+    for item in items:
+        if not isinstance(item, Rejection) or not _refuses_request(item):
+            continue
+        if item.field == "distinct_id":
+            return text_answer(400, "event submitted without a distinct_id")
         return text_answer(400, "event submitted with an empty event name")
-    return text_answer(400, f"failed to decode request: {first.field}: {first.reason}")
+    return None
+
+
+def _refuses_request(rejection: Rejection) -> bool:
+    missing = rejection.reason == "required field is missing"
+    too_long = rejection.reason.startswith("longer than")
+    return rejection.field in ("distinct_id", "event") and (missing or too_long)
 
 
 def refused(exc: AppError) -> Response:

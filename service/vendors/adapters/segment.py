@@ -32,6 +32,7 @@ from service.vendors.adapters.common import (
     refusal,
     retry_headers,
     scrub,
+    shifted,
     vendor_event,
     zone,
 )
@@ -120,7 +121,8 @@ def _timestamp(message: dict[str, Any], batch_sent_at: Any, received: datetime) 
     if sent_at is None:
         return device_time
     # The device's clock may be off; the offset between its event and its send is not.
-    return received - (instant(sent_at) - device_time)
+    skew = shifted(instant(sent_at).__sub__, device_time)
+    return shifted(received.__sub__, skew)
 
 
 def _source(payload: dict[str, Any]) -> str:
