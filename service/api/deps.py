@@ -16,6 +16,7 @@ from service.projects.keys import Scope
 from service.projects.projects import Principal, principal_for_key
 from service.settings import Settings
 from service.storage.db import transaction
+from service.text import storable
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -74,13 +75,7 @@ def authenticate(session: Session, key: str | None, scope: Scope) -> Principal:
 def _plausible(key: str) -> bool:
     """Whether `key` could be a key at all: short, NUL-free text that UTF-8 can encode (a
     key read from a vendor's body may be anything)."""
-    if len(key) > MAX_KEY_LENGTH or "\x00" in key:
-        return False
-    try:
-        key.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
+    return len(key) <= MAX_KEY_LENGTH and storable(key)
 
 
 def _requires(scope: Scope) -> Any:

@@ -13,6 +13,7 @@ from models.analysis import AnalysisConfig
 from models.rules import DEFAULT_TABLE, DecisionTable
 from service.errors import InvalidInput
 from service.storage.event_window import EventWindow
+from service.text import storable
 
 REQUEST_KEYS = frozenset({"mechanics", "from", "to", "config"})
 
@@ -51,7 +52,7 @@ def plan_audit(
         raise InvalidInput(f"unknown field(s): {', '.join(sorted(unknown))}")
     mechanics = request.get("mechanics") or []
     if not isinstance(mechanics, list) or not all(
-        isinstance(m, str) and m and _storable(m) for m in mechanics
+        isinstance(m, str) and m and storable(m) for m in mechanics
     ):
         raise InvalidInput(
             "mechanics: must be a list of mechanic names (UTF-8 text without NUL characters)"
@@ -84,17 +85,6 @@ def plan_audit(
         table=ruled,
         rule_overrides={str(k): float(v) for k, v in overrides.items()},
     )
-
-
-def _storable(name: str) -> bool:
-    """Text a database can hold and compare: no NUL, no lone surrogate."""
-    if "\x00" in name:
-        return False
-    try:
-        name.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _instant(value: Any, field: str) -> datetime | None:
