@@ -9,7 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.errors import InvalidInput
 from service.projects.keys import Scope
-from service.reports.model import Body, Float, Reference, Report, Severity
+from service.reports.model import (
+    Body,
+    Float,
+    Reference,
+    Report,
+    ReportVerification,
+    Severity,
+)
 
 TIME_ZONE_DESCRIPTION = (
     "The product's IANA time zone (e.g. 'Europe/Berlin'): the local time of events that send "
@@ -234,6 +241,11 @@ class AuditView(Body):
     started_at: str | None
     finished_at: str | None
     report: Report | None
+    verification: ReportVerification | None = Field(
+        None,
+        description="The report checked on its own (digest, per-user rows, signature); only "
+        "on GET /v1/audits/{id}, null before it has a report.",
+    )
 
 
 class AuditPage(Body):
