@@ -12,12 +12,14 @@ from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, insert, select, text, update
 
+from service.audits import jobs
+from service.reports.chain import store_report
 from service.reports.rows_digest import recompute, rows_digest
 from service.reports.verification import verify_chain, verify_report
 from service.storage.db import make_sessionmaker, transaction
 from service.storage.migrate import alembic_config, upgrade
 from service.storage.tables import AuditUser, ErasedUserRow, Report
-from tests.service.chain_helpers import OLD, app_with_keys, keys, stored_audit
+from tests.service.chain_helpers import OLD, app_with_keys, keys, stored_audit, user_records
 from tests.service.conftest import ProjectKey
 
 
@@ -43,6 +45,43 @@ def test_the_rows_digest_is_the_documented_one(clean_database: Engine, project: 
         assert recompute(session, audit).digest == stored.rows_digest
     # any order of the same hashes gives the same digest
     assert rows_digest(reversed(leaves)) == rows_digest(leaves) == "sha256:" + expected
+
+
+def test_names_any_character_give_the_same_digest_stored_and_recomputed(
+    clean_database: Engine, project: ProjectKey
+) -> None:
+    """What is hashed when storing (in Python) and when verifying (inside PostgreSQL there)
+    agree for names that COPY and JSON must escape, and for non-ASCII ones."""
+    names = ("tab\there", "new\nline", "back\\slash", 'quo"te', "cr\rlf", "ünï 名前", "")
+    records = [
+        (name or "plain", mechanic, *record[2:])
+        for name, record in zip(names, user_records(len(names)), strict=True)
+        for mechanic in ("spin\tslot", "chest ü")
+    ]
+    factory = make_sessionmaker(clean_database)
+    with transaction(factory) as session:
+        audit = jobs.enqueue(session, project_id=project.id, request={})
+        store_report(
+            session, audit_id=audit.id, project_id=project.id, body={"status": "succeeded"},
+            user_records=records, keys=keys(OLD),
+        )  # fmt: skip
+    with transaction(factory) as session:
+        stored = session.get(Report, audit.id)
+        assert stored is not None
+        rows = session.execute(
+            select(AuditUser.mechanic, AuditUser.user_id, AuditUser.risk_tier, AuditUser.body)
+            .where(AuditUser.audit_id == audit.id)
+        ).all()  # fmt: skip
+        assert len(rows) == 14
+        expected = hashlib.sha256(
+            b"retention-audit/user-rows/v1" + b"".join(sorted(_row_hash(*r) for r in rows))
+        ).hexdigest()
+        assert stored.rows_digest == "sha256:" + expected
+        recomputed = recompute(session, audit.id)
+        assert (recomputed.digest, recomputed.rows, recomputed.erased) == (
+            stored.rows_digest, 14, 0,
+        )  # fmt: skip
+        assert verify_report(session, audit.id, keys(OLD)).status == "verified"
 
 
 @pytest.mark.parametrize("where", ["column", "body"])
