@@ -13,7 +13,8 @@ from service.api.schemas import AuditCreate, AuditPage, AuditQueued, AuditView
 from service.audits import jobs, queries
 from service.errors import Conflict
 from service.reports.chain import chain_head, load_report
-from service.reports.model import ChainEntry, ChainVerification, UsersPage
+from service.reports.chain_model import ChainEntryRead, ChainVerification
+from service.reports.model import UsersPage
 from service.reports.rendering import render_html
 from service.reports.verification import verify_chain, verify_report
 
@@ -131,7 +132,7 @@ def verify(
 _chain = APIRouter(prefix="/v1/projects", tags=["audits"])
 
 
-@_chain.get("/{project_id}/chain/head", response_model=ChainEntry)
+@_chain.get("/{project_id}/chain/head", response_model=ChainEntryRead)
 def get_chain_head(project_id: int, principal: Reader, session: SessionDep) -> OrjsonResponse:
     """The project's newest chain entry (digest, previous digest, rows digest, signature), to
     publish outside the database and give back to `/verify?head=`."""

@@ -9,14 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.errors import InvalidInput
 from service.projects.keys import Scope
-from service.reports.model import (
-    Body,
-    Float,
-    Reference,
-    Report,
-    ReportVerification,
-    Severity,
-)
+from service.reports.chain_model import ReportVerification
+from service.reports.model import Body, Float, Reference, Report, Severity
 
 TIME_ZONE_DESCRIPTION = (
     "The product's IANA time zone (e.g. 'Europe/Berlin'): the local time of events that send "

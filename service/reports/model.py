@@ -1,5 +1,6 @@
 """The report's types: the audit report as stored and served, its mechanics, findings, the
-per-user rows, the chain verification, and the other bodies of the audit and rules routes.
+per-user rows, and the other bodies of the audit and rules routes (the chain's are in
+`service.reports.chain_model`).
 
 Validating a report and dumping it (`ReportBody.model_validate(body).model_dump(
 exclude_unset=True)`) gives the same JSON, byte for byte: every model lists its keys in the
@@ -437,67 +438,6 @@ class OfflineReport(ReportBody):
     previous_report_digest: None
     user_results: list[UserRow]
     digest: str
-
-
-# ---- chain verification -----------------------------------------------------------------------
-
-# a report's status (`service.reports.verification`)
-ReportStatus = Literal["verified", "unsigned", "unknown_key", "tampered", "unreadable"]
-
-
-class ReportVerification(Body):
-    """One stored report checked on its own: its digest, body, per-user rows and signature."""
-
-    status: ReportStatus | Literal["missing"]
-    detail: str
-    key_id: str | None = Field(description="The key that signed it (null: unsigned).")
-    rows: int | None = Field(
-        description="Per-user rows checked against its rows digest (null: not covered)."
-    )
-    rows_erased: int | None = Field(description="Rows erased since, kept as their hashes.")
-
-
-class ChainProblem(Body):
-    audit_id: str | None
-    sequence: int | None
-    status: ReportStatus | Literal["missing"]
-    problem: str
-
-
-class ChainHeadCheck(Body):
-    """Where the head given (`?head=`) stands in the stored chain."""
-
-    digest: str
-    status: Literal["newest", "earlier", "missing"]
-    sequence: int | None
-    reports_after: int | None
-
-
-class ChainVerification(Body):
-    """The check of a project's chain of reports up to one (`verification.verify_chain`)."""
-
-    audit_id: str
-    status: Literal["verified", "unsigned", "unknown_key", "incomplete", "tampered"]
-    valid: bool = Field(description="The status is verified or unsigned.")
-    reports_checked: int
-    unsigned: int
-    digest: str | None
-    head: ChainHeadCheck | None
-    problems: list[ChainProblem]
-
-
-class ChainEntry(Body):
-    """A report's chain entry, as published to anchor the chain outside the database."""
-
-    project_id: int
-    sequence: int
-    audit_id: str
-    digest: str
-    previous_digest: str | None
-    rows_digest: str | None
-    key_id: str | None
-    signature: str | None
-    created_at: str
 
 
 def report_body(body: dict[str, Any]) -> dict[str, Any]:

@@ -13,9 +13,9 @@ A report's status:
 - `unreadable`: its stored body is not a JSON object;
 - `missing`: its audit succeeded, but it is not stored.
 
-A chain adds `missing` (a report of the chain, or the head given, is not stored; an audit marked
-succeeded has no report) and sums up as `verified`, `unsigned`, `unknown_key`, `incomplete` or
-`tampered`; it is `valid` when it is `verified` or `unsigned`.
+In a chain, `missing` also names a gap in the sequence and a head given that is not stored. The
+chain sums up as `verified`, `unsigned`, `unknown_key`, `incomplete` (something missing) or
+`tampered` (`unreadable` included), the worst found; it is `valid` when `verified` or `unsigned`.
 """
 
 from __future__ import annotations

@@ -303,7 +303,7 @@ def test_the_openapi_types_the_verification(signed_client: TestClient) -> None:
     }  # fmt: skip
     head = schema["paths"]["/v1/projects/{project_id}/chain/head"]["get"]
     assert head["responses"]["200"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/ChainEntry"
+        "$ref": "#/components/schemas/ChainEntryRead"
     }
     assert "head" in {
         p["name"] for p in schema["paths"]["/v1/audits/{audit_id}/verify"]["get"]["parameters"]
