@@ -247,7 +247,17 @@ def test_the_chain_head_needs_the_projects_key(
 
 @pytest.mark.parametrize(
     "stored",
-    ["[1, 2]", '"a string"', "42", "not json", '{"status": "succ', "", "null"],
+    [
+        "[1, 2]",
+        '"a string"',
+        "42",
+        "not json",
+        '{"status": "succ',
+        "",
+        "null",
+        "[" * 2000 + "]" * 2000,
+        '{"a": 1e400}',
+    ],
 )
 def test_a_body_that_is_not_a_json_object_is_reported_not_a_500(
     signed_client: TestClient, project: ProjectKey, clean_database: Engine, stored: str
