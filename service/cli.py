@@ -133,6 +133,19 @@ def _parser() -> argparse.ArgumentParser:
     key_revoke.add_argument("project_id", type=int)
     key_revoke.add_argument("key_id", type=int)
     key_revoke.set_defaults(handler=_key_revoke)
+
+    chain = commands.add_parser("chain", help="a project's report chain").add_subparsers()
+    chain_export = chain.add_parser(
+        "export", help="its chain entries as NDJSON, to keep and publish outside the database"
+    )
+    chain_export.add_argument("project_id", type=int, metavar="PROJECT")
+    chain_export.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="append the entries FILE lacks, once those it holds match the stored chain",
+    )
+    chain_export.set_defaults(handler=_chain_export)
     return parser
 
 
@@ -344,6 +357,25 @@ def _key_list(args: argparse.Namespace) -> int:
 def _key_revoke(args: argparse.Namespace) -> int:
     with transaction(_session_factory()) as session:
         projects.revoke_key(session, project_id=args.project_id, key_id=args.key_id)
+    return 0
+
+
+def _chain_export(args: argparse.Namespace) -> int:
+    """Exit 1 when the stored chain no longer agrees with the file, 2 on a bad argument."""
+    from service.errors import NotFound
+    from service.reports.export import ExportMismatch, ExportUnreadable, export_chain
+
+    with transaction(_session_factory()) as session:
+        try:
+            written = export_chain(session, args.project_id, args.out, sys.stdout)
+        except ExportMismatch as exc:
+            sys.stderr.write(f"retention-audit: {exc}\n")
+            return 1
+        except (ExportUnreadable, NotFound, OSError) as exc:
+            sys.stderr.write(f"retention-audit: {exc}\n")
+            return 2
+    if args.out:
+        sys.stderr.write(f"{written} entries appended to {args.out}\n")
     return 0
 
 

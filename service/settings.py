@@ -6,16 +6,21 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.columns import MAX_ABS_VALUE, MAX_COST
+from service.reports.signing import ReportKeys
 
 
 class Settings(BaseSettings):
     """Everything configurable, from `RETENTION_AUDIT_*` variables (and `DATABASE_URL`)."""
 
-    model_config = SettingsConfigDict(env_prefix="RETENTION_AUDIT_", extra="ignore")
+    # settings hold secrets (report keys, the admin key): an error names the setting and why,
+    # never the value
+    model_config = SettingsConfigDict(
+        env_prefix="RETENTION_AUDIT_", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str | None = Field(
         default=None,
@@ -70,6 +75,26 @@ class Settings(BaseSettings):
         ge=1,
         description="Processes an audit's analysis may use (default: this machine's cores).",
     )
+
+    report_keys: SecretStr | None = Field(
+        default=None,
+        description="Keys that sign stored reports, `id:secret` separated by commas: the "
+        "first signs, all verify (list a retired key after the new one while its reports "
+        "should still verify). Unset: reports are stored unsigned and verify as 'unsigned'.",
+    )
+
+    @field_validator("report_keys")
+    @classmethod
+    def _report_keys_parse(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            ReportKeys.parse(value.get_secret_value())  # refuse a malformed list at start
+        return value
+
+    def signing_keys(self) -> ReportKeys:
+        """The report keys (none when unset)."""
+        if self.report_keys is None:
+            return ReportKeys(())
+        return ReportKeys.parse(self.report_keys.get_secret_value())
 
     def processes(self) -> int:
         """Processes per audit: the setting, else the cores this process may run on."""

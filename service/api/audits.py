@@ -7,15 +7,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, status
 from starlette.responses import HTMLResponse
 
-from service.api.deps import Reader, SessionDep
+from service.api.deps import Reader, SessionDep, SettingsDep, own_project
 from service.api.error_responses import refusals
 from service.api.responses import OrjsonResponse
 from service.api.schemas import AuditCreate, AuditPage, AuditQueued, AuditView
 from service.audits import jobs, queries
 from service.errors import Conflict
-from service.reports.chain import load_report, verify_chain
-from service.reports.model import ChainVerification, UsersPage
+from service.reports.chain import chain_head, load_report
+from service.reports.chain_model import ChainEntryRead, ChainVerification
+from service.reports.model import UsersPage
 from service.reports.rendering import render_html
+from service.reports.verification import verify_chain, verify_report
 
 router = APIRouter(
     prefix="/v1/audits", tags=["audits"], responses=refusals(400, 401, 403, 404, 409, 422, 429)
@@ -46,10 +48,16 @@ def list_audits(
 
 
 @router.get("/{audit_id}", response_model=AuditView)
-def get_audit(audit_id: str, principal: Reader, session: SessionDep) -> OrjsonResponse:
-    """An audit's status, progress, error, and its report once it has succeeded."""
+def get_audit(
+    audit_id: str, principal: Reader, session: SessionDep, settings: SettingsDep
+) -> OrjsonResponse:
+    """An audit's status, progress, error, and its report once it has succeeded, with the
+    report checked on its own (`verification`: its digest, per-user rows and signature)."""
     audit = jobs.get_audit(session, project_id=principal.project_id, audit_id=audit_id)
-    return OrjsonResponse(queries.audit_view(session, audit))
+    view = queries.audit_view(session, audit)
+    if audit.status == jobs.SUCCEEDED:
+        view["verification"] = verify_report(session, audit.id, settings.signing_keys()).view()
+    return OrjsonResponse(view)
 
 
 @router.get("/{audit_id}/users", response_model=UsersPage)
@@ -79,6 +87,10 @@ def audit_users(
 def _finished_report(session: Any, project_id: int, audit_id: str) -> dict[str, Any]:
     audit = jobs.get_audit(session, project_id=project_id, audit_id=audit_id)
     report = load_report(session, audit.id)
+    if report is None and audit.status == jobs.SUCCEEDED:
+        raise Conflict(
+            f"audit {audit_id}: its stored report is missing or unreadable (see /verify)"
+        )
     if report is None:
         raise Conflict(f"audit {audit_id} is {audit.status}; it has no report yet")
     return report
@@ -92,8 +104,43 @@ def report_html(audit_id: str, principal: Reader, session: SessionDep) -> HTMLRe
 
 
 @router.get("/{audit_id}/verify", response_model=ChainVerification)
-def verify(audit_id: str, principal: Reader, session: SessionDep) -> OrjsonResponse:
-    """Recompute the digests of the project's reports up to this one and check the chain."""
+def verify(
+    audit_id: str,
+    principal: Reader,
+    session: SessionDep,
+    settings: SettingsDep,
+    head: Annotated[
+        str | None,
+        Query(
+            description="A chain head published earlier (its digest): also check that it is "
+            "still stored, and the chain up to it."
+        ),
+    ] = None,
+) -> OrjsonResponse:
+    """Recompute the digests of the project's reports up to this one, their per-user rows and
+    signatures, check the links, and that no report is missing."""
     return OrjsonResponse(
-        verify_chain(session, project_id=principal.project_id, upto_audit_id=audit_id)
+        verify_chain(
+            session,
+            project_id=principal.project_id,
+            upto_audit_id=audit_id,
+            head=head,
+            keys=settings.signing_keys(),
+        )
     )
+
+
+# The chain's head belongs to the project, so it has its own path; it is served with the
+# audits' routes, which the app includes.
+_chain = APIRouter(prefix="/v1/projects", tags=["audits"])
+
+
+@_chain.get("/{project_id}/chain/head", response_model=ChainEntryRead)
+def get_chain_head(project_id: int, principal: Reader, session: SessionDep) -> OrjsonResponse:
+    """The project's newest chain entry (digest, previous digest, rows digest, signature), to
+    publish outside the database and give back to `/verify?head=`."""
+    own_project(principal, project_id)
+    return OrjsonResponse(chain_head(session, project_id))
+
+
+router.routes.extend(_chain.routes)

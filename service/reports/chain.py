@@ -1,16 +1,19 @@
-"""Audit reports: canonical JSON, digests, the per-project chain, storage and verification.
+"""Audit reports: canonical JSON, digests, the per-project chain and its storage.
 
 A report's digest is the SHA-256 of its canonical JSON (sorted keys, no whitespace) without
 the `digest` field; the body stored is exactly those bytes. Each report carries the digest of
 the project's previous report, so altering any stored report breaks either its own digest or
-the link from the report after it.
+the link from the report after it. Its chain entry (digest, previous digest, the digest of its
+per-user rows, project, sequence) is signed with the server key when one is configured
+(`service.reports.signing`), so that rewriting the chain with fresh digests is detected too;
+`service.reports.verification` checks all of it.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import logging
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +24,12 @@ from sqlalchemy.orm import Session
 
 from models.analysis import USER_RECORD, user_row
 from service.errors import NotFound
+from service.reports import rows_digest
+from service.reports.signing import ChainEntry, ReportKeys, sign
+from service.settings import get_settings
 from service.storage.tables import AuditUser, Project, Report
+
+_log = logging.getLogger(__name__)
 
 USER_ROWS_CHUNK = 2_000
 
@@ -41,13 +49,17 @@ def store_report(
     project_id: int,
     body: dict[str, Any],
     user_records: Iterable[Sequence[Any]],
+    keys: ReportKeys | None = None,
 ) -> dict[str, Any]:
     """Append the report to the project's chain and store its per-user records
-    (`models.analysis.Analysis.user_records`).
+    (`models.analysis.Analysis.user_records`), their digest and the entry's signature.
 
     `body` is the report without `id`, `previous_report_digest` and `digest`, which are set
-    here. Returns the stored report (with digest). Runs in the caller's transaction.
+    here. `keys`: the report keys (default: `RETENTION_AUDIT_REPORT_KEYS`); without one the
+    report is stored unsigned. Returns the stored report (with digest). Runs in the caller's
+    transaction.
     """
+    keys = get_settings().signing_keys() if keys is None else keys
     # Serialise chain appends per project: the row lock makes concurrent finishers queue.
     lock = select(Project.id).where(Project.id == project_id)
     if session.get_bind().dialect.name == "postgresql":
@@ -64,20 +76,40 @@ def store_report(
     full = {**body, "id": audit_id, "previous_report_digest": previous}
     canonical = canonical_json(full)
     digest = digest_of(canonical)
-    session.add(
-        Report(
-            audit_id=audit_id,
-            project_id=project_id,
-            sequence=sequence,
-            body=canonical.decode(),
-            digest=digest,
-            previous_digest=previous,
-            created_at=datetime.now(UTC),
-        )
+    report = Report(
+        audit_id=audit_id,
+        project_id=project_id,
+        sequence=sequence,
+        body=canonical.decode(),
+        digest=digest,
+        previous_digest=previous,
+        created_at=datetime.now(UTC),
     )
+    session.add(report)
     session.flush()
-    _store_user_rows(session, audit_id, user_records)
+    report.rows_digest = rows_digest.rows_digest(_store_user_rows(session, audit_id, user_records))
+    signer = keys.signer
+    if signer is None:
+        _log.warning(
+            "report %s stored unsigned: set RETENTION_AUDIT_REPORT_KEYS to sign reports", audit_id
+        )
+    else:
+        report.signature = sign(entry_of(report), signer)
+        report.signature_key_id = signer.key_id
+    session.flush()
     return {**full, "digest": digest}
+
+
+def entry_of(report: Report) -> ChainEntry:
+    """What the report's signature covers."""
+    return ChainEntry(
+        project_id=report.project_id,
+        sequence=report.sequence,
+        audit_id=report.audit_id,
+        digest=report.digest,
+        previous_digest=report.previous_digest,
+        rows_digest=report.rows_digest,
+    )
 
 
 # A stored user record: a JSON array whose first element is this format's version, then the
@@ -110,9 +142,13 @@ def stored_user_row(body: str | bytes) -> dict[str, Any]:
     return user_row(value[1:])
 
 
-def _store_user_rows(session: Session, audit_id: str, records: Iterable[Sequence[Any]]) -> None:
-    """Per-user rows in bulk: text COPY on PostgreSQL, multi-row INSERTs elsewhere."""
+def _store_user_rows(
+    session: Session, audit_id: str, records: Iterable[Sequence[Any]]
+) -> list[bytes]:
+    """Per-user rows in bulk: text COPY on PostgreSQL, multi-row INSERTs elsewhere. Returns
+    their row hashes (`service.reports.rows_digest.row_hash`)."""
     user, mechanic, tier = (USER_RECORD.index(f) for f in ("user_id", "mechanic", "risk_tier"))
+    hashes: list[bytes] = []
     if session.get_bind().dialect.name == "postgresql":
         cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
         prefix = _copy_text(audit_id).encode() + b"\t"
@@ -124,6 +160,10 @@ def _store_user_rows(session: Session, audit_id: str, records: Iterable[Sequence
             size = 0
             for record in records:
                 m, t = record[mechanic], record[tier]
+                body = encode_user_record(record)
+                hashes.append(
+                    rows_digest.row_hash(m.encode(), record[user].encode(), t.encode(), body)
+                )
                 line = b"".join(
                     (
                         prefix,
@@ -134,7 +174,7 @@ def _store_user_rows(session: Session, audit_id: str, records: Iterable[Sequence
                         names.get(t) or names.setdefault(t, _copy_text(t).encode()),
                         b"\t",
                         # orjson writes no raw tab or newline; only backslashes need escaping
-                        encode_user_record(record).replace(b"\\", b"\\\\"),
+                        body.replace(b"\\", b"\\\\"),
                         b"\n",
                     )
                 )
@@ -145,16 +185,22 @@ def _store_user_rows(session: Session, audit_id: str, records: Iterable[Sequence
                     pending, size = [], 0
             copy.write(b"".join(pending))
         cursor.close()
-        return
+        return hashes
     batch: list[dict[str, Any]] = []
     for record in records:
+        body = encode_user_record(record)
+        hashes.append(
+            rows_digest.row_hash(
+                record[mechanic].encode(), record[user].encode(), record[tier].encode(), body
+            )
+        )
         batch.append(
             {
                 "audit_id": audit_id,
                 "mechanic": record[mechanic],
                 "user_id": record[user],
                 "risk_tier": record[tier],
-                "body": encode_user_record(record).decode(),
+                "body": body.decode(),
             }
         )
         if len(batch) >= USER_ROWS_CHUNK:
@@ -162,6 +208,7 @@ def _store_user_rows(session: Session, audit_id: str, records: Iterable[Sequence
             batch = []
     if batch:
         session.execute(sqlite.insert(AuditUser), batch)
+    return hashes
 
 
 def _copy_text(value: str) -> str:
@@ -177,66 +224,69 @@ def _copy_text(value: str) -> str:
 
 
 def load_report(session: Session, audit_id: str) -> dict[str, Any] | None:
-    row = session.get(Report, audit_id)
+    """The stored report with its digest; None when there is none, or when its stored body is
+    not a JSON object (`service.reports.verification` says what is wrong with it)."""
+    row = session.execute(
+        select(rows_digest.stored_text(session, Report.body), Report.digest).where(
+            Report.audit_id == audit_id
+        )
+    ).first()
     if row is None:
         return None
-    body: dict[str, Any] = orjson.loads(row.body)
-    return {**body, "digest": row.digest}
+    try:
+        body = orjson.loads(row[0])
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    return {**body, "digest": row[1]}
 
 
-@dataclass(frozen=True, slots=True)
-class ChainCheck:
-    audit_id: str
-    sequence: int
-    ok: bool
-    problem: str | None
+# the columns of a chain entry: all but the body
+_ENTRY = (
+    Report.project_id,
+    Report.sequence,
+    Report.audit_id,
+    Report.digest,
+    Report.previous_digest,
+    Report.rows_digest,
+    Report.signature_key_id,
+    Report.signature,
+    Report.created_at,
+)
 
 
-def verify_chain(session: Session, *, project_id: int, upto_audit_id: str) -> dict[str, Any]:
-    """Recompute every report of the project up to `upto_audit_id` and check the links."""
-    target = session.get(Report, upto_audit_id)
-    if target is None or target.project_id != project_id:
-        raise NotFound(f"no report for audit {upto_audit_id}")
-    rows = session.execute(
-        select(Report.audit_id, Report.sequence, Report.body, Report.digest, Report.previous_digest)
-        .where(Report.project_id == project_id, Report.sequence <= target.sequence)
-        .order_by(Report.sequence)
-    ).all()
-    checks: list[ChainCheck] = []
-    previous_digest: str | None = None
-    for expected_sequence, row in enumerate(rows, start=1):
-        checks.append(_check(row, expected_sequence, previous_digest))
-        previous_digest = row.digest
-    broken = [c for c in checks if not c.ok]
+def entry_view(report: Any) -> dict[str, Any]:
+    """A chain entry as published (`GET /v1/projects/{id}/chain/head`, `chain export`)."""
     return {
-        "audit_id": upto_audit_id,
-        "valid": not broken,
-        "reports_checked": len(checks),
-        "digest": target.digest,
-        "problems": [
-            {"audit_id": c.audit_id, "sequence": c.sequence, "problem": c.problem} for c in broken
-        ],
+        "project_id": report.project_id,
+        "sequence": report.sequence,
+        "audit_id": report.audit_id,
+        "digest": report.digest,
+        "previous_digest": report.previous_digest,
+        "rows_digest": report.rows_digest,
+        "key_id": report.signature_key_id,
+        "signature": report.signature,
+        "created_at": report.created_at.isoformat().replace("+00:00", "Z"),
     }
 
 
-def _check(row: Any, expected_sequence: int, previous_digest: str | None) -> ChainCheck:
-    def bad(problem: str) -> ChainCheck:
-        return ChainCheck(row.audit_id, row.sequence, False, problem)
-
-    if row.sequence != expected_sequence:
-        return bad(f"report {expected_sequence} of the chain is missing")
-    if digest_of(row.body.encode()) != row.digest:
-        return bad(f"report {row.audit_id}: its content does not match its digest")
-    try:
-        body = orjson.loads(row.body)
-    except orjson.JSONDecodeError:
-        return bad(f"report {row.audit_id}: its content is not JSON")
-    if canonical_json(body) != row.body.encode():
-        return bad(f"report {row.audit_id}: its content is not in canonical form")
-    if body.get("id") != row.audit_id:
-        return bad(f"report {row.audit_id}: it names another audit")
-    if row.previous_digest != previous_digest or body.get("previous_report_digest") != (
-        previous_digest
+def chain_entries(session: Session, project_id: int) -> Iterator[dict[str, Any]]:
+    """The project's chain entries, oldest first (`entry_view`)."""
+    for report in session.execute(
+        select(*_ENTRY).where(Report.project_id == project_id).order_by(Report.sequence)
     ):
-        return bad(f"report {row.audit_id}: its link to the previous report is broken")
-    return ChainCheck(row.audit_id, row.sequence, True, None)
+        yield entry_view(report)
+
+
+def chain_head(session: Session, project_id: int) -> dict[str, Any]:
+    """The project's newest chain entry; NotFound when it has no report."""
+    report = session.execute(
+        select(*_ENTRY)
+        .where(Report.project_id == project_id)
+        .order_by(Report.sequence.desc())
+        .limit(1)
+    ).first()
+    if report is None:
+        raise NotFound(f"project {project_id} has no report yet")
+    return entry_view(report)

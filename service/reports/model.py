@@ -1,5 +1,6 @@
 """The report's types: the audit report as stored and served, its mechanics, findings, the
-per-user rows, the chain verification, and the other bodies of the audit and rules routes.
+per-user rows, and the other bodies of the audit and rules routes (the chain's are in
+`service.reports.chain_model`).
 
 Validating a report and dumping it (`ReportBody.model_validate(body).model_dump(
 exclude_unset=True)`) gives the same JSON, byte for byte: every model lists its keys in the
@@ -437,25 +438,6 @@ class OfflineReport(ReportBody):
     previous_report_digest: None
     user_results: list[UserRow]
     digest: str
-
-
-# ---- chain verification -----------------------------------------------------------------------
-
-
-class ChainProblem(Body):
-    audit_id: str
-    sequence: int
-    problem: str | None
-
-
-class ChainVerification(Body):
-    """The check of a project's chain of reports up to one (`chain.verify_chain`)."""
-
-    audit_id: str
-    valid: bool
-    reports_checked: int
-    digest: str
-    problems: list[ChainProblem]
 
 
 def report_body(body: dict[str, Any]) -> dict[str, Any]:

@@ -232,7 +232,12 @@ class Audit(Base):
 
 class Report(Base):
     """The immutable result of an audit. `body` is the canonical JSON exactly as digested;
-    `sequence` and `previous_digest` chain a project's reports so tampering is detectable."""
+    `sequence` and `previous_digest` chain a project's reports so tampering is detectable.
+
+    `rows_digest` covers the audit's per-user rows (`service.reports.rows_digest`; NULL for
+    reports stored before rows were digested), and `signature` (made with the server key
+    `signature_key_id`; NULL when no key was configured) covers the chain entry
+    (`service.reports.signing`), so a chain rewritten with fresh digests no longer verifies."""
 
     __tablename__ = "report"
 
@@ -245,8 +250,25 @@ class Report(Base):
     digest: Mapped[str] = mapped_column(String(80))
     previous_digest: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    rows_digest: Mapped[str | None] = mapped_column(String(80))
+    signature: Mapped[str | None] = mapped_column(String(100))
+    signature_key_id: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (UniqueConstraint("project_id", "sequence"),)
+
+
+class ErasedUserRow(Base):
+    """The hash of a per-user row that erasure deleted (`service.reports.rows_digest.row_hash`,
+    hex): its audit's rows digest still verifies from the rows left and these hashes, and the
+    hash reveals nothing of the row."""
+
+    __tablename__ = "erased_user_row"
+
+    audit_id: Mapped[str] = mapped_column(
+        ForeignKey("audit.id", ondelete="CASCADE"), primary_key=True
+    )
+    row_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class AuditUser(Base):

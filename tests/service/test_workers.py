@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, select
 from models import synthetic
 from service.audits import jobs
 from service.ingestion.ingest import ingest
-from service.reports.chain import verify_chain
+from service.reports.verification import verify_chain
 from service.storage.db import make_sessionmaker, transaction
 from service.storage.tables import Audit, Report
 from tests.service.conftest import make_project
