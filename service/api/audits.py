@@ -113,7 +113,8 @@ def verify(
         str | None,
         Query(
             description="A chain head published earlier (its digest): also check that it is "
-            "still stored, and the chain up to it."
+            "still stored, and the chain up to it.",
+            pattern=r"^sha256:[0-9a-f]{64}$",
         ),
     ] = None,
 ) -> OrjsonResponse:
@@ -132,7 +133,9 @@ def verify(
 
 # The chain's head belongs to the project, so it has its own path; it is served with the
 # audits' routes, which the app includes.
-_chain = APIRouter(prefix="/v1/projects", tags=["audits"])
+_chain = APIRouter(
+    prefix="/v1/projects", tags=["audits"], responses=refusals(400, 401, 403, 404, 422, 429)
+)
 
 
 @_chain.get("/{project_id}/chain/head", response_model=ChainEntryRead)
