@@ -15,7 +15,7 @@ from service.api.schemas import (
     ProjectRead,
     StatsRead,
 )
-from service.projects import projects
+from service.projects import counts, projects
 from service.projects.erasure import erase_user
 from service.storage.tables import Project
 
@@ -65,7 +65,7 @@ def _read(project: Project) -> ProjectRead:
 def project_stats(project_id: int, principal: Reader, session: SessionDep) -> StatsRead:
     """What has arrived: events, users, mechanics, first and last timestamps."""
     own_project(principal, project_id)
-    return StatsRead.model_validate(projects.stats(session, project_id))
+    return StatsRead.model_validate(counts.stats(session, project_id))
 
 
 @router.post("/{project_id}/keys", status_code=status.HTTP_201_CREATED)
