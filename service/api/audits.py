@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, status
 from starlette.responses import HTMLResponse
 
-from service.api.deps import Reader, SessionDep
+from service.api.deps import Manager, Reader, SessionDep, SettingsDep
 from service.api.responses import OrjsonResponse
 from service.api.schemas import AuditCreate, AuditPage, AuditQueued, AuditView
 from service.audits import jobs, queries
@@ -21,10 +21,16 @@ router = APIRouter(prefix="/v1/audits", tags=["audits"])
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
 def create_audit(
-    principal: Reader, session: SessionDep, body: Annotated[AuditCreate | None, Body()] = None
+    principal: Manager,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: Annotated[AuditCreate | None, Body()] = None,
 ) -> AuditQueued:
-    """Queue an audit of the project's events (optionally a window and some mechanics)."""
+    """Queue an audit of the project's events (optionally a window and some mechanics); the
+    manage scope, and 429 when the project has its most audits queued or running."""
     request = body.as_request() if body is not None else {}
+    limit = settings.max_queued_audits_per_project
+    jobs.admit(session, project_id=principal.project_id, limit=limit)
     audit = queries.create_audit(session, project_id=principal.project_id, request=request)
     return AuditQueued(id=audit.id, status=audit.status)
 
