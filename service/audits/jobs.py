@@ -99,14 +99,12 @@ def _projects_in_turn(session: Session, now: datetime) -> list[int]:
     ).all()
     if not waiting:
         return []
-    running: dict[int, int] = {
-        project_id: count
-        for project_id, count in session.execute(
-            select(Audit.project_id, func.count())
-            .where(Audit.status == RUNNING, Audit.lease_expires_at >= now)
-            .group_by(Audit.project_id)
-        )
-    }
+    running_rows = session.execute(
+        select(Audit.project_id, func.count())
+        .where(Audit.status == RUNNING, Audit.lease_expires_at >= now)
+        .group_by(Audit.project_id)
+    ).all()
+    running = {row[0]: int(row[1]) for row in running_rows}
     turns = sorted(waiting, key=lambda row: (running.get(row[0], 0), row[1], row[0]))
     return [project_id for project_id, _ in turns]
 

@@ -23,10 +23,11 @@ from service.storage.tables import ApiKey, Project
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who a request acts as: a project, with the scopes of the key it presented."""
+    """Who a request acts as: a project, with the key it presented and that key's scopes."""
 
     project_id: int
     scopes: frozenset[Scope]
+    key_id: int
 
 
 def create_project(
@@ -70,13 +71,13 @@ def revoke_key(session: Session, *, project_id: int, key_id: int) -> None:
 
 def principal_for_key(session: Session, key: str) -> Principal | None:
     row = session.execute(
-        select(ApiKey.project_id, ApiKey.scopes).where(
+        select(ApiKey.id, ApiKey.project_id, ApiKey.scopes).where(
             ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None)
         )
     ).first()
     if row is None:
         return None
-    return Principal(project_id=row.project_id, scopes=parse_scopes(row.scopes))
+    return Principal(project_id=row.project_id, scopes=parse_scopes(row.scopes), key_id=row.id)
 
 
 def get_project(session: Session, project_id: int) -> Project:

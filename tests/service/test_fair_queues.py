@@ -58,7 +58,8 @@ def test_an_expired_lease_is_taken_up_within_the_turns(clean_database: Engine) -
     a = make_project(clean_database, "a").id
     (first,) = queue(clean_database, a, 1)
     dead = claim(clean_database, "dead", lease_s=0.05)
-    assert dead is not None and dead.audit_id == first
+    assert dead is not None
+    assert dead.audit_id == first
     b_ids = queue(clean_database, make_project(clean_database, "b").id, 1)
     time.sleep(0.1)
     # a's audit is no longer running (its lease expired) and has waited longest
@@ -92,7 +93,8 @@ def test_a_project_may_have_a_few_audits_in_flight_and_queueing_needs_manage(
         assert client.post("/v1/audits", json={}, headers=other.auth).status_code == 202
         # a running audit still counts; a finished one frees its place
         running = claim(clean_database, "w")
-        assert running is not None and running.project_id == project.id
+        assert running is not None
+        assert running.project_id == project.id
         assert client.post("/v1/audits", json={}, headers=project.auth).status_code == 429
         with transaction(make_sessionmaker(clean_database)) as session:
             jobs.fail(session, audit_id=running.audit_id, worker="w", error="stopped")
