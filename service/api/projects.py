@@ -17,6 +17,7 @@ from service.api.schemas import (
 )
 from service.projects import counts, projects
 from service.projects.erasure import erase_user
+from service.projects.keys import check_grantable
 from service.storage.tables import Project
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
@@ -72,8 +73,10 @@ def project_stats(project_id: int, principal: Reader, session: SessionDep) -> St
 def create_key(
     project_id: int, body: KeyCreate, principal: Manager, session: SessionDep
 ) -> KeyCreated:
-    """Create another key for the project with the given scopes (shown only once)."""
+    """Create another key for the project with some of the scopes of the key that asks (the
+    new key is shown only once)."""
     own_project(principal, project_id)
+    check_grantable(principal.scopes, body.scopes)
     row, key = projects.create_key(
         session, project_id=project_id, name=body.name, scopes=tuple(body.scopes)
     )
