@@ -1,8 +1,10 @@
-"""project_counts, mechanic_counts, project_user: a project's stats counted as events arrive.
+"""project_counts, mechanic_counts, project_user, count_delta: a project's stats counted as
+events arrive.
 
 Stats were aggregates over the project's events, a scan of all of them per request. Ingestion
-now raises counters (and inserts each new user once); this migration counts the events already
-stored, so existing projects start with true counts.
+now appends what each batch adds (`count_delta`, folded into the totals when stats are read)
+and inserts each new user once; this migration counts the events already stored, so existing
+projects start with true counts.
 
 Revision ID: 0008q
 Revises: 0007
@@ -62,6 +64,25 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("project_id", "user_id", name="pk_project_user"),
     )
+    op.create_table(
+        "count_delta",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("mechanic", sa.String(length=128), nullable=False),
+        sa.Column("responses", sa.BigInteger(), nullable=False),
+        sa.Column("rewards", sa.BigInteger(), nullable=False),
+        sa.Column("users", sa.BigInteger(), nullable=False),
+        sa.Column("first_ts", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_ts", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["project_id"],
+            ["project.id"],
+            name="fk_count_delta_project_id_project",
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_count_delta"),
+    )
+    op.create_index("ix_count_delta_project_id", "count_delta", ["project_id"])
     op.execute(
         "INSERT INTO project_user (project_id, user_id)"
         " SELECT DISTINCT project_id, user_id FROM event"
@@ -79,6 +100,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_count_delta_project_id", table_name="count_delta")
+    op.drop_table("count_delta")
     op.drop_table("project_user")
     op.drop_table("mechanic_counts")
     op.drop_table("project_counts")

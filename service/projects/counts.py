@@ -1,13 +1,16 @@
 """Counts of what a project has stored, kept as its events are stored, so that its stats are
-read in O(1) in the number of events.
+read without scanning its events.
 
-- Events, responses and rewards per mechanic, and the first and last timestamps are counters
-  raised by each stored batch with atomic upserts (`SET n = n + k`, `first = least(…)`), so two
-  batches stored at once never lose a count.
-- Users: a distinct count cannot be raised by a counter alone. Each user has a row in
+- Events, responses and rewards per mechanic, and the first and last timestamps: each stored
+  batch appends what it adds (`CountDelta` rows, one per mechanic) in its own transaction, so
+  concurrent batches never wait for one another on a shared counter row; a stats read folds the
+  rows appended since the last read into the totals (`ProjectCounts`, `MechanicCounts`) with
+  atomic upserts (`SET n = n + k`), so a read costs O(batches since the last read), not
+  O(events), and two reads at once never count a row twice (each deletes what it folds).
+- Users: a distinct count cannot be kept by a counter alone. Each user has a row in
   `project_user`, inserted with `ON CONFLICT DO NOTHING` when a batch stores their events; the
-  rows actually inserted are the new users, and the user counter grows by exactly that many.
-  Exact, at the price of one index probe per user per batch.
+  rows actually inserted are the new users, and the batch adds exactly that many. Exact, at
+  the price of one index probe per user per batch.
 
 Erasure subtracts the erased user's events and row (`forget_user`); replacing a vendor mapping,
 which may add or remove many derived events, counts the project again (`recount`). Both hold
@@ -25,7 +28,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models.columns import RESPONSE
-from service.storage.tables import Event, MechanicCounts, Project, ProjectCounts, ProjectUser
+from service.storage.tables import (
+    CountDelta,
+    Event,
+    MechanicCounts,
+    Project,
+    ProjectCounts,
+    ProjectUser,
+)
 
 
 class StoredEvent(Protocol):
@@ -42,18 +52,13 @@ class StoredEvent(Protocol):
 
 
 def count_stored(session: Session, project_id: int, events: Iterable[StoredEvent]) -> None:
-    """Add events just stored (each once) to the project's counts, in the caller's transaction.
-
-    Rows are locked in one order (users, then mechanics, sorted; the project's totals last), so
-    concurrent batches wait for each other and never deadlock; the totals row, which every
-    batch of the project updates, is held only from here to the commit."""
+    """Record what events just stored (each once) add to the project's counts, in the caller's
+    transaction: new users' rows, and one `CountDelta` row per mechanic of the batch."""
     per_mechanic: dict[str, list[int]] = {}
     users: set[str] = set()
     first: datetime | None = None
     last: datetime | None = None
-    n = 0
     for event in events:
-        n += 1
         users.add(event.user_id)
         counts = per_mechanic.setdefault(event.mechanic, [0, 0])
         counts[0 if event.kind == RESPONSE else 1] += 1
@@ -61,9 +66,47 @@ def count_stored(session: Session, project_id: int, events: Iterable[StoredEvent
             first = event.ts
         if last is None or event.ts > last:
             last = event.ts
-    if n == 0:
+    if first is None:
         return
     new_users = _insert_users(session, project_id, sorted(users))
+    session.execute(
+        insert(CountDelta),
+        [
+            {
+                "project_id": project_id,
+                "mechanic": mechanic,
+                "responses": counts[0],
+                "rewards": counts[1],
+                "users": new_users if position == 0 else 0,
+                "first_ts": first,
+                "last_ts": last,
+            }
+            for position, (mechanic, counts) in enumerate(sorted(per_mechanic.items()))
+        ],
+    )
+
+
+def fold(session: Session, project_id: int) -> None:
+    """Fold the project's `CountDelta` rows into its totals (and delete them)."""
+    rows = session.execute(
+        delete(CountDelta)
+        .where(CountDelta.project_id == project_id)
+        .returning(
+            CountDelta.mechanic,
+            CountDelta.responses,
+            CountDelta.rewards,
+            CountDelta.users,
+            CountDelta.first_ts,
+            CountDelta.last_ts,
+        )
+    ).all()
+    if not rows:
+        return
+    per_mechanic: dict[str, list[int]] = {}
+    for mechanic, responses, rewards, _users, _first, _last in rows:
+        counts = per_mechanic.setdefault(mechanic, [0, 0])
+        counts[0] += responses
+        counts[1] += rewards
     mechanics = _upsert(session, MechanicCounts)
     session.execute(
         mechanics.on_conflict_do_update(
@@ -78,7 +121,14 @@ def count_stored(session: Session, project_id: int, events: Iterable[StoredEvent
             for m, c in sorted(per_mechanic.items())
         ],
     )
-    _add_totals(session, project_id, events=n, users=new_users, first=first, last=last)
+    _add_totals(
+        session,
+        project_id,
+        events=sum(r.responses + r.rewards for r in rows),
+        users=sum(r.users for r in rows),
+        first=min(r.first_ts for r in rows),
+        last=max(r.last_ts for r in rows),
+    )
 
 
 def _insert_users(session: Session, project_id: int, users: Sequence[str]) -> int:
@@ -145,6 +195,7 @@ def hold_project(session: Session, project_id: int) -> None:
 def forget_user(session: Session, project_id: int, user_id: str) -> None:
     """Subtract a user's stored events from the counts; call it, under `hold_project`, just
     before they are deleted."""
+    fold(session, project_id)
     in_user = (Event.project_id == project_id) & (Event.user_id == user_id)
     rows = session.execute(
         select(Event.mechanic, Event.kind, func.count(), func.min(Event.ts), func.max(Event.ts))
@@ -193,6 +244,7 @@ def recount(session: Session, project_id: int) -> None:
     """Count the project's stored events again from scratch (after a change to many of them)."""
     hold_project(session, project_id)
     in_project = Event.project_id == project_id
+    session.execute(delete(CountDelta).where(CountDelta.project_id == project_id))
     session.execute(delete(ProjectUser).where(ProjectUser.project_id == project_id))
     session.execute(
         insert(ProjectUser).from_select(
@@ -231,6 +283,7 @@ def recount(session: Session, project_id: int) -> None:
 
 def stats(session: Session, project_id: int) -> dict[str, Any]:
     """What has arrived: events, users, per-mechanic counts, first and last timestamps."""
+    fold(session, project_id)
     totals = session.get(ProjectCounts, project_id)
     mechanics = session.execute(
         select(MechanicCounts.mechanic, MechanicCounts.responses, MechanicCounts.rewards)

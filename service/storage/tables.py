@@ -312,3 +312,23 @@ class ProjectUser(Base):
         ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
     )
     user_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+
+
+class CountDelta(Base):
+    """What one stored batch adds to a project's counts, for one mechanic. Batches append these
+    rows instead of updating the shared counters, so concurrent batches of a project never wait
+    for each other; reading the stats folds them into `ProjectCounts` and `MechanicCounts`.
+    `users` (new users) and the timestamps are the batch's, carried by one of its rows."""
+
+    __tablename__ = "count_delta"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    mechanic: Mapped[str] = mapped_column(String(128))
+    responses: Mapped[int] = mapped_column(BigInteger)
+    rewards: Mapped[int] = mapped_column(BigInteger)
+    users: Mapped[int] = mapped_column(BigInteger)
+    first_ts: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_ts: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index(None, "project_id"),)

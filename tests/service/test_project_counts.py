@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, inspect, select
 
 from service.storage.migrate import alembic_config, upgrade
-from service.storage.tables import Event
+from service.storage.tables import CountDelta, Event
 from tests.service.conftest import ProjectKey, make_project
 from tests.service.factories import native_batch, native_event
 from tests.service.test_mappings import segment
@@ -79,17 +79,25 @@ def test_stats_equal_a_scan_after_duplicates_concurrent_batches_and_erasure(
     assert empty == scanned(clean_database, project.id)
     assert (empty["events"], empty["users"], empty["first"], empty["mechanics"]) == (0, 0, None, [])
 
-    # overlapping batches sent at once: each message id is stored, and counted, once
+    # overlapping batches sent at once, with stats read among them (each read folds what the
+    # batches stored so far): each message id is stored, and counted, once
     batches = [mixed(start, 300) for start in range(0, 1200, 150)]
+
+    def send(batch: list[dict[str, Any]]) -> Any:
+        answer = client.post("/v1/events", json=batch, headers=project.auth)
+        stats(client, project)
+        return answer
+
     with ThreadPoolExecutor(4) as pool:
-        answers = list(
-            pool.map(lambda b: client.post("/v1/events", json=b, headers=project.auth), batches)
-        )
+        answers = list(pool.map(send, batches))
     assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
     assert sum(a.json()["accepted"] for a in answers) == 1350
     assert sum(a.json()["duplicate"] for a in answers) == 1050
     after_ingest = stats(client, project)
     assert after_ingest == scanned(clean_database, project.id)
+    with clean_database.connect() as connection:  # all folded into the totals; not other's yet
+        left = select(CountDelta.project_id, func.count()).group_by(CountDelta.project_id)
+        assert connection.execute(left).all() == [(other.id, 1)]
     assert (after_ingest["events"], after_ingest["users"]) == (1350, 13)
     assert after_ingest["first"] == "2026-05-01T12:00:00Z"  # event 0 at BASE_TIME
     assert after_ingest["last"] == "2026-05-01T12:22:29Z"  # event 1349
