@@ -4,9 +4,9 @@ read without scanning its events.
 - Events, responses and rewards per mechanic, and the first and last timestamps: each stored
   batch appends what it adds (`CountDelta` rows, one per mechanic) in its own transaction, so
   concurrent batches never wait for one another on a shared counter row; a stats read folds the
-  rows appended since the last read into the totals (`ProjectCounts`, `MechanicCounts`) with
-  atomic upserts (`SET n = n + k`), so a read costs O(batches since the last read), not
-  O(events), and two reads at once never count a row twice (each deletes what it folds).
+  rows into the totals (`ProjectCounts`, `MechanicCounts`) with atomic upserts (`SET n = n +
+  k`) once there are `FOLD_AT` of them, one read at a time. A read sums the totals and the rows
+  not yet folded, so it costs O(FOLD_AT + mechanics), not O(events).
 - Users: a distinct count cannot be kept by a counter alone. Each user has a row in
   `project_user`, inserted with `ON CONFLICT DO NOTHING` when a batch stores their events; the
   rows actually inserted are the new users, and the batch adds exactly that many. Exact, at
@@ -23,7 +23,17 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import CursorResult, case, delete, func, insert, literal, select, update
+from sqlalchemy import (
+    CursorResult,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -281,29 +291,93 @@ def recount(session: Session, project_id: int) -> None:
     session.flush()
 
 
+# A stats read folds the deltas into the totals once it finds this many (fewer are summed as
+# they are), and only if no other read of the project's stats is folding them at that moment.
+FOLD_AT = 100
+# The first key of the advisory lock that one folding read takes (the second: the project).
+_FOLD_LOCK = 0x52414354
+
+
 def stats(session: Session, project_id: int) -> dict[str, Any]:
-    """What has arrived: events, users, per-mechanic counts, first and last timestamps."""
-    fold(session, project_id)
-    totals = session.get(ProjectCounts, project_id)
-    mechanics = session.execute(
-        select(MechanicCounts.mechanic, MechanicCounts.responses, MechanicCounts.rewards)
-        .where(
-            MechanicCounts.project_id == project_id,
-            MechanicCounts.responses + MechanicCounts.rewards > 0,
+    """What has arrived: events, users, per-mechanic counts, first and last timestamps.
+
+    The totals and the deltas not yet folded are read in one statement, so in one snapshot:
+    a fold committing meanwhile is seen whole or not at all. No row is locked unless the read
+    folds, so reads never queue behind one another or behind ingestion."""
+    in_project = literal(project_id)
+    rows: list[Any] = session.execute(  # type: ignore[assignment]
+        union_all(
+            select(
+                literal("totals"),
+                literal(""),
+                ProjectCounts.events,
+                literal(0),
+                ProjectCounts.users,
+                ProjectCounts.first_ts,
+                ProjectCounts.last_ts,
+            ).where(ProjectCounts.project_id == in_project),
+            select(
+                literal("mechanic"),
+                MechanicCounts.mechanic,
+                MechanicCounts.responses,
+                MechanicCounts.rewards,
+                literal(0),
+                literal(None),
+                literal(None),
+            ).where(MechanicCounts.project_id == in_project),
+            select(
+                literal("delta"),
+                CountDelta.mechanic,
+                CountDelta.responses,
+                CountDelta.rewards,
+                CountDelta.users,
+                CountDelta.first_ts,
+                CountDelta.last_ts,
+            ).where(CountDelta.project_id == in_project),
         )
-        .order_by(MechanicCounts.mechanic)
     ).all()
+    events = users = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    mechanics: dict[str, list[int]] = {}
+    deltas = 0
+    for source, mechanic, a, b, new_users, row_first, row_last in rows:
+        if source == "totals":
+            events, users = events + a, users + new_users
+        else:
+            counts = mechanics.setdefault(mechanic, [0, 0])
+            counts[0] += a
+            counts[1] += b
+            if source == "delta":
+                deltas += 1
+                events, users = events + a + b, users + new_users
+        for value in (_aware(row_first), _aware(row_last)):
+            if value is not None:
+                first = value if first is None or value < first else first
+                last = value if last is None or value > last else last
+    if deltas >= FOLD_AT and _may_fold(session, project_id):
+        fold(session, project_id)
     return {
         "project_id": project_id,
-        "events": totals.events if totals else 0,
-        "users": totals.users if totals else 0,
-        "first": _iso(totals.first_ts) if totals else None,
-        "last": _iso(totals.last_ts) if totals else None,
+        "events": events,
+        "users": users,
+        "first": _iso(first),
+        "last": _iso(last),
         "mechanics": [
-            {"mechanic": name, "responses": responses, "rewards": rewards}
-            for name, responses, rewards in mechanics
+            {"mechanic": name, "responses": counts[0], "rewards": counts[1]}
+            for name, counts in sorted(mechanics.items())
+            if counts[0] + counts[1] > 0
         ],
     }
+
+
+def _may_fold(session: Session, project_id: int) -> bool:
+    """Whether this transaction may fold the project's deltas now (PostgreSQL: the advisory
+    lock was free; SQLite has one writer at a time anyway)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    taken = session.scalar(select(func.pg_try_advisory_xact_lock(_FOLD_LOCK, project_id)))
+    return bool(taken)
 
 
 def _aware(value: datetime | str | None) -> datetime | None:

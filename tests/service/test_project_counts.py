@@ -7,10 +7,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, inspect, select
 
+from service.projects import counts
+from service.storage.db import make_sessionmaker, transaction
 from service.storage.migrate import alembic_config, upgrade
 from service.storage.tables import CountDelta, Event
 from tests.service.conftest import ProjectKey, make_project
@@ -71,8 +74,12 @@ def mixed(start: int, n: int) -> list[dict[str, Any]]:
 
 
 def test_stats_equal_a_scan_after_duplicates_concurrent_batches_and_erasure(
-    client: TestClient, project: ProjectKey, clean_database: Engine
+    client: TestClient,
+    project: ProjectKey,
+    clean_database: Engine,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(counts, "FOLD_AT", 1)  # every read folds, while batches arrive
     other = make_project(clean_database, "other")
     client.post("/v1/events", json=native_batch(50), headers=other.auth)
     empty = stats(client, project)
@@ -159,3 +166,20 @@ def test_the_migration_counts_the_events_already_stored(
     assert stats(client, project) == expected
     client.post("/v1/events", json=mixed(200, 10), headers=project.auth)
     assert stats(client, project) == scanned(clean_database, project.id)
+
+
+def test_deltas_not_yet_folded_are_counted_and_folding_changes_no_figure(
+    client: TestClient, project: ProjectKey, clean_database: Engine
+) -> None:
+    for start in range(0, 300, 30):  # ten batches, three mechanics each: 30 deltas
+        client.post("/v1/events", json=mixed(start, 30), headers=project.auth)
+    with clean_database.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(CountDelta)) == 30
+    unfolded = stats(client, project)  # under FOLD_AT: summed, not folded
+    assert unfolded == scanned(clean_database, project.id)
+    assert (unfolded["events"], unfolded["users"]) == (300, 13)
+    with transaction(make_sessionmaker(clean_database)) as session:
+        counts.fold(session, project.id)
+    with clean_database.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(CountDelta)) == 0
+    assert stats(client, project) == unfolded
