@@ -6,7 +6,9 @@ read without scanning its events.
   concurrent batches never wait for one another on a shared counter row; a stats read folds the
   rows into the totals (`ProjectCounts`, `MechanicCounts`) with atomic upserts (`SET n = n +
   k`) once there are `FOLD_AT` of them, one read at a time. A read sums the totals and the rows
-  not yet folded, so it costs O(FOLD_AT + mechanics), not O(events).
+  not yet folded: O(mechanics + pending rows), where the pending rows are about `FOLD_AT`
+  while stats are read, and one per batch and mechanic since the last read otherwise; never a
+  scan of the events.
 - Users: a distinct count cannot be kept by a counter alone. Each user has a row in
   `project_user`, inserted with `ON CONFLICT DO NOTHING` when a batch stores their events; the
   rows actually inserted are the new users, and the batch adds exactly that many. Exact, at
