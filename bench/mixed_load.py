@@ -3,7 +3,7 @@
     python bench/mixed_load.py [--clients 50] [--seconds 60] [--workers 4]
     python bench/mixed_load.py --smoke          # 4 clients for 3 s, for CI
 
-Starts the server on PostgreSQL (several uvicorn workers, as in production) on a
+Starts `retention-audit serve` on PostgreSQL (several uvicorn workers, as in production) on a
 scratch database (`RETENTION_AUDIT_BENCH_DB`), stores a seed of events and one finished audit,
 then runs the clients for the given time. Each client sends, at random in fixed proportions,
 an ingestion batch (gzip NDJSON, new message ids), a report read (`GET /v1/audits/{id}`), a
@@ -101,18 +101,9 @@ def _project() -> tuple[int, str]:
 
 
 def _serve(args: argparse.Namespace) -> subprocess.Popen[str]:
-    # `retention-audit serve`'s app under uvicorn's own command, which can give workers longer
-    # than 5 s to answer the supervisor's health check: on a loaded machine a worker still
-    # importing the app misses it, is killed and restarted, and the server never comes up
-    command = [
-        str(BIN / "uvicorn"),
-        "service.app:create_app",
-        "--factory",
-        "--port",
-        str(args.port),
-    ]
+    command = [str(BIN / "retention-audit"), "serve", "--port", str(args.port)]
     server = subprocess.Popen(
-        [*command, "--workers", str(args.workers), "--timeout-worker-healthcheck", "120"],
+        [*command, "--workers", str(args.workers)],
         env={**os.environ, "DATABASE_URL": sqlalchemy_url()},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
