@@ -167,6 +167,9 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        # a worker still importing the app on a busy host answers the supervisor's health
+        # check late; with uvicorn's 5 s it is killed and restarted, over and over
+        timeout_worker_healthcheck=120,
     )
     return 0
 

@@ -65,6 +65,23 @@ class Settings(BaseSettings):
         ge=1,
         description="Events a project may send at once before the rate limit applies.",
     )
+    read_rate_per_s: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="Requests per second each key may make to the routes that need the read "
+        "scope before 429; 0 turns the limit off.",
+    )
+    read_burst_requests: int = Field(
+        default=20,
+        ge=1,
+        description="Read requests a key may make at once before the read rate limit applies.",
+    )
+    max_queued_audits_per_project: int = Field(
+        default=8,
+        ge=1,
+        description="Audits a project may have queued or running at once; more are refused "
+        "with 429.",
+    )
     run_audits_in_process: bool | None = Field(
         default=None,
         description="Run queued audits inside `serve` (default: yes on SQLite, no otherwise).",

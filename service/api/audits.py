@@ -26,10 +26,16 @@ router = APIRouter(
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
 def create_audit(
-    principal: Reader, session: SessionDep, body: Annotated[AuditCreate | None, Body()] = None
+    principal: Reader,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: Annotated[AuditCreate | None, Body()] = None,
 ) -> AuditQueued:
-    """Queue an audit of the project's events (optionally a window and some mechanics)."""
+    """Queue an audit of the project's events (optionally a window and some mechanics); 429
+    when the project has its most audits queued or running."""
     request = body.as_request() if body is not None else {}
+    limit = settings.max_queued_audits_per_project
+    jobs.admit(session, project_id=principal.project_id, limit=limit)
     audit = queries.create_audit(session, project_id=principal.project_id, request=request)
     return AuditQueued(id=audit.id, status=audit.status)
 

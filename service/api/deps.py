@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from service.errors import Forbidden, Unauthorized
+from service.ingestion.ratelimit import read_limiter
 from service.projects.keys import Scope
 from service.projects.projects import Principal, principal_for_key
 from service.settings import Settings
@@ -85,8 +86,15 @@ def _requires(scope: Scope) -> Any:
     return Depends(dependency)
 
 
+def _reads(request: Request, session: SessionDep, settings: SettingsDep) -> Principal:
+    """The read scope, within the key's read rate (`RETENTION_AUDIT_READ_RATE_PER_S`)."""
+    principal = authenticate(session, presented_key(request), Scope.READ)
+    read_limiter(request, settings).take(principal.key_id, 1)
+    return principal
+
+
 Ingestor = Annotated[Principal, _requires(Scope.INGEST)]
-Reader = Annotated[Principal, _requires(Scope.READ)]
+Reader = Annotated[Principal, Depends(_reads)]
 Manager = Annotated[Principal, _requires(Scope.MANAGE)]
 
 

@@ -16,8 +16,9 @@ from service.api.schemas import (
     ProjectRead,
     StatsRead,
 )
-from service.projects import projects
+from service.projects import counts, projects
 from service.projects.erasure import erase_user
+from service.projects.keys import check_grantable
 from service.storage.tables import Project
 
 router = APIRouter(
@@ -68,15 +69,17 @@ def _read(project: Project) -> ProjectRead:
 def project_stats(project_id: int, principal: Reader, session: SessionDep) -> StatsRead:
     """What has arrived: events, users, mechanics, first and last timestamps."""
     own_project(principal, project_id)
-    return StatsRead.model_validate(projects.stats(session, project_id))
+    return StatsRead.model_validate(counts.stats(session, project_id))
 
 
 @router.post("/{project_id}/keys", status_code=status.HTTP_201_CREATED)
 def create_key(
     project_id: int, body: KeyCreate, principal: Manager, session: SessionDep
 ) -> KeyCreated:
-    """Create another key for the project with the given scopes (shown only once)."""
+    """Create another key for the project with some of the scopes of the key that asks (the
+    new key is shown only once)."""
     own_project(principal, project_id)
+    check_grantable(principal.scopes, body.scopes)
     row, key = projects.create_key(
         session, project_id=project_id, name=body.name, scopes=tuple(body.scopes)
     )

@@ -5,6 +5,11 @@ PostgreSQL, `FOR UPDATE SKIP LOCKED` so that workers never queue behind each oth
 worker renews the lease while it runs; if it dies, the lease expires and another worker picks
 the audit up again. Finishing is fenced: only the lease holder can store the report, in the
 same transaction that marks the audit succeeded, so an audit gets exactly one report.
+
+The queue is fair between projects: a worker serves the project with the fewest running audits
+first (among those, the one whose oldest audit has waited longest), then that project's oldest
+audit; so one project's many audits never hold back another's. A project may have at most a
+configured number of audits queued or running (`admit`).
 """
 
 from __future__ import annotations
@@ -14,11 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from service.errors import NotFound
-from service.storage.tables import Audit
+from service.errors import AppError, NotFound
+from service.storage.tables import Audit, Project
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 # A worker that has not renewed its lease for this long is presumed dead.
@@ -33,6 +38,34 @@ class Claim:
     project_id: int
     request: dict[str, Any]
     attempt: int
+
+
+class AuditQueueFull(AppError):
+    """The project has as many audits queued or running as it may."""
+
+    status_code = 429
+
+
+def admit(session: Session, *, project_id: int, limit: int) -> None:
+    """Raise `AuditQueueFull` if the project already has `limit` audits queued or running.
+
+    Takes the project's row (NO KEY UPDATE: ingestion's KEY SHARE lock does not wait for it)
+    until the transaction ends, so requests racing for the last place are counted one at a time.
+    """
+    session.execute(
+        select(Project.id).where(Project.id == project_id).with_for_update(key_share=True)
+    )
+    in_flight = session.scalar(
+        select(func.count())
+        .select_from(Audit)
+        .where(Audit.project_id == project_id, Audit.status.in_((QUEUED, RUNNING)))
+    )
+    if in_flight is not None and in_flight >= limit:
+        raise AuditQueueFull(
+            f"project {project_id} has {in_flight} audits queued or running, the most it may"
+            " have; queue another when one has finished",
+            extra={"in_flight": in_flight, "limit": limit},
+        )
 
 
 def enqueue(session: Session, *, project_id: int, request: dict[str, Any]) -> Audit:
@@ -57,14 +90,51 @@ def _claimable(now: datetime) -> Any:
     )
 
 
+def _projects_in_turn(session: Session, now: datetime) -> list[int]:
+    """Projects with claimable audits: fewest running audits first, then longest waiting."""
+    waiting = session.execute(
+        select(Audit.project_id, func.min(Audit.created_at))
+        .where(_claimable(now))
+        .group_by(Audit.project_id)
+    ).all()
+    if not waiting:
+        return []
+    running_rows = session.execute(
+        select(Audit.project_id, func.count())
+        .where(Audit.status == RUNNING, Audit.lease_expires_at >= now)
+        .group_by(Audit.project_id)
+    ).all()
+    running = {row[0]: int(row[1]) for row in running_rows}
+    turns = sorted(waiting, key=lambda row: (running.get(row[0], 0), row[1], row[0]))
+    return [project_id for project_id, _ in turns]
+
+
+def _next_of(session: Session, project_id: int, now: datetime) -> str | None:
+    """The project's oldest claimable audit that no other worker is claiming."""
+    query = (
+        select(Audit.id)
+        .where(Audit.project_id == project_id, _claimable(now))
+        .order_by(Audit.created_at)
+        .limit(1)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return session.scalar(query)
+
+
 def claim(session: Session, *, worker: str, lease_s: float = DEFAULT_LEASE_S) -> Claim | None:
-    """Take the oldest queued audit (or one whose worker's lease expired), or None."""
+    """Take the next audit in fair turn (see the module's doc), or one whose worker's lease
+    expired; None when there is none."""
     while True:
         now = datetime.now(UTC)
-        query = select(Audit.id).where(_claimable(now)).order_by(Audit.created_at).limit(1)
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        audit_id = session.scalar(query)
+        audit_id = next(
+            (
+                found
+                for project_id in _projects_in_turn(session, now)
+                if (found := _next_of(session, project_id, now)) is not None
+            ),
+            None,
+        )
         if audit_id is None:
             return None
         taken = session.execute(

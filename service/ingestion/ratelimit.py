@@ -1,10 +1,12 @@
-"""A per-project ingestion rate limit (token bucket, per server process).
+"""Rate limits (token buckets, per server process): ingestion per project, reads per key.
 
-Off by default (`ingest_rate_events_per_s` = 0). Each event costs one token; a project's
-bucket holds `ingest_burst_events` and refills at the configured rate. A batch that finds too
+Both are off by default (rate 0). Ingestion: each event costs one token; a project's bucket
+holds `ingest_burst_events` and refills at `ingest_rate_events_per_s`. A batch that finds too
 few tokens is refused whole with 429 and a `Retry-After` saying when it would fit, which is
-what every vendor SDK honours. Buckets live in the process: with several workers each applies
-the limit to the requests it serves.
+what every vendor SDK honours. Reads: each request to a route that needs the read scope costs
+one token of its key's bucket, which holds `read_burst_requests` and refills at
+`read_rate_per_s`. Buckets live in the process: with several workers each applies the limits
+to the requests it serves.
 """
 
 from __future__ import annotations
@@ -40,19 +42,28 @@ class _Bucket:
 
 
 class TokenBuckets:
-    """One token bucket per project."""
+    """One token bucket per owner (a project, or a key), spending tokens of some `unit`."""
 
     def __init__(
-        self, *, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        rate: float,
+        burst: int,
+        clock: Callable[[], float] = time.monotonic,
+        owner: str = "project",
+        unit: str = "events",
     ) -> None:
         self.rate = rate
         self.burst = burst
         self._clock = clock
+        self._owner = owner
+        self._unit = unit
         self._buckets: dict[int, _Bucket] = {}
         self._lock = threading.Lock()
 
     def take(self, project_id: int, events: int) -> None:
-        """Spend `events` tokens of the project's bucket, or raise `RateLimited`.
+        """Spend `events` tokens of the owner's bucket (`project_id`, or a key's id), or raise
+        `RateLimited`.
 
         A batch larger than the bucket goes through once the bucket is full and leaves it in
         debt, so no batch is refused forever and the long-run rate still holds.
@@ -70,7 +81,8 @@ class TokenBuckets:
             if bucket.tokens < needed:
                 wait = math.ceil((needed - bucket.tokens) / self.rate)
                 raise RateLimited(
-                    f"project {project_id} exceeds {self.rate:g} events/s; retry in {wait} s",
+                    f"{self._owner} {project_id} exceeds {self.rate:g} {self._unit}/s;"
+                    f" retry in {wait} s",
                     retry_after_s=max(1, wait),
                 )
             bucket.tokens -= events
@@ -91,4 +103,22 @@ def limiter(request: Request, settings: Settings) -> TokenBuckets:
                     rate=settings.ingest_rate_events_per_s, burst=settings.ingest_burst_events
                 )
                 state.ingest_buckets = buckets
+    return buckets
+
+
+def read_limiter(request: Request, settings: Settings) -> TokenBuckets:
+    """The app's per-key buckets for reads, made on first use from its settings."""
+    state = request.app.state
+    buckets: TokenBuckets | None = getattr(state, "read_buckets", None)
+    if buckets is None:
+        with _create_lock:
+            buckets = getattr(state, "read_buckets", None)
+            if buckets is None:
+                buckets = TokenBuckets(
+                    rate=settings.read_rate_per_s,
+                    burst=settings.read_burst_requests,
+                    owner="key",
+                    unit="requests",
+                )
+                state.read_buckets = buckets
     return buckets

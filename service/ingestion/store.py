@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from models.columns import EVENT_FIELDS
 from service.errors import NotFound
 from service.ingestion.events import EventRecord
+from service.projects.counts import count_stored
 from service.storage.tables import Event, Project, RawEvent
 
 # Rows per INSERT statement on SQLite: under its 32,766 bound parameters (16 columns a row).
@@ -47,14 +48,23 @@ def store_events(
 ) -> set[str]:
     """Insert `records` (unique message ids), skipping ids the project already has.
 
-    Returns the message ids actually inserted. Runs in the caller's transaction.
+    Returns the message ids actually inserted, which are added to the project's counts
+    (`service.projects.counts`). Runs in the caller's transaction.
     """
     if not records:
         return set()
     lock_project(session, project_id)
     if session.get_bind().dialect.name == "postgresql":
-        return _store_postgres(session, project_id, records, source, now)
-    return _store_rows(session, project_id, records, source, now)
+        inserted = _store_postgres(session, project_id, records, source, now)
+    else:
+        inserted = _store_rows(session, project_id, records, source, now)
+    stored = (
+        records
+        if len(inserted) == len(records)
+        else [r for r in records if r.message_id in inserted]
+    )
+    count_stored(session, project_id, stored)
+    return inserted
 
 
 def _store_postgres(

@@ -2,7 +2,9 @@
 
 Reports keep only aggregates, so the report chain stays intact. Each deleted per-user row
 leaves its row hash (`service.reports.rows_digest`, which reveals nothing of the row) in
-`erased_user_row`, so its audit's rows digest, and the signature over it, still verify.
+`erased_user_row`, so its audit's rows digest, and the signature over it, still verify. The
+project's counts (`service.projects.counts`) lose the user and their events in the same
+transaction.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, insert, select
 from sqlalchemy.orm import Session
 
+from service.projects.counts import forget_user, hold_project
 from service.reports.rows_digest import stored_row_fields, stored_row_hash
 from service.storage.tables import Audit, AuditUser, ErasedUserRow, Event, RawEvent
 
@@ -21,6 +24,8 @@ def erase_user(session: Session, *, project_id: int, user_id: str) -> dict[str, 
     def deleted(statement: Any) -> int:
         return int(cast(CursorResult[Any], session.execute(statement)).rowcount)
 
+    hold_project(session, project_id)
+    forget_user(session, project_id, user_id)
     audits = select(Audit.id).where(Audit.project_id == project_id)
     _keep_row_hashes(session, audits, user_id)
     return {

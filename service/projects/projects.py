@@ -1,12 +1,11 @@
-"""Projects and their keys: creation, lookup by key, and what has arrived (stats)."""
+"""Projects and their keys: creation, lookup by key, settings."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.localtime import check_time_zone
@@ -19,15 +18,16 @@ from service.projects.keys import (
     new_key,
     parse_scopes,
 )
-from service.storage.tables import ApiKey, Event, Project
+from service.storage.tables import ApiKey, Project
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who a request acts as: a project, with the scopes of the key it presented."""
+    """Who a request acts as: a project, with the key it presented and that key's scopes."""
 
     project_id: int
     scopes: frozenset[Scope]
+    key_id: int
 
 
 def create_project(
@@ -71,13 +71,13 @@ def revoke_key(session: Session, *, project_id: int, key_id: int) -> None:
 
 def principal_for_key(session: Session, key: str) -> Principal | None:
     row = session.execute(
-        select(ApiKey.project_id, ApiKey.scopes).where(
+        select(ApiKey.id, ApiKey.project_id, ApiKey.scopes).where(
             ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None)
         )
     ).first()
     if row is None:
         return None
-    return Principal(project_id=row.project_id, scopes=parse_scopes(row.scopes))
+    return Principal(project_id=row.project_id, scopes=parse_scopes(row.scopes), key_id=row.id)
 
 
 def get_project(session: Session, project_id: int) -> Project:
@@ -120,44 +120,3 @@ def list_keys(session: Session, project_id: int) -> list[ApiKey]:
     return list(
         session.scalars(select(ApiKey).where(ApiKey.project_id == project_id).order_by(ApiKey.id))
     )
-
-
-def stats(session: Session, project_id: int) -> dict[str, Any]:
-    """What has arrived: events, users, per-mechanic counts, first and last timestamps."""
-    in_project = Event.project_id == project_id
-    totals = session.execute(
-        select(
-            func.count(),
-            func.count(func.distinct(Event.user_id)),
-            func.min(Event.ts),
-            func.max(Event.ts),
-        ).where(in_project)
-    ).one()
-    per_mechanic = session.execute(
-        select(Event.mechanic, Event.kind, func.count())
-        .where(in_project)
-        .group_by(Event.mechanic, Event.kind)
-        .order_by(Event.mechanic, Event.kind)
-    ).all()
-    mechanics: dict[str, dict[str, int]] = {}
-    for mechanic, kind, count in per_mechanic:
-        entry = mechanics.setdefault(mechanic, {"responses": 0, "rewards": 0})
-        entry["responses" if kind == 0 else "rewards"] += count
-    return {
-        "project_id": project_id,
-        "events": totals[0],
-        "users": totals[1],
-        "first": _iso(totals[2]),
-        "last": _iso(totals[3]),
-        "mechanics": [{"mechanic": name, **counts} for name, counts in mechanics.items()],
-    }
-
-
-def _iso(value: datetime | str | None) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):  # SQLite returns aggregates of timestamps as text
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

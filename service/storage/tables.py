@@ -293,3 +293,64 @@ class AuditUser(Base):
     body: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (Index(None, "audit_id", "risk_tier", "mechanic", "user_id"),)
+
+
+class ProjectCounts(Base):
+    """What a project has stored, counted as it arrives (`service.projects.counts`), so its
+    stats are read in O(1) rather than by scanning its events. Erasure and re-mapping adjust
+    it; migration 0008 counted the events already stored."""
+
+    __tablename__ = "project_counts"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
+    )
+    events: Mapped[int] = mapped_column(BigInteger, default=0)
+    users: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_ts: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_ts: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class MechanicCounts(Base):
+    """A project's stored responses and rewards of one mechanic, counted as they arrive."""
+
+    __tablename__ = "mechanic_counts"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
+    )
+    mechanic: Mapped[str] = mapped_column(String(128), primary_key=True)
+    responses: Mapped[int] = mapped_column(BigInteger, default=0)
+    rewards: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ProjectUser(Base):
+    """A user with at least one stored event: inserted on the user's first event (a conflict
+    says the user is known), so the project's user count grows exactly by the new rows."""
+
+    __tablename__ = "project_user"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+
+
+class CountDelta(Base):
+    """What one stored batch adds to a project's counts, for one mechanic. Batches append these
+    rows instead of updating the shared counters, so concurrent batches of a project never wait
+    for each other; reading the stats folds them into `ProjectCounts` and `MechanicCounts`.
+    `users` (new users) and the timestamps are the batch's, carried by one of its rows."""
+
+    __tablename__ = "count_delta"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    mechanic: Mapped[str] = mapped_column(String(128))
+    responses: Mapped[int] = mapped_column(BigInteger)
+    rewards: Mapped[int] = mapped_column(BigInteger)
+    users: Mapped[int] = mapped_column(BigInteger)
+    first_ts: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_ts: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index(None, "project_id"),)

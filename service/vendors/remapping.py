@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from models.columns import EVENT_FIELDS, MAX_ABS_VALUE, MAX_COST
 from service.ingestion.events import EventRecord, EventRejected, validate_event
 from service.ingestion.store import store_events
+from service.projects.counts import recount
 from service.storage.tables import Event, RawEvent
 from service.vendors import adapters
 from service.vendors.adapters.common import VendorEvent
@@ -107,6 +108,8 @@ def remap(
             store_events(session, project_id=project_id, records=records, source=source, now=now)
         if raw_updates:
             session.execute(update(RawEvent), raw_updates)
+    if added or changed or removed:
+        recount(session, project_id)  # the stored batches counted changed events as new ones
     return Remapped(added=added, changed=changed, removed=removed)
 
 

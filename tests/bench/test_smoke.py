@@ -53,3 +53,14 @@ def test_models_kernels_smoke() -> None:
     assert kernel["responses"] > 0
     assert kernel["pandas_to_kernel_ratio"] > 0
     assert kernel["kernel_vs_pandas_max_abs_difference"] < 1e-9
+
+
+def test_mixed_load_smoke() -> None:
+    result = run(str(BENCH / "mixed_load.py"), "--smoke")
+    per_kind = result["per_kind"]
+    assert isinstance(per_kind, dict)
+    assert set(per_kind) == {"ingest", "report", "users", "stats"}
+    assert result["errors"] == 0, per_kind
+    assert all(k["requests"] > 0 and 0 < k["p50_ms"] <= k["p99_ms"] for k in per_kind.values())
+    assert result["requests"] == sum(k["requests"] for k in per_kind.values())
+    assert int(result["events_accepted"]) > 0  # type: ignore[call-overload]
