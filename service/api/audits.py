@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, status
 from starlette.responses import HTMLResponse
 
-from service.api.deps import Reader, SessionDep, SettingsDep, own_project
+from service.api.deps import KEYED, Reader, SessionDep, SettingsDep, own_project
 from service.api.error_responses import refusals
 from service.api.responses import OrjsonResponse
 from service.api.schemas import AuditCreate, AuditPage, AuditQueued, AuditView
@@ -20,7 +20,10 @@ from service.reports.rendering import render_html
 from service.reports.verification import verify_chain, verify_report
 
 router = APIRouter(
-    prefix="/v1/audits", tags=["audits"], responses=refusals(400, 401, 403, 404, 409, 422, 429)
+    prefix="/v1/audits",
+    tags=["audits"],
+    dependencies=KEYED,
+    responses=refusals(400, 401, 403, 404, 409, 422, 429),
 )
 
 
@@ -140,7 +143,10 @@ def verify(
 # The chain's head belongs to the project, so it has its own path; it is served with the
 # audits' routes, which the app includes.
 _chain = APIRouter(
-    prefix="/v1/projects", tags=["audits"], responses=refusals(400, 401, 403, 404, 422, 429)
+    prefix="/v1/projects",
+    tags=["audits"],
+    dependencies=KEYED,
+    responses=refusals(400, 401, 403, 404, 422, 429),
 )
 
 

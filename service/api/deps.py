@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPBearer
 from sqlalchemy.orm import Session
 
 from service.errors import Forbidden, Unauthorized
@@ -38,6 +39,17 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+# The key as the OpenAPI schema declares it (interactive docs offer to send it); `presented_key`
+# reads it, so this declaration refuses nothing itself.
+declared_key = HTTPBearer(
+    auto_error=False,
+    scheme_name="key",
+    description="A project key (its scopes decide the routes it may call), or the admin key on "
+    "the admin routes. HTTP Basic with the key as user name is read too.",
+)
+KEYED = [Depends(declared_key)]
 
 
 def presented_key(request: Request) -> str | None:

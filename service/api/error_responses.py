@@ -18,7 +18,6 @@ WHY = {
     404: "No such resource in this project.",
     409: "The resource is not in a state that allows this (e.g. an audit without a report).",
     413: "The body is larger than the configured limit.",
-    415: "A content type or encoding the route does not read.",
     422: "A field is invalid: the body names which and why.",
     429: "Rate or queue limit reached; `Retry-After` says when to try again.",
     503: "Not ready (the database is not reachable or not migrated).",

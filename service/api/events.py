@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from service.api.deps import Ingestor, SessionDep, SettingsDep
+from service.api.deps import KEYED, Ingestor, SessionDep, SettingsDep
 from service.api.error_responses import refusals
 from service.api.responses import OrjsonResponse
 from service.api.schemas import IngestRead
@@ -19,7 +19,10 @@ from service.ingestion.ratelimit import limiter
 from service.metrics import count_events
 
 router = APIRouter(
-    prefix="/v1", tags=["ingestion"], responses=refusals(400, 401, 403, 413, 415, 422, 429)
+    prefix="/v1",
+    tags=["ingestion"],
+    dependencies=KEYED,
+    responses=refusals(400, 401, 403, 413, 429),
 )
 
 

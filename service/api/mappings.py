@@ -6,14 +6,17 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter
 
-from service.api.deps import Manager, Reader, SessionDep, SettingsDep, own_project
+from service.api.deps import KEYED, Manager, Reader, SessionDep, SettingsDep, own_project
 from service.api.error_responses import refusals
 from service.api.schemas import MappingPut, MappingRead
 from service.vendors import coverage, mapping_store
 from service.vendors.mapping_rules import MappingRule
 
 router = APIRouter(
-    prefix="/v1/projects", tags=["mappings"], responses=refusals(400, 401, 403, 404, 422, 429)
+    prefix="/v1/projects",
+    tags=["mappings"],
+    dependencies=KEYED,
+    responses=refusals(400, 401, 403, 422, 429),
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from service.api.deps import Admin, Manager, Reader, SessionDep, own_project
+from service.api.deps import KEYED, Admin, Manager, Reader, SessionDep, own_project
 from service.api.error_responses import refusals
 from service.api.schemas import (
     KeyCreate,
@@ -22,7 +22,10 @@ from service.projects.keys import check_grantable
 from service.storage.tables import Project
 
 router = APIRouter(
-    prefix="/v1/projects", tags=["projects"], responses=refusals(400, 401, 403, 404, 409, 422, 429)
+    prefix="/v1/projects",
+    tags=["projects"],
+    dependencies=KEYED,
+    responses=refusals(400, 401, 403, 404, 409, 422, 429),
 )
 
 

@@ -56,9 +56,7 @@ class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Text = Field("key", min_length=1, max_length=200)
-    scopes: list[Scope] = Field(
-        default_factory=lambda: [Scope.INGEST], min_length=1, max_length=len(Scope)
-    )
+    scopes: list[Scope] = Field(default_factory=lambda: [Scope.INGEST], min_length=1)
 
     @field_validator("scopes")
     @classmethod

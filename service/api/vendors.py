@@ -39,7 +39,7 @@ from service.vendors.adapters.common import (
 from service.vendors.ingest import ingest_vendor
 
 router = APIRouter(
-    tags=["vendor ingestion"], responses=vendor_refusals(400, 401, 403, 413, 415, 422, 429)
+    tags=["vendor ingestion"], responses=vendor_refusals(400, 401, 403, 413, 422, 429)
 )
 
 

@@ -35,7 +35,7 @@ def parse_scopes(text: str) -> frozenset[Scope]:
 
 
 def format_scopes(scopes: frozenset[Scope] | tuple[Scope, ...]) -> str:
-    return ",".join(sorted(str(scope) for scope in scopes))
+    return ",".join(sorted({str(scope) for scope in scopes}))
 
 
 def check_grantable(held: frozenset[Scope], granted: Iterable[Scope]) -> None:

@@ -217,7 +217,7 @@ def test_the_head_and_the_audit_row_reveal_a_deleted_newest_report(
         f"/v1/audits/{audits[1]}/verify", params={"head": "abc"}, headers=project.auth
     )
     assert bad.status_code == 422
-    assert "head" in bad.json()["detail"]
+    assert [d["field"] for d in bad.json()["detail"]] == ["query.head"]
 
 
 def test_a_deleted_report_inside_the_chain_is_named(
