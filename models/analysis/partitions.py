@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 
 from models import choice as choice_model
 from models import engagement
+from models.amounts import AmountBounds
 from models.analysis.config import AnalysisConfig
 from models.analysis.table import UserTable
 from models.columns import EventColumns
@@ -45,9 +46,11 @@ class MechanicPartial:
 
 @dataclass(frozen=True, kw_only=True)
 class PartialAnalysis:
-    """The result of one partition of users, to be merged."""
+    """The result of one partition of users, to be merged; `bounds` are the caps on amounts
+    it was analysed with (every partition of an audit must share them)."""
 
     config: AnalysisConfig
+    bounds: AmountBounds
     mechanics: dict[str, MechanicPartial]
     users: UserTable
     events: int

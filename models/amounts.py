@@ -1,0 +1,121 @@
+"""Bounded amounts: each response's cost and each reward's value counted up to an amount that
+at least `AMOUNT_USERS` users of the mechanic reached.
+
+Events come from client apps, so any one of them may be forged. Per mechanic, each user's
+amounts of one kind are summarised by one figure: for costs of responses the user's
+second-largest cost (the largest when paid twice), for positive reward values and for the sizes
+of negative ones the user's largest, over users who made a response. The cap is the
+`AMOUNT_USERS`-th largest of these figures (0 when fewer users have one); an amount above the
+cap counts as the cap.
+
+One forged event cannot raise a cost cap: a new user with one event has no second-largest
+cost, and an existing user's second-largest rises at most to their own genuine largest. So a
+single payment, however large, counts for no more than a stake that `AMOUNT_USERS` users really
+paid at least twice, and the caps other users face do not move. A forged reward can raise one
+user's largest value, moving a value cap at most to the next-larger genuine maximum. Stakes and
+prizes many users reach (whales' stakes, a jackpot won by a few) are untouched; a kind of
+amount fewer than `AMOUNT_USERS` users have is not counted at all, so a single paid event
+cannot make a free mechanic paid. Non-finite amounts (which ingestion rejects) are never part
+of a user's figure: NaN counts as 0, ±inf as the cap.
+
+The caps are a statistic of the whole audit, computed once before the users are split into
+partitions and handed to each (`AmountBounds`), so partitions merge exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from models.columns import RESPONSE, EventColumns
+
+# the fewest users an amount must have reached to count in full (as the fewest flagged users
+# behind the loss-chasing and night-engagement findings)
+AMOUNT_USERS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class AmountBounds:
+    """Per mechanic name, the caps (cost, gain, loss): a response's cost, a positive reward
+    value and the size of a negative one count up to their cap."""
+
+    caps: tuple[tuple[str, float, float, float], ...]
+
+    def of(self, mechanic: str) -> tuple[float, float, float]:
+        for name, cost, gain, loss in self.caps:
+            if name == mechanic:
+                return cost, gain, loss
+        return 0.0, 0.0, 0.0
+
+    def as_dict(self, mechanic: str) -> dict[str, float]:
+        cost, gain, loss = self.of(mechanic)
+        return {"cost_cap": cost, "gain_cap": gain, "loss_cap": loss}
+
+
+def _user_maxima(
+    amount: NDArray[np.float64], mask: NDArray[np.bool_], group: NDArray[np.int64], groups: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(groups,) per (mechanic, user) group, the largest and the second-largest finite
+    positive `amount` where `mask` (0: none; a user with the largest twice has it as both)."""
+    keep = mask & np.isfinite(amount) & (amount > 0.0)
+    g, x = group[keep], amount[keep]
+    first = np.zeros(groups)
+    np.maximum.at(first, g, x)
+    top = x == first[g]
+    second = np.where(np.bincount(g[top], minlength=groups) >= 2, first, 0.0)
+    np.maximum.at(second, g[~top], x[~top])
+    return first, second
+
+
+def amount_bounds(columns: EventColumns) -> AmountBounds:
+    """The caps of every mechanic of `columns` (the whole audit, every user)."""
+    n_users = max(len(columns.user_ids), 1)
+    n_mech = len(columns.mechanics)
+    group = columns.mechanic.astype(np.int64) * n_users + columns.user
+    response = columns.kind == RESPONSE
+    out: list[tuple[str, float, float, float]] = []
+    groups = n_mech * n_users
+    responded = np.zeros(groups, dtype=bool)
+    responded[group[response]] = True
+    # costs: each user's second-largest, which no single event can raise above that user's
+    # own genuine largest (and a user with one event does not have)
+    _, cost_second = _user_maxima(columns.cost, response, group, groups)
+    # values: each user's largest, over users with a response (a reward of a user without
+    # one is attached to nothing)
+    gain_first, _ = _user_maxima(columns.value, ~response, group, groups)
+    loss_first, _ = _user_maxima(-columns.value, ~response, group, groups)
+    maxima = [
+        cost_second,
+        np.where(responded, gain_first, 0.0),
+        np.where(responded, loss_first, 0.0),
+    ]
+    caps = []
+    for per_user in maxima:
+        table = per_user.reshape(n_mech, n_users)
+        if n_users >= AMOUNT_USERS:
+            kth = -np.partition(-table, AMOUNT_USERS - 1, axis=1)[:, AMOUNT_USERS - 1]
+        else:
+            kth = np.zeros(n_mech)
+        caps.append(kth)
+    for m, name in enumerate(columns.mechanics):
+        out.append((name, float(caps[0][m]), float(caps[1][m]), float(caps[2][m])))
+    return AmountBounds(caps=tuple(out))
+
+
+def bounded_amounts(
+    columns: EventColumns, bounds: AmountBounds
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(cost, value) of every event with each amount held to its mechanic's cap (NaN: 0)."""
+    n_mech = len(columns.mechanics)
+    table = np.array([bounds.of(name) for name in columns.mechanics], dtype=np.float64).reshape(
+        n_mech, 3
+    )
+    mech = columns.mechanic
+    cost = np.nan_to_num(columns.cost, nan=0.0, posinf=np.inf, neginf=0.0)
+    cost = np.clip(cost, 0.0, table[mech, 0]) if n_mech else cost
+    value = np.nan_to_num(columns.value, nan=0.0, posinf=np.inf, neginf=-np.inf)
+    if n_mech:
+        value = np.clip(value, -table[mech, 2], table[mech, 1])
+    return cost.astype(np.float64), value.astype(np.float64)
