@@ -1,22 +1,23 @@
 """Bounded amounts: each response's cost and each reward's value counted up to an amount that
 at least `AMOUNT_USERS` users of the mechanic reached.
 
-Events come from client apps, so any one of them may be forged. Per mechanic, each user's
-amounts of one kind are summarised by one figure: for costs of responses the user's
-second-largest cost (the largest when paid twice), for positive reward values and for the sizes
-of negative ones the user's largest, over users who made a response. The cap is the
-`AMOUNT_USERS`-th largest of these figures (0 when fewer users have one); an amount above the
-cap counts as the cap.
+Events come from client apps, so any one of them may be forged. An amount counts up to the
+larger of two caps: the user's own second-largest amount of that kind on the mechanic (the
+largest when it occurs twice), and the mechanic's cap. The mechanic's cost cap is the
+`AMOUNT_USERS`-th largest of users' second-largest costs; its value caps (positive values,
+sizes of negative ones) are the `AMOUNT_USERS`-th largest of users' largest values, over users
+who made a response (a reward of a user without one is attached to nothing). Caps are 0 when
+fewer users have such an amount.
 
-One forged event cannot raise a cost cap: a new user with one event has no second-largest
-cost, and an existing user's second-largest rises at most to their own genuine largest. So a
-single payment, however large, counts for no more than a stake that `AMOUNT_USERS` users really
-paid at least twice, and the caps other users face do not move. A forged reward can raise one
-user's largest value, moving a value cap at most to the next-larger genuine maximum. Stakes and
-prizes many users reach (whales' stakes, a jackpot won by a few) are untouched; a kind of
-amount fewer than `AMOUNT_USERS` users have is not counted at all, so a single paid event
-cannot make a free mechanic paid. Non-finite amounts (which ingestion rejects) are never part
-of a user's figure: NaN counts as 0, ±inf as the cap.
+So a user's habitual stakes and prizes, however large, count in full (a whale's stakes, a
+jackpot won by a few users), and what a single event can add is bounded: one forged payment
+cannot raise the cost cap (a new user with one event has no second-largest cost; an existing
+user's second-largest rises at most to their own genuine largest), so it counts for no more
+than the larger of the user's own genuine largest stake and a stake `AMOUNT_USERS` users paid
+at least twice. A forged reward moves a value cap at most to the next-larger genuine maximum.
+A kind of amount fewer than `AMOUNT_USERS` users have twice is not counted beyond each user's
+own second-largest, so one paid event cannot make a free mechanic paid. Non-finite amounts
+(which ingestion rejects) are never part of a user's figures: NaN counts as 0, ±inf as the cap.
 
 The caps are a statistic of the whole audit, computed once before the users are split into
 partitions and handed to each (`AmountBounds`), so partitions merge exactly.
@@ -107,15 +108,28 @@ def amount_bounds(columns: EventColumns) -> AmountBounds:
 def bounded_amounts(
     columns: EventColumns, bounds: AmountBounds
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """(cost, value) of every event with each amount held to its mechanic's cap (NaN: 0)."""
+    """(cost, value) of every event, each amount held to the larger of its mechanic's cap and
+    its user's own second-largest amount of that kind on the mechanic (NaN: 0).
+
+    The user's own term depends on that user's events only, so it is the same in any partition
+    holding the user."""
     n_mech = len(columns.mechanics)
-    table = np.array([bounds.of(name) for name in columns.mechanics], dtype=np.float64).reshape(
-        n_mech, 3
-    )
+    if n_mech == 0 or len(columns) == 0:
+        return columns.cost.astype(np.float64), columns.value.astype(np.float64)
+    table = np.array([bounds.of(name) for name in columns.mechanics], dtype=np.float64)
+    n_users = max(len(columns.user_ids), 1)
+    groups = n_mech * n_users
+    group = columns.mechanic.astype(np.int64) * n_users + columns.user
+    response = columns.kind == RESPONSE
+    own = [
+        _user_maxima(columns.cost, response, group, groups)[1],
+        _user_maxima(columns.value, ~response, group, groups)[1],
+        _user_maxima(-columns.value, ~response, group, groups)[1],
+    ]
     mech = columns.mechanic
+    caps = [np.maximum(table[mech, j], own[j][group]) for j in range(3)]
     cost = np.nan_to_num(columns.cost, nan=0.0, posinf=np.inf, neginf=0.0)
-    cost = np.clip(cost, 0.0, table[mech, 0]) if n_mech else cost
+    cost = np.clip(cost, 0.0, caps[0])
     value = np.nan_to_num(columns.value, nan=0.0, posinf=np.inf, neginf=-np.inf)
-    if n_mech:
-        value = np.clip(value, -table[mech, 2], table[mech, 1])
+    value = np.clip(value, -caps[2], caps[1])
     return cost.astype(np.float64), value.astype(np.float64)
