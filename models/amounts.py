@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.columns import RESPONSE, EventColumns
+from models.compiled import compiled
 
 # the fewest users an amount must have reached to count in full (as the fewest flagged users
 # behind the loss-chasing and night-engagement findings)
@@ -55,18 +56,33 @@ class AmountBounds:
         return {"cost_cap": cost, "gain_cap": gain, "loss_cap": loss}
 
 
+@compiled
+def _top_two(
+    group: NDArray[np.int64],
+    amount: NDArray[np.float64],
+    keep: NDArray[np.bool_],
+    first: NDArray[np.float64],
+    second: NDArray[np.float64],
+) -> None:  # pragma: no cover - compiled; covered through `_user_maxima`
+    for i in range(group.shape[0]):
+        if keep[i]:
+            g, x = group[i], amount[i]
+            if x > first[g]:
+                second[g] = first[g]
+                first[g] = x
+            elif x > second[g]:
+                second[g] = x
+
+
 def _user_maxima(
     amount: NDArray[np.float64], mask: NDArray[np.bool_], group: NDArray[np.int64], groups: int
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """(groups,) per (mechanic, user) group, the largest and the second-largest finite
-    positive `amount` where `mask` (0: none; a user with the largest twice has it as both)."""
+    positive `amount` where `mask` (0: none; a user with the largest twice has it as both).
+    One compiled pass over the events."""
     keep = mask & np.isfinite(amount) & (amount > 0.0)
-    g, x = group[keep], amount[keep]
-    first = np.zeros(groups)
-    np.maximum.at(first, g, x)
-    top = x == first[g]
-    second = np.where(np.bincount(g[top], minlength=groups) >= 2, first, 0.0)
-    np.maximum.at(second, g[~top], x[~top])
+    first, second = np.zeros(groups), np.zeros(groups)
+    _top_two(group, np.asarray(amount, dtype=np.float64), keep, first, second)
     return first, second
 
 
