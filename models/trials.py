@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models import localtime
+from models.amounts import AmountBounds, bounded_amounts
 from models.columns import RESPONSE, EventColumns
 from models.ordering import bucket_time_order
 from models.segments import Segments
@@ -126,10 +127,13 @@ def build_trials(
     session_gap_s: float,
     observed_until: float,
     time_zone: str | None = None,
+    bounds: AmountBounds | None = None,
 ) -> Trials:
     """Sort, attach rewards to responses, cut sessions and mark censored continuations.
 
     time_zone: the project's declared IANA zone, for events that sent no offset of their own.
+    bounds: the caps on costs and reward values (`models.amounts`; the analysis passes those
+    of the whole audit); None counts every amount as sent.
 
     Cost: one lexicographic sort of the n events plus O(n) vectorised passes.
     """
@@ -150,7 +154,10 @@ def build_trials(
     rew_rows = order[rew_sorted]
     valid = target >= 0
     valid[valid] = resp_group[target[valid]] == grp[rew_sorted][valid]
-    value = columns.value[rew_rows]
+    cost_all, value_all = (
+        (columns.cost, columns.value) if bounds is None else bounded_amounts(columns, bounds)
+    )
+    value = value_all[rew_rows]
     tv = target[valid]
     vv = value[valid]
     gain = np.bincount(tv, weights=np.where(vv > 0.0, vv, 0.0), minlength=n)[:n].astype(np.float64)
@@ -191,7 +198,7 @@ def build_trials(
         unit_user=columns.user[resp_rows[units.start]].astype(np.int64),
         unit_mechanic=columns.mechanic[resp_rows[units.start]].astype(np.int32),
         t=t,
-        cost=columns.cost[resp_rows],
+        cost=cost_all[resp_rows],
         gain=gain,
         loss=loss,
         rewarded=rewarded,

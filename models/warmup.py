@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from models.amounts import _top_two
 from models.engagement.newton import engagement_fits
 from models.expectation import rescorla_wagner_units
 from models.ordering import bucket_time_order
@@ -13,6 +14,7 @@ from models.schedule.counting import life_table_counts
 def load_analysis_kernels() -> None:
     """Compile (or load from numba's cache) the kernels an analysis runs, by running each once
     on a few rows — for a worker process started ahead of its first partition."""
+    _top_two(np.zeros(1, np.int64), np.ones(1), np.ones(1, np.bool_), np.zeros(1), np.zeros(1))
     bucket_time_order(np.array([1, 0]), np.array([0.0, 1.0]), keys_per_bucket=2, keys=2)
     one = np.ones(1, dtype=np.int64)
     rescorla_wagner_units(np.ones(1), one * 0, one, np.full(1, 0.5), 0.0)

@@ -10,6 +10,7 @@ import functools
 import math
 from collections.abc import Callable, Iterable
 
+from models.amounts import amount_bounds
 from models.analysis.config import AnalysisConfig
 from models.analysis.merge import Progress, merge
 from models.analysis.partition import analyse_partition
@@ -44,7 +45,8 @@ def analyse(
     config.check()
     config = with_window_end(columns, config)
     n_parts = max(1, min_partitions, math.ceil(len(columns) / config.partition_events))
-    analyse_one = functools.partial(analyse_partition, config=config)
+    # the caps on amounts are a statistic of every user: computed once, shared by the parts
+    analyse_one = functools.partial(analyse_partition, config=config, bounds=amount_bounds(columns))
     partials: list[PartialAnalysis] = []
     if progress is not None:
         progress("fits", 0, n_parts)

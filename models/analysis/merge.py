@@ -52,7 +52,13 @@ def merge(
             "partitions were analysed with different observation windows: "
             "set AnalysisConfig.observed_until"
         )
+    if len({p.bounds for p in parts if p.events}) > 1:
+        raise ValueError(
+            "partitions were analysed with different caps on amounts: pass every partition "
+            "the caps of the whole audit (models.amounts.amount_bounds)"
+        )
     effective = next((p.config for p in parts if p.events), parts[0].config)
+    bounds = next((p.bounds for p in parts if p.events), parts[0].bounds)
     base = dataclasses.replace(config, observed_until=None, partition_events=0)
     for p in parts:
         if dataclasses.replace(p.config, observed_until=None, partition_events=0) != base:
@@ -73,7 +79,10 @@ def merge(
     for i, name in enumerate(names):
         pieces = [p.mechanics[name] for p in parts if name in p.mechanics]
         sums[name] = _sum_partials(pieces)
-        schedules[name] = identify(sums[name].schedule)
+        identified = identify(sums[name].schedule)
+        schedules[name] = dataclasses.replace(
+            identified, evidence=identified.evidence | bounds.as_dict(name)
+        )
         kinds[name] = schedules[name].kind
         if progress is not None:
             progress("schedules", i + 1, len(names))

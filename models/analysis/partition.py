@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 from models import choice as choice_model
 from models import discounting, engagement
 from models import markers as mk
+from models.amounts import AmountBounds, amount_bounds
 from models.analysis.config import AnalysisConfig, choice_config, engagement_config
 from models.analysis.partitions import (
     N_EXPOSURE,
@@ -30,21 +31,30 @@ from models.segments import Segments
 from models.trials import Trials, build_trials
 
 
-def analyse_partition(columns: EventColumns, *, config: AnalysisConfig) -> PartialAnalysis:
-    """Analyse one partition of users (every event of each of its users)."""
+def analyse_partition(
+    columns: EventColumns, *, config: AnalysisConfig, bounds: AmountBounds | None = None
+) -> PartialAnalysis:
+    """Analyse one partition of users (every event of each of its users).
+
+    bounds: the caps on costs and reward values of the whole audit (`models.amounts`); by
+    default those of `columns`, which equal the whole audit's only when `columns` is all of it.
+    """
     config.check()
     config = with_window_end(columns, config)
+    bounds = bounds if bounds is not None else amount_bounds(columns)
     until = config.observed_until if config.observed_until is not None else 0.0
     trials = build_trials(
         columns,
         session_gap_s=config.session_gap_s,
         observed_until=until,
         time_zone=config.time_zone,
+        bounds=bounds,
     )
     users = _unit_results(trials, config)
     mechanics = _mechanic_partials(columns, trials, users, config)
     return PartialAnalysis(
         config=config,
+        bounds=bounds,
         mechanics=mechanics,
         users=users.table,
         choice=users.choice,

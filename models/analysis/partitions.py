@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 
 from models import choice as choice_model
 from models import engagement
+from models.amounts import AMOUNT_USERS, AmountBounds
 from models.analysis.config import AnalysisConfig
 from models.analysis.table import UserTable
 from models.columns import EventColumns
@@ -45,9 +46,11 @@ class MechanicPartial:
 
 @dataclass(frozen=True, kw_only=True)
 class PartialAnalysis:
-    """The result of one partition of users, to be merged."""
+    """The result of one partition of users, to be merged; `bounds` are the caps on amounts
+    it was analysed with (every partition of an audit must share them)."""
 
     config: AnalysisConfig
+    bounds: AmountBounds
     mechanics: dict[str, MechanicPartial]
     users: UserTable
     events: int
@@ -98,8 +101,19 @@ def iter_user_partitions(columns: EventColumns, n_partitions: int) -> Iterator[E
 
 
 def with_window_end(columns: EventColumns, config: AnalysisConfig) -> AnalysisConfig:
-    """`config` with the observation window ending at the latest event, unless it sets one:
-    every partition of an audit must share the window's end, or their censoring would differ."""
+    """`config` with the observation window ending at the latest event that at least
+    `AMOUNT_USERS` users reached (the `AMOUNT_USERS`-th latest of users' last events; the
+    latest event with fewer users), unless it sets one. One forged event decades ahead then
+    does not end the window for everyone; events after the end count as censored. Every
+    partition of an audit must share the window's end, or their censoring would differ."""
     if config.observed_until is not None or len(columns) == 0:
         return config
-    return dataclasses.replace(config, observed_until=float(columns.t.max()))
+    last = np.full(len(columns.user_ids), -np.inf)
+    finite = np.isfinite(columns.t)
+    np.maximum.at(last, columns.user[finite], columns.t[finite])
+    last = last[np.isfinite(last)]
+    if last.size == 0:
+        return config
+    k = min(AMOUNT_USERS, last.size)
+    end = float(-np.partition(-last, k - 1)[k - 1])
+    return dataclasses.replace(config, observed_until=end)

@@ -12,6 +12,7 @@ import numpy as np
 import orjson
 import pytest
 
+from models.amounts import amount_bounds
 from models.analysis import (
     Analysis,
     AnalysisConfig,
@@ -90,8 +91,11 @@ def test_partitioned_analysis_equals_the_whole() -> None:
     parts = split_by_user(COLUMNS, 3)
     assert len(parts) == 3
     assert sum(len(p) for p in parts) == len(COLUMNS)
+    bounds = amount_bounds(COLUMNS)  # the caps on amounts of the whole audit, shared
     merged = merge(
-        [analyse_partition(p, config=CONFIG) for p in parts], config=CONFIG, table=DEFAULT_TABLE
+        [analyse_partition(p, config=CONFIG, bounds=bounds) for p in parts],
+        config=CONFIG,
+        table=DEFAULT_TABLE,
     )
     _close(whole.as_dict(), merged.as_dict())
     _same_users(whole, merged)
@@ -108,6 +112,14 @@ def test_merge_refuses_partitions_with_different_windows() -> None:
     parts = [analyse_partition(p, config=loose) for p in split_by_user(COLUMNS, 2)]
     with pytest.raises(ValueError, match="observed_until"):
         merge(parts, config=loose, table=DEFAULT_TABLE)
+
+
+def test_merge_refuses_partitions_with_different_caps_on_amounts() -> None:
+    # each part left to cap amounts by its own users would count a payment differently
+    parts = [analyse_partition(p, config=CONFIG) for p in split_by_user(COLUMNS, 2)]
+    assert parts[0].bounds != parts[1].bounds
+    with pytest.raises(ValueError, match="caps on amounts"):
+        merge(parts, config=CONFIG, table=DEFAULT_TABLE)
 
 
 def test_report_is_deterministic_and_plain_json() -> None:

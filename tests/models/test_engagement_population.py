@@ -9,6 +9,7 @@ from numpy.typing import NDArray
 from scipy.special import expit, logit
 from scipy.stats import spearmanr
 
+from models.amounts import amount_bounds
 from models.analysis import (
     AnalysisConfig,
     analyse,
@@ -296,7 +297,8 @@ def test_analysis_reports_the_population_fit_whatever_the_partitions() -> None:
     columns = simulate_demo(0).events
     config = AnalysisConfig(observed_until=float(columns.t.max()))
     whole = analyse(columns, config=config, table=DEFAULT_TABLE)
-    parts = [analyse_partition(p, config=config) for p in split_by_user(columns, 3)]
+    bounds = amount_bounds(columns)
+    parts = [analyse_partition(p, config=config, bounds=bounds) for p in split_by_user(columns, 3)]
     merged = merge(parts, config=config, table=DEFAULT_TABLE)
     fitted = whole.users["fit_status"] == "fitted"
     assert fitted.any()
