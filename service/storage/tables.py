@@ -298,7 +298,7 @@ class AuditUser(Base):
 class ProjectCounts(Base):
     """What a project has stored, counted as it arrives (`service.projects.counts`), so its
     stats are read in O(1) rather than by scanning its events. Erasure and re-mapping adjust
-    it; migration 0008 counted the events already stored."""
+    it; migration 0009 counted the events already stored."""
 
     __tablename__ = "project_counts"
 
