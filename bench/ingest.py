@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,7 +64,7 @@ def main() -> None:
     ]
 
     fresh_database()
-    key = _project_key()
+    key = create_project()[1]
     http = _post_all(bodies, key, args)
 
     rows = _copy_rows(log)
@@ -84,15 +85,18 @@ def main() -> None:
         sys.exit(f"expected {n} accepted, got {http['accepted']}")
 
 
-def _project_key() -> str:
+def create_project() -> tuple[int, str]:
+    """A new project in the scratch database (a name of its own, so runs side by side do not
+    collide): its id and its key (all scopes)."""
     out = subprocess.run(
-        [str(BIN / "retention-audit"), "project", "create", "bench"],
+        [str(BIN / "retention-audit"), "project", "create", f"bench-{uuid.uuid4().hex[:12]}"],
         env={**os.environ, "DATABASE_URL": sqlalchemy_url()},
         check=True,
         capture_output=True,
         text=True,
     ).stdout
-    return str(json.loads(out)["key"])
+    created = json.loads(out)
+    return int(created["id"]), str(created["key"])
 
 
 def _post_all(bodies: list[bytes], key: str, args: argparse.Namespace) -> dict[str, float]:

@@ -33,7 +33,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import fresh_database, gzip_ndjson, native_events, sqlalchemy_url, synthetic_log
-from bench.ingest import BIN, _wait, _watch_log
+from bench.ingest import BIN, _wait, _watch_log, create_project
 
 # The share of each kind of request (the attack review's mix: stats at 15 %).
 MIX = {"ingest": 0.40, "report": 0.20, "users": 0.25, "stats": 0.15}
@@ -64,7 +64,7 @@ def main() -> None:
     seed, load = bodies[: args.seed_events // BATCH], bodies[args.seed_events // BATCH :]
 
     fresh_database()
-    project_id, key = _project()
+    project_id, key = create_project()
     server = _serve(args)
     try:
         base = f"http://127.0.0.1:{args.port}"
@@ -85,19 +85,6 @@ def main() -> None:
         **results,
     }
     print(json.dumps(out, indent=2))
-
-
-def _project() -> tuple[int, str]:
-    """A project in the scratch database: its id and its key (all scopes)."""
-    out = subprocess.run(
-        [str(BIN / "retention-audit"), "project", "create", "bench"],
-        env={**os.environ, "DATABASE_URL": sqlalchemy_url()},
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    created = json.loads(out)
-    return int(created["id"]), str(created["key"])
 
 
 def _serve(args: argparse.Namespace) -> subprocess.Popen[str]:

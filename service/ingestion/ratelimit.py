@@ -91,34 +91,39 @@ class TokenBuckets:
 _create_lock = threading.Lock()
 
 
-def limiter(request: Request, settings: Settings) -> TokenBuckets:
-    """The app's buckets, made on first use from its settings."""
+def _app_buckets(request: Request, name: str, make: Callable[[], TokenBuckets]) -> TokenBuckets:
+    """The app's buckets called `name`, made by `make` on first use."""
     state = request.app.state
-    buckets: TokenBuckets | None = getattr(state, "ingest_buckets", None)
+    buckets: TokenBuckets | None = getattr(state, name, None)
     if buckets is None:
         with _create_lock:
-            buckets = getattr(state, "ingest_buckets", None)
+            buckets = getattr(state, name, None)
             if buckets is None:
-                buckets = TokenBuckets(
-                    rate=settings.ingest_rate_events_per_s, burst=settings.ingest_burst_events
-                )
-                state.ingest_buckets = buckets
+                buckets = make()
+                setattr(state, name, buckets)
     return buckets
+
+
+def limiter(request: Request, settings: Settings) -> TokenBuckets:
+    """The app's per-project buckets for ingestion, made on first use from its settings."""
+    return _app_buckets(
+        request,
+        "ingest_buckets",
+        lambda: TokenBuckets(
+            rate=settings.ingest_rate_events_per_s, burst=settings.ingest_burst_events
+        ),
+    )
 
 
 def read_limiter(request: Request, settings: Settings) -> TokenBuckets:
     """The app's per-key buckets for reads, made on first use from its settings."""
-    state = request.app.state
-    buckets: TokenBuckets | None = getattr(state, "read_buckets", None)
-    if buckets is None:
-        with _create_lock:
-            buckets = getattr(state, "read_buckets", None)
-            if buckets is None:
-                buckets = TokenBuckets(
-                    rate=settings.read_rate_per_s,
-                    burst=settings.read_burst_requests,
-                    owner="key",
-                    unit="requests",
-                )
-                state.read_buckets = buckets
-    return buckets
+    return _app_buckets(
+        request,
+        "read_buckets",
+        lambda: TokenBuckets(
+            rate=settings.read_rate_per_s,
+            burst=settings.read_burst_requests,
+            owner="key",
+            unit="requests",
+        ),
+    )
