@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -74,3 +75,12 @@ def finish_audit(
         if done["status"] not in ("queued", "running") or time.monotonic() > deadline:
             return done
         time.sleep(0.05)
+
+
+@pytest.fixture
+def logged(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """The log of the test; it must end without a single traceback."""
+    caplog.set_level(logging.INFO)
+    yield caplog
+    tracebacks = [r for r in caplog.records if r.exc_info]
+    assert not tracebacks, [r.getMessage() for r in tracebacks]
