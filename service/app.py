@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
-import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -19,8 +18,9 @@ from starlette.responses import Response
 import service
 from service.api import audits, events, health, mappings, projects, rules, vendors
 from service.api.middleware import RequestGuard
+from service.api.responses import json_answer
 from service.audits.worker import InProcessWorker
-from service.errors import AppError
+from service.errors import AppError, MalformedBody, MethodNotAllowed, NotFound
 from service.metrics import REGISTRY, QueueCollector
 from service.settings import Settings, get_settings
 from service.storage.db import make_engine, make_sessionmaker
@@ -94,29 +94,29 @@ def _runs_audits_in_process(settings: Settings, dialect: str) -> bool:
     return dialect == "sqlite"
 
 
-def _json(status_code: int, body: object, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        orjson.dumps(body), status_code=status_code, headers=headers, media_type="application/json"
-    )
-
-
 async def _app_error(_request: Request, exc: AppError) -> Response:
-    return _json(exc.status_code, exc.body(), exc.headers)
+    return json_answer(exc.status_code, exc.body(), exc.headers)
 
 
 # what the framework itself refuses (a body that is not UTF-8 JSON, an unknown route or method),
-# in the API's one error shape
-_HTTP_ERRORS = {400: "MalformedBody", 404: "NotFound", 405: "MethodNotAllowed"}
+# answered as the API's own refusals
+_FRAMEWORK_REFUSALS: dict[int, type[AppError]] = {
+    400: MalformedBody,
+    404: NotFound,
+    405: MethodNotAllowed,
+}
 
 
-async def _http_error(_request: Request, exc: HTTPException) -> Response:
-    name = _HTTP_ERRORS.get(exc.status_code, "HTTPError")
+async def _http_error(request: Request, exc: HTTPException) -> Response:
     headers = dict(exc.headers) if exc.headers else None
-    return _json(exc.status_code, {"error": name, "detail": exc.detail}, headers)
+    refusal = _FRAMEWORK_REFUSALS.get(exc.status_code)
+    if refusal is None:
+        return json_answer(exc.status_code, {"error": "HTTPError", "detail": exc.detail}, headers)
+    return await _app_error(request, refusal(exc.detail, headers=headers))
 
 
 async def _validation_error(_request: Request, exc: RequestValidationError) -> Response:
     detail = [
         {"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()
     ]
-    return _json(422, {"error": "ValidationError", "detail": detail})
+    return json_answer(422, {"error": "ValidationError", "detail": detail})

@@ -56,6 +56,10 @@ class NotFound(AppError):
     status_code = 404
 
 
+class MethodNotAllowed(AppError):
+    status_code = 405
+
+
 class Conflict(AppError):
     status_code = 409
 

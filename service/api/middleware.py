@@ -19,14 +19,13 @@ import re
 import uuid
 from collections.abc import Collection
 from email.message import Message
-from typing import Any
 
 import orjson
 from starlette.datastructures import MutableHeaders
-from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as AsgiMessage
 
+from service.api.responses import json_answer
 from service.errors import (
     AppError,
     BadRequest,
@@ -90,7 +89,7 @@ class RequestGuard:
                     refusal = _json_refusal(body)
                     receive = _replay(body, receive)
             if refusal is not None:
-                await _answer(refusal.status_code, refusal.body(), refusal.headers)(
+                await json_answer(refusal.status_code, refusal.body(), refusal.headers)(
                     scope, receive, send_with_id
                 )
                 return
@@ -105,7 +104,7 @@ class RequestGuard:
                 "the service failed unexpectedly; quote the request id when reporting it",
                 extra={"request_id": request_id},
             )
-            await _answer(500, failure.body())(scope, receive, send_with_id)
+            await json_answer(500, failure.body())(scope, receive, send_with_id)
 
     def _parses_json(self, scope: Scope) -> bool:
         if scope.get("method") not in _BODY_METHODS or scope.get("path") in self.own_body_paths:
@@ -183,9 +182,3 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replayed
-
-
-def _answer(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        orjson.dumps(body), status_code=status, headers=headers, media_type="application/json"
-    )

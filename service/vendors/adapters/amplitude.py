@@ -20,6 +20,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from service.api.responses import json_answer
 from service.errors import AppError, MalformedBody
 from service.ingestion.events import Rejection
 from service.ingestion.ingest import IngestResult
@@ -27,7 +28,6 @@ from service.vendors.adapters.common import (
     Parsed,
     Translated,
     instant,
-    json_answer,
     json_document,
     keys_of,
     message_id,

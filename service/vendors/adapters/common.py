@@ -302,12 +302,6 @@ def refusal(exc: AppError) -> str:
     return "other"
 
 
-def json_answer(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(
-        orjson.dumps(body), status_code=status, headers=headers, media_type="application/json"
-    )
-
-
 def text_answer(status: int, body: str, headers: Mapping[str, str] | None = None) -> Response:
     return Response(body, status_code=status, headers=headers, media_type="text/plain")
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from service.api.responses import json_answer
 from service.errors import AppError, MalformedBody
 from service.ingestion.events import Rejection
 from service.ingestion.ingest import IngestResult
@@ -29,7 +30,6 @@ from service.vendors.adapters.common import (
     form_fields,
     instant,
     is_form,
-    json_answer,
     json_document,
     json_or_base64,
     keys_of,
