@@ -98,19 +98,21 @@ def count_stored(session: Session, project_id: int, events: Iterable[StoredEvent
     )
 
 
+# what a delta row adds, in the order `fold` and the stats read take it
+_DELTA_FIELDS = (
+    CountDelta.mechanic,
+    CountDelta.responses,
+    CountDelta.rewards,
+    CountDelta.users,
+    CountDelta.first_ts,
+    CountDelta.last_ts,
+)
+
+
 def fold(session: Session, project_id: int) -> None:
     """Fold the project's `CountDelta` rows into its totals (and delete them)."""
     rows = session.execute(
-        delete(CountDelta)
-        .where(CountDelta.project_id == project_id)
-        .returning(
-            CountDelta.mechanic,
-            CountDelta.responses,
-            CountDelta.rewards,
-            CountDelta.users,
-            CountDelta.first_ts,
-            CountDelta.last_ts,
-        )
+        delete(CountDelta).where(CountDelta.project_id == project_id).returning(*_DELTA_FIELDS)
     ).all()
     if not rows:
         return
@@ -329,12 +331,7 @@ def stats(session: Session, project_id: int) -> dict[str, Any]:
             ).where(MechanicCounts.project_id == in_project),
             select(
                 literal("delta"),
-                CountDelta.mechanic,
-                CountDelta.responses,
-                CountDelta.rewards,
-                CountDelta.users,
-                CountDelta.first_ts,
-                CountDelta.last_ts,
+                *_DELTA_FIELDS,
             ).where(CountDelta.project_id == in_project),
         )
     ).all()
