@@ -18,7 +18,7 @@ from service.api.schemas import (
 )
 from service.projects import counts, projects
 from service.projects.erasure import erase_user
-from service.projects.keys import check_grantable
+from service.projects.keys import check_grantable, parse_scopes
 from service.storage.tables import Project
 
 router = APIRouter(
@@ -86,7 +86,7 @@ def create_key(
     row, key = projects.create_key(
         session, project_id=project_id, name=body.name, scopes=tuple(body.scopes)
     )
-    return KeyCreated(id=row.id, key=key, scopes=list(body.scopes))
+    return KeyCreated(id=row.id, key=key, scopes=sorted(parse_scopes(row.scopes)))
 
 
 @router.get("/{project_id}/keys")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 
 from service.errors import InvalidInput
 from service.projects.keys import Scope
@@ -57,11 +57,6 @@ class KeyCreate(BaseModel):
 
     name: Text = Field("key", min_length=1, max_length=200)
     scopes: list[Scope] = Field(default_factory=lambda: [Scope.INGEST], min_length=1)
-
-    @field_validator("scopes")
-    @classmethod
-    def _each_once(cls, scopes: list[Scope]) -> list[Scope]:
-        return sorted(set(scopes))
 
 
 class KeyCreated(BaseModel):
