@@ -1,0 +1,19 @@
+"""What the commands share: JSON on standard output and the configured database."""
+
+from __future__ import annotations
+
+import sys
+
+import orjson
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.settings import get_settings
+from service.storage.db import make_engine, make_sessionmaker
+
+
+def print_json(value: object) -> None:
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def session_factory() -> sessionmaker[Session]:
+    return make_sessionmaker(make_engine(get_settings().resolved_database_url()))

@@ -1,0 +1,120 @@
+"""`retention-audit audit`: native event files audited offline, with no server or database."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from models.analysis import Progress
+from service.audits.planning import plan_audit
+from service.errors import InvalidInput
+from service.reports.rendering import SEVERITIES, render_html, render_markdown, worst_severity
+from service.settings import get_settings
+
+
+def add_commands(commands: Any) -> None:
+    audit = commands.add_parser(
+        "audit", help="audit native event files offline (NDJSON, JSON, CSV; gzip allowed)"
+    )
+    audit.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    audit.add_argument("--format", choices=["json", "markdown", "html"], default="json")
+    audit.add_argument(
+        "--fail-on",
+        choices=list(SEVERITIES),
+        help="exit with status 3 when a finding reaches this severity",
+    )
+    audit.add_argument("--out", type=Path, help="write the report here instead of stdout")
+    audit.add_argument("--mechanic", action="append", help="audit only these (repeatable)")
+    audit.add_argument("--from", dest="start", help="window start (RFC 3339)")
+    audit.add_argument("--to", dest="end", help="window end, exclusive (RFC 3339)")
+    audit.add_argument(
+        "--config", help="analysis settings and rule overrides as JSON (or @file.json)"
+    )
+    audit.add_argument(
+        "--time-zone",
+        metavar="ZONE",
+        help="the product's IANA time zone (e.g. Europe/Berlin): local time of events sent "
+        "without offset (a time_zone in --config wins)",
+    )
+    audit.add_argument(
+        "--processes", type=int, help="processes for the analysis (default: this machine's cores)"
+    )
+    audit.set_defaults(handler=_audit)
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from service.audits.offline import BadInput, audit_files
+
+    try:
+        plan = plan_audit(_audit_request(args), time_zone=args.time_zone)
+    except (InvalidInput, ValueError) as exc:
+        sys.stderr.write(f"retention-audit: {exc}\n")
+        return 2
+    with _progress_bar() as progress:
+        try:
+            report = audit_files(
+                list(args.files),
+                plan,
+                progress=progress,
+                processes=args.processes or get_settings().processes(),
+            )
+        except BadInput as exc:
+            for error in exc.errors[:20]:
+                sys.stderr.write(f"{error}\n")
+            if len(exc.errors) > 20:
+                sys.stderr.write(f"… and {len(exc.errors) - 20} more\n")
+            return 2
+    rendered = {
+        "json": lambda: orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n",
+        "markdown": lambda: render_markdown(report),
+        "html": lambda: render_html(report),
+    }[args.format]()
+    if args.out:
+        args.out.write_text(rendered, encoding="utf-8")
+    else:
+        sys.stdout.write(rendered)
+    if args.fail_on and worst_severity(report) >= SEVERITIES[args.fail_on]:
+        return 3
+    return 0
+
+
+def _audit_request(args: argparse.Namespace) -> dict[str, Any]:
+    request: dict[str, Any] = {}
+    if args.mechanic:
+        request["mechanics"] = args.mechanic
+    if args.start:
+        request["from"] = args.start
+    if args.end:
+        request["to"] = args.end
+    if args.config:
+        text = Path(args.config[1:]).read_text() if args.config.startswith("@") else args.config
+        try:
+            request["config"] = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            raise ValueError(f"--config is not valid JSON: {exc}") from None
+    return request
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Progress | None]:
+    """A progress bar on a terminal; silence otherwise (pipes, CI)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=0, unit="step", file=sys.stderr, leave=False) as bar:
+
+        def update(stage: str, done: int, total: int) -> None:
+            bar.set_description(stage)
+            bar.total = max(total, 1)
+            bar.n = done
+            bar.refresh()
+
+        yield update
