@@ -16,7 +16,17 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 import service
-from service.api import audits, events, health, mappings, projects, rules, vendors
+from service.api import (
+    audits,
+    events,
+    health,
+    mappings,
+    projects,
+    rules,
+    schedules,
+    vendors,
+    webhooks,
+)
 from service.api.middleware import RequestGuard
 from service.api.responses import json_answer
 from service.audits.worker import InProcessWorker
@@ -34,7 +44,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = None
         if _runs_audits_in_process(settings, app.state.engine.dialect.name):
-            worker = InProcessWorker(app.state.sessionmaker, processes=settings.processes())
+            worker = InProcessWorker(
+                app.state.sessionmaker,
+                processes=settings.processes(),
+                settings=settings,
+            )
             worker.start()
         yield
         if worker is not None:
@@ -56,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(AppError, _app_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
-    for module in (health, events, projects, audits, rules, mappings, vendors):
+    for module in (health, events, projects, audits, rules, mappings, vendors, webhooks, schedules):
         app.include_router(module.router)
     app.add_middleware(
         RequestGuard,

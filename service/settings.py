@@ -93,6 +93,27 @@ class Settings(BaseSettings):
         description="Processes an audit's analysis may use (default: this machine's cores).",
     )
 
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Deliver webhooks to loopback, private, link-local and other non-public "
+        "addresses too (default: refused, at registration and at each delivery).",
+    )
+    webhook_timeout_s: float = Field(
+        default=10.0, gt=0.0, description="Seconds a webhook receiver has to answer."
+    )
+    webhook_retry_base_s: float = Field(
+        default=30.0,
+        gt=0.0,
+        description="Backoff before a failed webhook's first retry; it doubles per attempt, "
+        "capped at `webhook_retry_max_s`, and each wait is drawn at random below it.",
+    )
+    webhook_retry_max_s: float = Field(
+        default=3600.0, gt=0.0, description="Longest backoff between webhook attempts."
+    )
+    webhook_max_attempts: int = Field(
+        default=10, ge=1, description="Attempts of a webhook delivery before it is given up."
+    )
+
     report_keys: SecretStr | None = Field(
         default=None,
         description="Keys that sign stored reports, `id:secret` separated by commas: the "

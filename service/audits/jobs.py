@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from service.errors import AppError, NotFound
 from service.storage.tables import Audit, Project
+from service.webhooks.outbox import announce_audit_end
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 # A worker that has not renewed its lease for this long is presumed dead.
@@ -198,10 +199,15 @@ def _finish(
         update(Audit)
         .where(Audit.id == audit_id, Audit.lease_owner == worker, Audit.status == RUNNING)
         .values(**values)
-        .returning(Audit.id)
+        .returning(Audit.project_id)
     )
-    if result.first() is None:
+    finished = result.first()
+    if finished is None:
         raise LeaseLost(f"audit {audit_id} is no longer held by {worker}")
+    # announced in the transaction that ends the audit: both happen, or neither
+    announce_audit_end(
+        session, project_id=finished.project_id, audit_id=audit_id, status=status, error=error
+    )
 
 
 def succeed(session: Session, *, audit_id: str, worker: str) -> None:

@@ -1,7 +1,10 @@
 """Audit workers: claim queued audits and run them, one at a time per worker.
 
-`retention-audit worker` runs this loop in its own process (several may run at once); `serve`
-on the SQLite default runs it in a thread, so `make run` needs nothing else.
+Between audits a worker also queues the audits of schedules whose slot has come
+(`service.audits.schedules`) and makes the webhook deliveries that are due
+(`service.webhooks.delivery`). `retention-audit worker` runs this loop in its own process
+(several may run at once); `serve` on the SQLite default runs it in a thread, so `make run`
+needs nothing else.
 """
 
 from __future__ import annotations
@@ -11,12 +14,15 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.audits import jobs
+from service.audits import jobs, schedules
 from service.audits.runner import run_claimed
+from service.settings import Settings, get_settings
 from service.storage.db import transaction
+from service.webhooks.delivery import DeliveryPolicy, deliver_due
 
 log = logging.getLogger("retention_audit.worker")
 
@@ -55,16 +61,27 @@ def run_worker(
     poll_s: float = 1.0,
     lease_s: float = jobs.DEFAULT_LEASE_S,
     processes: int = 1,
+    settings: Settings | None = None,
 ) -> None:
-    """Run audits until `stop` is set, polling the queue when it is empty."""
+    """Run due schedules, audits and webhook deliveries until `stop` is set, polling when
+    there is nothing to do."""
     name = worker or worker_name()
+    settings = settings or get_settings()
+    policy = DeliveryPolicy.from_settings(settings)
+    limit = settings.max_queued_audits_per_project
+    chores: tuple[Callable[[], bool], ...] = (
+        lambda: schedules.run_due(factory, queue_limit=limit) > 0,
+        lambda: run_one(factory, worker=name, lease_s=lease_s, processes=processes) is not None,
+        lambda: deliver_due(factory, worker=name, policy=policy) > 0,
+    )
     while not stop.is_set():
-        try:
-            ran = run_one(factory, worker=name, lease_s=lease_s, processes=processes)
-        except Exception:
-            log.exception("worker %s: unexpected error; continuing", name)
-            ran = None
-        if ran is None:
+        busy = False
+        for chore in chores:  # one failing does not hold back the others
+            try:
+                busy = chore() or busy
+            except Exception:
+                log.exception("worker %s: unexpected error; continuing", name)
+        if not busy:
             stop.wait(poll_s)
 
 
@@ -72,7 +89,12 @@ class InProcessWorker:
     """A worker thread inside the API process (for the embedded SQLite default)."""
 
     def __init__(
-        self, factory: sessionmaker[Session], *, poll_s: float = 0.5, processes: int = 1
+        self,
+        factory: sessionmaker[Session],
+        *,
+        poll_s: float = 0.5,
+        processes: int = 1,
+        settings: Settings | None = None,
     ) -> None:
         self._stop = threading.Event()
         self._thread = threading.Thread(
@@ -82,6 +104,7 @@ class InProcessWorker:
                 "stop": self._stop,
                 "poll_s": poll_s,
                 "processes": processes,
+                "settings": settings,
             },
             name="audit-worker",
             daemon=True,

@@ -36,10 +36,10 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models.columns import RESPONSE
+from service.storage.db import dialect_insert
 from service.storage.tables import (
     CountDelta,
     Event,
@@ -121,7 +121,7 @@ def fold(session: Session, project_id: int) -> None:
         counts = per_mechanic.setdefault(mechanic, [0, 0])
         counts[0] += responses
         counts[1] += rewards
-    mechanics = _upsert(session, MechanicCounts)
+    mechanics = dialect_insert(session, MechanicCounts)
     session.execute(
         mechanics.on_conflict_do_update(
             index_elements=["project_id", "mechanic"],
@@ -148,7 +148,7 @@ def fold(session: Session, project_id: int) -> None:
 def _insert_users(session: Session, project_id: int, users: Sequence[str]) -> int:
     """Insert the users the project does not know yet; how many were new."""
     statement = (
-        _upsert(session, ProjectUser)
+        dialect_insert(session, ProjectUser)
         .on_conflict_do_nothing(index_elements=["project_id", "user_id"])
         .returning(ProjectUser.user_id)
     )
@@ -165,7 +165,7 @@ def _add_totals(
     first: datetime | None,
     last: datetime | None,
 ) -> None:
-    statement = _upsert(session, ProjectCounts).values(
+    statement = dialect_insert(session, ProjectCounts).values(
         project_id=project_id, events=events, users=users, first_ts=first, last_ts=last
     )
     new = statement.excluded
@@ -188,16 +188,6 @@ def _add_totals(
             },
         )
     )
-
-
-def _upsert(session: Session, table: type[Any]) -> Any:
-    """INSERT in the session's dialect, with its ON CONFLICT clauses."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    if dialect == "sqlite":
-        return sqlite.insert(table)
-    raise RuntimeError(f"unsupported database {dialect!r}")
 
 
 def hold_project(session: Session, project_id: int) -> None:

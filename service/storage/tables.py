@@ -354,3 +354,105 @@ class CountDelta(Base):
     last_ts: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index(None, "project_id"),)
+
+
+class WebhookEndpoint(Base):
+    """Where a project wants to hear of its audits: a URL, the event types it subscribes to
+    (comma-separated) and the secret that signs each delivery (`service.webhooks.signing`)."""
+
+    __tablename__ = "webhook_endpoint"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(2048))
+    events: Mapped[str] = mapped_column(String(200))
+    secret: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index(None, "project_id"),)
+
+
+class WebhookMessage(Base):
+    """One event to announce (the outbox), written in the transaction that caused it. `id` is
+    the `webhook-id` every delivery of it carries; `body` the exact JSON each one signs."""
+
+    __tablename__ = "webhook_message"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    event_type: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index(None, "project_id", "created_at"),)
+
+
+class WebhookDelivery(Base):
+    """A message on its way to one endpoint: pending (due at `next_attempt_at`) → delivering
+    (leased to one worker) → succeeded | failed (out of attempts)."""
+
+    __tablename__ = "webhook_delivery"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("webhook_message.id", ondelete="CASCADE"))
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoint.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("message_id", "endpoint_id"),
+        Index(None, "endpoint_id", "created_at"),
+        Index(None, "status", "next_attempt_at"),
+        CheckConstraint(
+            "status IN ('pending', 'delivering', 'succeeded', 'failed')", name="status"
+        ),
+    )
+
+
+class WebhookAttempt(Base):
+    """One try of a delivery and how it ended: the receiver's status code, or why none."""
+
+    __tablename__ = "webhook_attempt"
+
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_delivery.id", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditSchedule(Base):
+    """A project's recurring audit: a cron expression (UTC) and the audit request it queues."""
+
+    __tablename__ = "audit_schedule"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    cron: Mapped[str] = mapped_column(String(100))
+    request: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index(None, "project_id"),)
+
+
+class ScheduleRun(Base):
+    """A schedule's slot, taken once: its primary key lets only one worker insert it. The audit
+    it queued, or why it queued none (`skipped`)."""
+
+    __tablename__ = "schedule_run"
+
+    schedule_id: Mapped[int] = mapped_column(
+        ForeignKey("audit_schedule.id", ondelete="CASCADE"), primary_key=True
+    )
+    slot_at: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    audit_id: Mapped[str | None] = mapped_column(ForeignKey("audit.id", ondelete="SET NULL"))
+    skipped: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -111,6 +111,14 @@ class Walk:
                 f"/v1/projects/{self.project.id}/keys", json={}, headers=self.project.auth
             )
             return str(created.json()["id"])
+        if name in ("webhook_id", "schedule_id"):  # one made for each call
+            kind = name.removesuffix("_id") + "s"
+            created = self.client.post(
+                f"/v1/projects/{self.project.id}/{kind}",
+                **_BODIES[("POST", f"/v1/projects/{{}}/{kind}")],
+                headers=self.project.auth,
+            )
+            return str(created.json()["id"])
         raise AssertionError(f"no value for the path parameter {name!r}")
 
     def call(self, method: str, template: str, caller: str) -> int:
@@ -130,6 +138,11 @@ _BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/v1/projects/{}"): {"json": {"time_zone": None}},
     ("POST", "/v1/projects/{}/keys"): {"json": {"scopes": ["manage"]}},
     ("PUT", "/v1/projects/{}/mappings"): {"json": {"rules": []}},
+    # a public address, given as one so that nothing is resolved; nothing is sent to it
+    ("POST", "/v1/projects/{}/webhooks"): {
+        "json": {"url": "https://93.184.216.34/hooks", "events": ["audit.failed"]}
+    },
+    ("POST", "/v1/projects/{}/schedules"): {"json": {"cron": "0 6 * * 1"}},
 }
 
 

@@ -1,0 +1,86 @@
+"""The outbox: events to announce, written in the transaction that causes them.
+
+An event becomes one message (its body fixed, so every retry signs the same bytes) and one
+pending delivery per endpoint of the project subscribed to its type; the workers deliver them
+(`service.webhooks.delivery`). Nothing is written when no endpoint listens.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.storage.tables import WebhookDelivery, WebhookEndpoint, WebhookMessage
+
+# An audit's end is announced as `audit.<its final status>`.
+AUDIT_EVENTS = ("audit.succeeded", "audit.failed", "audit.empty")
+FINDING_NEW = "finding.new"
+EVENT_TYPES = (*AUDIT_EVENTS, FINDING_NEW)
+PENDING = "pending"
+
+
+def _instant(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def subscribed(session: Session, project_id: int, event_type: str) -> list[int]:
+    """The project's endpoints that want `event_type`."""
+    rows = session.execute(
+        select(WebhookEndpoint.id, WebhookEndpoint.events)
+        .where(WebhookEndpoint.project_id == project_id)
+        .order_by(WebhookEndpoint.id)
+    ).all()
+    return [row.id for row in rows if event_type in row.events.split(",")]
+
+
+def announce(
+    session: Session, *, project_id: int, event_type: str, data: dict[str, Any]
+) -> str | None:
+    """Queue `{"type", "timestamp", "data"}` for the endpoints subscribed to `event_type`; the
+    message's id (its `webhook-id`), or None when no endpoint listens."""
+    endpoints = subscribed(session, project_id, event_type)
+    if not endpoints:
+        return None
+    now = datetime.now(UTC)
+    message_id = f"msg_{uuid.uuid4().hex}"
+    body = orjson.dumps({"type": event_type, "timestamp": _instant(now), "data": data})
+    session.add(
+        WebhookMessage(
+            id=message_id,
+            project_id=project_id,
+            event_type=event_type,
+            body=body.decode(),
+            created_at=now,
+        )
+    )
+    session.flush()
+    session.add_all(
+        WebhookDelivery(
+            message_id=message_id,
+            endpoint_id=endpoint_id,
+            status=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for endpoint_id in endpoints
+    )
+    session.flush()
+    return message_id
+
+
+def announce_audit_end(
+    session: Session, *, project_id: int, audit_id: str, status: str, error: str | None
+) -> str | None:
+    """Queue `audit.<status>` for an audit that has just ended."""
+    return announce(
+        session,
+        project_id=project_id,
+        event_type=f"audit.{status}",
+        data={"project_id": project_id, "audit_id": audit_id, "status": status, "error": error},
+    )
