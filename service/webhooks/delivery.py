@@ -125,8 +125,12 @@ def claim(session: Session, *, worker: str, lease_s: float) -> Claimed | None:
             continue
         row = session.execute(
             select(
-                WebhookEndpoint.url, WebhookEndpoint.secret, WebhookMessage.id, WebhookMessage.body
+                WebhookEndpoint.url,
+                WebhookEndpoint.secret,
+                WebhookMessage.id,
+                WebhookMessage.body,
             )
+            .select_from(WebhookDelivery)
             .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
             .join(WebhookMessage, WebhookMessage.id == WebhookDelivery.message_id)
             .where(WebhookDelivery.id == delivery_id)
