@@ -1,10 +1,10 @@
 """Audit workers: claim queued audits and run them, one at a time per worker.
 
-Between audits a worker also queues the audits of schedules whose slot has come
+Beside its audits, each worker queues the audits of schedules whose slot has come
 (`service.audits.schedules`) and makes the webhook deliveries that are due
-(`service.webhooks.delivery`). `retention-audit worker` runs this loop in its own process
-(several may run at once); `serve` on the SQLite default runs it in a thread, so `make run`
-needs nothing else.
+(`service.webhooks.delivery`), in a side thread. `retention-audit worker` runs this loop in
+its own process (several may run at once); `serve` on the SQLite default runs it in a thread,
+so `make run` needs nothing else.
 """
 
 from __future__ import annotations
@@ -63,24 +63,56 @@ def run_worker(
     processes: int = 1,
     settings: Settings | None = None,
 ) -> None:
-    """Run due schedules, audits and webhook deliveries until `stop` is set, polling when
-    there is nothing to do."""
+    """Run audits until `stop` is set, polling the queue when it is empty; meanwhile, in a
+    side thread, queue the audits of due schedules and make due webhook deliveries (so that
+    neither waits for a long audit)."""
     name = worker or worker_name()
-    settings = settings or get_settings()
+    side = threading.Thread(
+        target=run_side_chores,
+        kwargs={
+            "factory": factory,
+            "stop": stop,
+            "worker": name,
+            "poll_s": poll_s,
+            "settings": settings or get_settings(),
+        },
+        name="schedules-and-webhooks",
+        daemon=True,
+    )
+    side.start()
+    while not stop.is_set():
+        try:
+            ran = run_one(factory, worker=name, lease_s=lease_s, processes=processes)
+        except Exception:
+            log.exception("worker %s: unexpected error; continuing", name)
+            ran = None
+        if ran is None:
+            stop.wait(poll_s)
+    side.join(timeout=60)
+
+
+def run_side_chores(
+    factory: sessionmaker[Session],
+    *,
+    stop: threading.Event,
+    worker: str,
+    poll_s: float,
+    settings: Settings,
+) -> None:
+    """Queue due schedules' audits and make due webhook deliveries until `stop` is set."""
     policy = DeliveryPolicy.from_settings(settings)
     limit = settings.max_queued_audits_per_project
     chores: tuple[Callable[[], bool], ...] = (
         lambda: schedules.run_due(factory, queue_limit=limit) > 0,
-        lambda: run_one(factory, worker=name, lease_s=lease_s, processes=processes) is not None,
-        lambda: deliver_due(factory, worker=name, policy=policy) > 0,
+        lambda: deliver_due(factory, worker=worker, policy=policy) > 0,
     )
     while not stop.is_set():
         busy = False
-        for chore in chores:  # one failing does not hold back the others
+        for chore in chores:  # one failing does not hold back the other
             try:
                 busy = chore() or busy
             except Exception:
-                log.exception("worker %s: unexpected error; continuing", name)
+                log.exception("worker %s: unexpected error; continuing", worker)
         if not busy:
             stop.wait(poll_s)
 

@@ -57,8 +57,8 @@ class DeliveryPolicy:
 
     @property
     def lease_s(self) -> float:
-        """Long enough for an attempt's resolution, connection and answer."""
-        return 2 * self.timeout_s + 30.0
+        """Long enough for an attempt's connection and answer (each within the timeout)."""
+        return 3 * self.timeout_s
 
     def backoff_s(self, attempt: int, rng: random.Random | None = None) -> float:
         """The wait after failed attempt `attempt` (1-based): full jitter below the cap."""
