@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Body, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.deps import KEYED, Manager, SessionDep, own_project
 from service.api.error_responses import refusals
-from service.api.schemas import AuditCreate, Text
+from service.api.schemas import AuditCreate, RowId, Text
 from service.audits import schedules
 from service.audits.runner import iso_instant
 from service.storage.tables import AuditSchedule
@@ -20,7 +20,8 @@ class ScheduleCreate(BaseModel):
 
     cron: Annotated[Text, Field(min_length=1, max_length=100)] = Field(
         description="When, in UTC: five cron fields (e.g. '0 6 * * 1' for Mondays 06:00), or "
-        "six with seconds last."
+        "six with seconds last.",
+        examples=["0 6 * * 1"],
     )
     audit: AuditCreate | None = Field(
         None, description="The audit each slot queues, as POST /v1/audits takes it."
@@ -66,7 +67,20 @@ def _read(session: SessionDep, schedule: AuditSchedule) -> ScheduleRead:
 
 @router.post("/{project_id}/schedules", status_code=status.HTTP_201_CREATED)
 def create_schedule(
-    project_id: int, body: ScheduleCreate, principal: Manager, session: SessionDep
+    project_id: int,
+    body: Annotated[
+        ScheduleCreate,
+        Body(
+            openapi_examples={
+                "weekly": {
+                    "summary": "every Monday at 06:00 UTC, the slots mechanic",
+                    "value": {"cron": "0 6 * * 1", "audit": {"mechanics": ["slots"]}},
+                }
+            }
+        ),
+    ],
+    principal: Manager,
+    session: SessionDep,
 ) -> ScheduleRead:
     """Audit the project on a schedule; the workers queue one audit per slot."""
     own_project(principal, project_id)
@@ -86,7 +100,7 @@ def list_schedules(project_id: int, principal: Manager, session: SessionDep) -> 
 
 @router.delete("/{project_id}/schedules/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_schedule(
-    project_id: int, schedule_id: int, principal: Manager, session: SessionDep
+    project_id: int, schedule_id: RowId, principal: Manager, session: SessionDep
 ) -> None:
     """Stop a schedule; the audits it queued stay."""
     own_project(principal, project_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 
 from service.errors import InvalidInput
@@ -21,6 +22,8 @@ TIME_ZONE_DESCRIPTION = (
 # text as the schema states it: no NUL (`service.text`; the request guard refuses one anywhere in
 # a body before validation, and this states the rule in the OpenAPI schema)
 Text = Annotated[str, Field(pattern=r"^[^\x00]*$")]
+# a row's id in a path, as the database stores it (32 bits)
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class ProjectCreate(BaseModel):

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Body, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.deps import KEYED, Manager, SessionDep, SettingsDep, own_project
 from service.api.error_responses import refusals
 from service.api.responses import OrjsonResponse
-from service.api.schemas import Text
+from service.api.schemas import RowId, Text
 from service.webhooks import endpoints
 
 EventType = Literal["audit.succeeded", "audit.failed", "audit.empty", "finding.new"]
+EVENTS = list(get_args(EventType))
 MAX_DELIVERIES_PAGE = 100
 
 
@@ -22,9 +23,14 @@ class WebhookCreate(BaseModel):
 
     url: Annotated[Text, Field(min_length=1, max_length=2048)] = Field(
         description="Where to POST: http or https, a public address unless the operator "
-        "allows others (RETENTION_AUDIT_WEBHOOK_ALLOW_PRIVATE)."
+        "allows others (RETENTION_AUDIT_WEBHOOK_ALLOW_PRIVATE).",
+        examples=["https://93.184.216.34/hooks/audits"],
     )
-    events: list[EventType] = Field(min_length=1, description="The events to receive.")
+    events: list[EventType] = Field(
+        min_length=1,
+        description="The events to receive.",
+        examples=[EVENTS],
+    )
 
 
 class WebhookRead(BaseModel):
@@ -71,7 +77,17 @@ router = APIRouter(
 @router.post("/{project_id}/webhooks", status_code=status.HTTP_201_CREATED)
 def create_webhook(
     project_id: int,
-    body: WebhookCreate,
+    body: Annotated[
+        WebhookCreate,
+        Body(
+            openapi_examples={
+                "every event": {
+                    "summary": "a public receiver for every event",
+                    "value": {"url": "https://93.184.216.34/hooks/audits", "events": EVENTS},
+                }
+            }
+        ),
+    ],
     principal: Manager,
     session: SessionDep,
     settings: SettingsDep,
@@ -100,7 +116,7 @@ def list_webhooks(project_id: int, principal: Manager, session: SessionDep) -> l
 
 @router.delete("/{project_id}/webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_webhook(
-    project_id: int, webhook_id: int, principal: Manager, session: SessionDep
+    project_id: int, webhook_id: RowId, principal: Manager, session: SessionDep
 ) -> None:
     """Remove an endpoint; its pending deliveries are dropped with it."""
     own_project(principal, project_id)
@@ -110,7 +126,7 @@ def delete_webhook(
 @router.get("/{project_id}/webhooks/{webhook_id}/deliveries", response_model=list[DeliveryRead])
 def list_deliveries(
     project_id: int,
-    webhook_id: int,
+    webhook_id: RowId,
     principal: Manager,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=MAX_DELIVERIES_PAGE)] = 50,

@@ -57,6 +57,8 @@ UNSTATED_RULES = VENDOR | {
     "GET /v1/audits",  # a cursor is one the API returned
     "GET /v1/audits/{audit_id}/users",  # a cursor is one the API returned
     "PUT /v1/projects/{project_id}/mappings",  # a reward has no cost property, a response no value
+    "POST /v1/projects/{project_id}/webhooks",  # a receiver's URL resolves to a public address
+    "POST /v1/projects/{project_id}/schedules",  # a cron expression has slots
 }
 # routes that answer 200 to a batch holding invalid events, each rejected by itself
 PER_EVENT = VENDOR | {"POST /v1/events"}
@@ -101,6 +103,23 @@ def test_api_conforms_to_its_schema(client: TestClient, clean_database: Engine) 
     # a key of its own for the key-deletion route, so fuzzing it never revokes the key in use
     spare = client.post(f"/v1/projects/{project.id}/keys", json={}, headers=project.auth).json()
     real = {"project_id": project.id, "audit_id": audit["id"], "key_id": spare["id"]}
+    # a webhook and a schedule to read, and one of each for their deletion routes
+    owned = f"/v1/projects/{project.id}"
+    hook = {"url": "https://93.184.216.34/hooks", "events": ["audit.failed"]}
+    made = {
+        (kind, n): client.post(f"{owned}/{kind}", json=body, headers=project.auth).json()["id"]
+        for kind, body in (("webhooks", hook), ("schedules", {"cron": "0 6 * * 1"}))
+        for n in (0, 1)
+    }
+    real |= {"webhook_id": made["webhooks", 0], "schedule_id": made["schedules", 0]}
+    deleted = {
+        "DELETE /v1/projects/{project_id}/webhooks/{webhook_id}": {
+            "webhook_id": made["webhooks", 1]
+        },
+        "DELETE /v1/projects/{project_id}/schedules/{schedule_id}": {
+            "schedule_id": made["schedules", 1]
+        },
+    }
     api = schemathesis.openapi.from_asgi("/openapi.json", client.app)
 
     failures: list[str] = []
@@ -113,6 +132,8 @@ def test_api_conforms_to_its_schema(client: TestClient, clean_database: Engine) 
             # valid requests name the seeded project and audit; invalid ones anything
             positive = mode is GenerationMode.POSITIVE
             pinned = {k: v for k, v in real.items() if k in names and (positive or k == "key_id")}
+            if positive:
+                pinned |= deleted.get(operation.label, {})
             statuses: list[int] = []
             try:
                 fuzz(operation, mode, pinned, key, statuses)

@@ -15,12 +15,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, update
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from service.api.webhooks import EVENTS
 from service.app import create_app
 from service.audits import jobs
 from service.storage.db import make_sessionmaker, transaction
 from service.storage.tables import WebhookDelivery, WebhookMessage
 from service.webhooks.delivery import DeliveryPolicy, deliver_due
-from service.webhooks.outbox import announce
+from service.webhooks.outbox import EVENT_TYPES, announce
 from tests.service.conftest import ProjectKey, finish_audit, settings_for
 from tests.service.factories import native_batch
 from tests.service.receivers import Receiver, receiver
@@ -247,3 +248,7 @@ def test_a_leased_delivery_whose_worker_died_is_taken_again(
     (made,) = deliveries(client, project, endpoint["id"])
     assert made["status"] == "succeeded"
     assert [a["number"] for a in made["attempts"]] == [2]  # the lost attempt counted
+
+
+def test_the_api_offers_the_events_the_outbox_announces() -> None:
+    assert list(EVENT_TYPES) == EVENTS
