@@ -100,6 +100,8 @@ def _finished_report(session: Any, project_id: int, audit_id: str) -> dict[str, 
         raise Conflict(
             f"audit {audit_id}: its stored report is missing or unreadable (see /verify)"
         )
+    if report is None and audit.status == jobs.EMPTY:
+        raise Conflict(f"audit {audit_id} is empty, it has no report: {audit.reason}")
     if report is None:
         raise Conflict(f"audit {audit_id} is {audit.status}; it has no report yet")
     return report
