@@ -27,6 +27,7 @@ from models.columns import EventColumns
 from service.audits import jobs
 from service.audits.parallel import AnalysisPool, analyse_on_cores
 from service.audits.planning import AuditPlan, plan_audit
+from service.audits.scope import NothingToAudit, unmatched_mechanics
 from service.metrics import AUDIT_SECONDS, AUDITS
 from service.projects import projects
 from service.reports.chain import store_report
@@ -60,7 +61,10 @@ def analyse_events(
 
     The report is the same whatever `processes` is: partitions of users merge exactly.
     `pool`: worker processes started ahead (`analysis_pool`), else started here if needed.
+    Raises `service.audits.scope.NothingToAudit` when no event matched the plan's window.
     """
+    window = plan.window
+    unmatched = unmatched_mechanics(window, columns.mechanics, summary.events)
     analysis = analyse_on_cores(
         columns,
         config=plan.config,
@@ -69,18 +73,20 @@ def analyse_events(
         processes=processes,
         pool=pool,
     )
-    window = plan.window
+    scope: dict[str, Any] = {
+        "from": iso_instant(window.start),
+        "to": iso_instant(window.end),
+        "mechanics": list(window.mechanics),
+    }
+    if unmatched:
+        scope["unmatched"] = unmatched
     body: dict[str, Any] = {
         "status": "succeeded",
         "engine_version": service.__version__,
         "engine": engine_provenance(),
         "rules_version": plan.table.version,
         "config": plan.config_dict(),
-        "window": {
-            "from": iso_instant(window.start),
-            "to": iso_instant(window.end),
-            "mechanics": list(window.mechanics),
-        },
+        "window": scope,
         "input": summary.as_dict(),
         "created_at": iso_instant(datetime.now(UTC)),
         **analysis.as_dict(),
@@ -113,7 +119,8 @@ def run_claimed(
     lease_s: float = jobs.DEFAULT_LEASE_S,
     processes: int = 1,
 ) -> str:
-    """Run an audit this worker holds, to a stored report or a recorded failure."""
+    """Run an audit this worker holds, to a stored report, a recorded failure, or `empty`
+    when its scope matched no event (no report, nothing chained)."""
     started = time.perf_counter()
     status = _run_claimed(factory, claim, worker=worker, lease_s=lease_s, processes=processes)
     AUDITS.labels(status=status).inc()
@@ -151,6 +158,11 @@ def _run_claimed(
                     pool=pool,
                 )
             heartbeat.report("storing", 0, 1)
+        except NothingToAudit as empty:
+            heartbeat.stop()
+            with transaction(factory) as session:
+                jobs.empty(session, audit_id=claim.audit_id, worker=worker, reason=empty.reason)
+            return jobs.EMPTY
         except Exception as exc:
             heartbeat.stop()
             with transaction(factory) as session:
