@@ -216,7 +216,12 @@ def _finish(
         raise LeaseLost(f"audit {audit_id} is no longer held by {worker}")
     # announced in the transaction that ends the audit: both happen, or neither
     announce_audit_end(
-        session, project_id=finished.project_id, audit_id=audit_id, status=status, error=error
+        session,
+        project_id=finished.project_id,
+        audit_id=audit_id,
+        status=status,
+        error=error,
+        reason=reason,
     )
 
 

@@ -34,6 +34,7 @@ from service.reports.chain import store_report
 from service.reports.model import report_body
 from service.storage.db import transaction
 from service.storage.reading import estimated_events, read_events
+from service.webhooks.outbox import announce_new_findings
 
 
 def engine_provenance() -> dict[str, str]:
@@ -176,12 +177,15 @@ def _run_claimed(
         heartbeat.stop()
         with transaction(factory) as session:
             jobs.succeed(session, audit_id=claim.audit_id, worker=worker)
-            store_report(
+            report = store_report(
                 session,
                 audit_id=claim.audit_id,
                 project_id=claim.project_id,
                 body=body,
                 user_records=user_records,
+            )
+            announce_new_findings(
+                session, project_id=claim.project_id, audit_id=claim.audit_id, report=report
             )
         return jobs.SUCCEEDED
     finally:

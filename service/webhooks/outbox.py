@@ -3,6 +3,9 @@
 An event becomes one message (its body fixed, so every retry signs the same bytes) and one
 pending delivery per endpoint of the project subscribed to its type; the workers deliver them
 (`service.webhooks.delivery`). Nothing is written when no endpoint listens.
+
+An audit's end is `audit.<its final status>`; each finding of a new report that the project's
+previous report lacks (`service.reports.diff`) is a `finding.new` of its own.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.reports.chain import load_report, previous_audit_id
+from service.reports.diff import diff_reports
 from service.storage.tables import WebhookDelivery, WebhookEndpoint, WebhookMessage
 
 # An audit's end is announced as `audit.<its final status>`.
@@ -75,12 +80,49 @@ def announce(
 
 
 def announce_audit_end(
-    session: Session, *, project_id: int, audit_id: str, status: str, error: str | None
+    session: Session,
+    *,
+    project_id: int,
+    audit_id: str,
+    status: str,
+    error: str | None,
+    reason: str | None,
 ) -> str | None:
-    """Queue `audit.<status>` for an audit that has just ended."""
+    """Queue `audit.<status>` for an audit that has just ended (`reason`: why it is empty)."""
     return announce(
         session,
         project_id=project_id,
         event_type=f"audit.{status}",
-        data={"project_id": project_id, "audit_id": audit_id, "status": status, "error": error},
+        data={
+            "project_id": project_id,
+            "audit_id": audit_id,
+            "status": status,
+            "error": error,
+            "reason": reason,
+        },
     )
+
+
+def announce_new_findings(
+    session: Session, *, project_id: int, audit_id: str, report: dict[str, Any]
+) -> list[str]:
+    """Queue a `finding.new` for each finding of the audit's just stored `report` that the
+    project's previous report lacks (none for its first report); their message ids."""
+    if not subscribed(session, project_id, FINDING_NEW):
+        return []
+    previous = previous_audit_id(session, project_id, audit_id)
+    before = None if previous is None else load_report(session, previous)
+    if before is None:
+        return []
+    announced = []
+    for finding in diff_reports(before, report).new_findings:
+        data = {
+            "project_id": project_id,
+            "audit_id": audit_id,
+            "previous_audit_id": previous,
+            "finding": finding,
+        }
+        message_id = announce(session, project_id=project_id, event_type=FINDING_NEW, data=data)
+        if message_id is not None:
+            announced.append(message_id)
+    return announced

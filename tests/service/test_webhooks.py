@@ -196,7 +196,8 @@ def test_an_audit_end_is_announced_in_its_own_transaction_or_not_at_all(
         body = orjson.loads(message.body)
     assert body["type"] == "audit.failed"
     assert body["data"] == {
-        "project_id": project.id, "audit_id": audit_id, "status": "failed", "error": "boom"
+        "project_id": project.id, "audit_id": audit_id, "status": "failed", "error": "boom",
+        "reason": None,
     }  # fmt: skip
 
 
@@ -252,3 +253,21 @@ def test_a_leased_delivery_whose_worker_died_is_taken_again(
 
 def test_the_api_offers_the_events_the_outbox_announces() -> None:
     assert list(EVENT_TYPES) == EVENTS
+
+
+def test_an_empty_audit_is_announced_as_empty_with_its_reason(
+    client: TestClient, project: ProjectKey, clean_database: Engine
+) -> None:
+    with receiver() as hook:
+        register(client, project, hook.url, "audit.empty", "audit.succeeded")
+        assert client.post("/v1/events", json=native_batch(40), headers=project.auth).is_success
+        queued = client.post("/v1/audits", json={"mechanics": ["spinn"]}, headers=project.auth)
+        done = finish_audit(client, project, clean_database, queued.json()["id"])
+        assert done["status"] == "empty"
+        deliver_until(clean_database, hook, successes=1)
+    (got,) = hook.received
+    payload = orjson.loads(got.body)
+    assert payload["type"] == "audit.empty"
+    assert payload["data"]["audit_id"] == done["id"]
+    assert payload["data"]["reason"] == done["reason"]
+    assert "spinn" in payload["data"]["reason"]

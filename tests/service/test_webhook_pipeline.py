@@ -1,0 +1,93 @@
+"""A review pipeline's webhooks, on SQLite and PostgreSQL: audit a product (A), ingest a
+change (a paid slot machine), audit again (B); a real receiver on loopback (allowed by the
+setting here) gets both `audit.succeeded` and a `finding.new` for each finding B has and A
+lacks, among them the slot machine's `variable-ratio-reward`, every one signed as Standard
+Webhooks specifies (checked with the `standardwebhooks` package)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from standardwebhooks.webhooks import Webhook
+
+from models.synthetic import demo_spec, simulate_product
+from service.app import create_app
+from service.storage.db import make_sessionmaker
+from service.webhooks.delivery import DeliveryPolicy, deliver_due
+from tests.service.conftest import ProjectKey, settings_for
+from tests.service.receivers import Receiver, receiver
+from tests.service.test_audits_api import audit, post_events
+
+NEW = ("variable-ratio-reward", "slots")
+POLICY = DeliveryPolicy(allow_private=True, retry_base_s=0.05, retry_max_s=0.2)
+
+
+@pytest.fixture
+def app(clean_database: Engine, database_url: str) -> FastAPI:
+    settings = settings_for(database_url, webhook_allow_private=True, run_audits_in_process=False)
+    return create_app(settings)
+
+
+def product_change() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A's events (a daily reward and quests), and the slot machine's events B adds."""
+    spec = demo_spec(40)
+    before = dataclasses.replace(spec, mechanics=spec.mechanics[:2])
+    product_a = simulate_product(before, 1).native_events(id_prefix="a")
+    slots = [
+        e
+        for e in simulate_product(spec, 1).native_events(id_prefix="b")
+        if e["mechanic"] == "slots"
+    ]
+    return product_a, slots
+
+
+def key(finding: dict[str, Any]) -> tuple[str, str]:
+    return finding["rule_id"], finding["mechanic"]
+
+
+def test_a_receiver_hears_both_audits_and_the_new_finding(
+    client: TestClient, project: ProjectKey, clean_database: Engine
+) -> None:
+    product_a, slots = product_change()
+    factory = make_sessionmaker(clean_database)
+    with receiver() as hook:
+        created = client.post(
+            f"/v1/projects/{project.id}/webhooks",
+            json={"url": hook.url, "events": ["audit.succeeded", "finding.new"]},
+            headers=project.auth,
+        )
+        assert created.status_code == 201, created.text
+        endpoint = created.json()
+        post_events(client, project, product_a)
+        a = audit(client, project, clean_database)["report"]
+        post_events(client, project, slots)
+        b = audit(client, project, clean_database)["report"]
+        diff = client.get(f"/v1/audits/{b['id']}/diff", headers=project.auth).json()
+        expected = 2 + len(diff["new_findings"])
+
+        def delivered(r: Receiver) -> bool:
+            deliver_due(factory, worker="test-worker", policy=POLICY)
+            return len(r.successes()) >= expected
+
+        hook.wait_for(delivered, timeout=60)
+
+    assert NEW in {key(f) for f in diff["new_findings"]}
+    assert NEW not in {key(f) for f in a["findings"]}
+    verifier = Webhook(endpoint["secret"])
+    payloads = [verifier.verify(got.body, got.headers) for got in hook.received]
+    assert len(payloads) == expected  # each once
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for payload in payloads:
+        by_type.setdefault(payload["type"], []).append(payload["data"])
+    assert sorted(d["audit_id"] for d in by_type["audit.succeeded"]) == sorted([a["id"], b["id"]])
+    news = by_type["finding.new"]
+    assert {(d["audit_id"], d["previous_audit_id"]) for d in news} == {(b["id"], a["id"])}
+    assert sorted(key(d["finding"]) for d in news) == sorted(key(f) for f in diff["new_findings"])
+    vr = next(d["finding"] for d in news if key(d["finding"]) == NEW)
+    assert vr == next(f for f in b["findings"] if key(f) == NEW)  # as the report holds it
+    assert len({got.headers["webhook-id"] for got in hook.received}) == expected
