@@ -95,8 +95,9 @@ def _claimable(now: datetime) -> Any:
     )
 
 
-def claim(session: Session, *, worker: str, lease_s: float) -> Claimed | None:
-    """Take the delivery that has been due longest (or whose worker's lease expired)."""
+def claim(session: Session, *, worker: str, lease_s: float, max_attempts: int) -> Claimed | None:
+    """Take the delivery that has been due longest (or whose worker's lease expired); one
+    whose workers died during its last allowed attempt is given up instead."""
     while True:
         now = datetime.now(UTC)
         query = (
@@ -122,6 +123,13 @@ def claim(session: Session, *, worker: str, lease_s: float) -> Claimed | None:
             .returning(WebhookDelivery.attempts)
         ).first()
         if taken is None:  # another worker took it first
+            continue
+        if taken.attempts > max_attempts:
+            session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id == delivery_id)
+                .values(status=FAILED, finished_at=now, lease_owner=None, lease_expires_at=None)
+            )
             continue
         row = session.execute(
             select(
@@ -158,7 +166,7 @@ def _pinned_request(target: Target, claimed: Claimed, timestamp: int) -> httpx.R
 
 
 def attempt(claimed: Claimed, policy: DeliveryPolicy) -> Outcome:
-    """POST the message once; what happened (never raises for the receiver's faults)."""
+    """POST the message once; what happened (an error is recorded, never raised)."""
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
     status_code: int | None = None
@@ -177,7 +185,7 @@ def attempt(claimed: Claimed, policy: DeliveryPolicy) -> Outcome:
             error = response.text[:MAX_ERROR_CHARS] or response.reason_phrase
     except RefusedTarget as exc:
         error = f"refused: {exc.detail}"
-    except httpx.HTTPError as exc:
+    except Exception as exc:  # whatever the receiver or the network did, it is this attempt's
         error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
     duration_ms = round((time.perf_counter() - clock) * 1000)
     return Outcome(started_at, duration_ms, status_code, error)
@@ -225,7 +233,9 @@ def record(
 def deliver_one(factory: sessionmaker[Session], *, worker: str, policy: DeliveryPolicy) -> bool:
     """Make one due delivery's next attempt; False when none is due."""
     with transaction(factory) as session:
-        claimed = claim(session, worker=worker, lease_s=policy.lease_s)
+        claimed = claim(
+            session, worker=worker, lease_s=policy.lease_s, max_attempts=policy.max_attempts
+        )
     if claimed is None:
         return False
     outcome = attempt(claimed, policy)

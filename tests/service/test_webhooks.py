@@ -271,3 +271,28 @@ def test_an_empty_audit_is_announced_as_empty_with_its_reason(
     assert payload["data"]["audit_id"] == done["id"]
     assert payload["data"]["reason"] == done["reason"]
     assert "spinn" in payload["data"]["reason"]
+
+
+def test_a_delivery_whose_workers_died_in_its_last_attempt_is_given_up(
+    client: TestClient, project: ProjectKey, clean_database: Engine
+) -> None:
+    factory = make_sessionmaker(clean_database)
+    policy = DeliveryPolicy(allow_private=True, max_attempts=3)
+    with receiver() as hook:
+        endpoint = register(client, project, hook.url, "audit.succeeded")
+        assert client.post("/v1/events", json=native_batch(400), headers=project.auth).is_success
+        audit(client, project, clean_database)
+        with transaction(factory) as session:  # its third worker died mid-attempt
+            session.execute(
+                update(WebhookDelivery).values(
+                    status="delivering",
+                    lease_owner="dead",
+                    attempts=3,
+                    lease_expires_at=datetime.now(UTC) - timedelta(seconds=1),
+                )
+            )
+        assert deliver_due(factory, worker="w", policy=policy) == 0
+    assert hook.received == []
+    (made,) = deliveries(client, project, endpoint["id"])
+    assert (made["status"], made["attempts"]) == ("failed", [])
+    assert made["finished_at"] is not None
