@@ -4,7 +4,9 @@ An audit is claimed by one worker at a time through a lease: a conditional UPDAT
 PostgreSQL, `FOR UPDATE SKIP LOCKED` so that workers never queue behind each other). The
 worker renews the lease while it runs; if it dies, the lease expires and another worker picks
 the audit up again. Finishing is fenced: only the lease holder can store the report, in the
-same transaction that marks the audit succeeded, so an audit gets exactly one report.
+same transaction that marks the audit succeeded, so an audit gets exactly one report. That
+transaction also writes the audit's end to the webhooks' outbox (`service.webhooks.outbox`),
+so an end is announced exactly when it happens.
 
 The queue is fair between projects: a worker serves the project with the fewest running audits
 first (among those, the one whose oldest audit has waited longest), then that project's oldest
