@@ -129,15 +129,24 @@ def test_two_workers_queue_exactly_one_audit_per_slot(
         with factory() as session:
             return list(session.scalars(select(ScheduleRun).order_by(ScheduleRun.slot_at)))
 
+    def audits() -> list[Audit]:
+        with factory() as session:
+            return list(session.scalars(select(Audit).order_by(Audit.created_at)))
+
     with worker(database_url), worker(database_url):
         wait_for(lambda: len(runs()) >= 6, timeout=90)
+        first = {run.audit_id for run in runs()}
+        wait_for(
+            lambda: all(a.finished_at is not None for a in audits() if a.id in first), timeout=60
+        )
     taken = runs()
-    with factory() as session:
-        queued = list(session.scalars(select(Audit).order_by(Audit.created_at)))
+    queued = audits()
     slots = [run.slot_at for run in taken]
     assert all(run.schedule_id == schedule_id for run in taken)
     assert all(run.skipped is None for run in taken)
-    # every slot once, none missed between the first and the last, one audit each
+    # every slot once, none missed between the first and the last, one audit each, no other
     assert [b - a for a, b in pairwise(slots)] == [timedelta(seconds=3)] * (len(slots) - 1)
-    assert sorted(run.audit_id for run in taken if run.audit_id) == sorted(a.id for a in queued)
-    assert len(queued) == len(taken)
+    assert sorted(str(run.audit_id) for run in taken) == sorted(a.id for a in queued)
+    # and the workers ran them, each once (an audit over no events ends empty)
+    ran = {(a.status, a.attempts) for a in queued if a.id in first}
+    assert ran == {(jobs.EMPTY, 1)}
