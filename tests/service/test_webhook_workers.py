@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import os
 import signal
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from service.app import create_app
 from service.audits import jobs
 from service.storage.db import make_sessionmaker, transaction
-from service.storage.tables import WebhookAttempt
+from service.storage.tables import WebhookAttempt, WebhookDelivery
 from service.webhooks import endpoints
 from tests.service.conftest import make_project, settings_for
 from tests.service.receivers import receiver
@@ -30,11 +31,12 @@ def attempts_made(engine: Engine) -> int:
 def test_a_killed_worker_between_attempts_loses_nothing_and_doubles_nothing(
     clean_database: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # the workers inherit these; waits of up to 4 s leave time to kill between attempts
+    # the workers inherit these
     monkeypatch.setenv("RETENTION_AUDIT_WEBHOOK_ALLOW_PRIVATE", "true")
-    monkeypatch.setenv("RETENTION_AUDIT_WEBHOOK_RETRY_BASE_S", "4")
-    monkeypatch.setenv("RETENTION_AUDIT_WEBHOOK_RETRY_MAX_S", "4")
     monkeypatch.setenv("RETENTION_AUDIT_WEBHOOK_TIMEOUT_S", "2")
+    # the first worker waits long after a failure (below 10 min, at random), so it is killed
+    # between its attempts; its successor retries within a second
+    monkeypatch.setenv("RETENTION_AUDIT_WEBHOOK_RETRY_BASE_S", "600")
     project = make_project(clean_database)
     factory = make_sessionmaker(clean_database)
     with receiver(answers=[500, 500]) as hook:
@@ -53,6 +55,12 @@ def test_a_killed_worker_between_attempts_loses_nothing_and_doubles_nothing(
             os.kill(first.pid, signal.SIGKILL)
             first.wait()
         assert [r.answered for r in hook.received] == [500]  # killed before the next attempt
+        with factory() as session:
+            delivery = session.scalars(select(WebhookDelivery)).one()
+        assert (delivery.status, delivery.attempts, delivery.lease_owner) == ("pending", 1, None)
+        with transaction(factory) as session:  # the wait it drew has passed
+            session.execute(update(WebhookDelivery).values(next_attempt_at=datetime.now(UTC)))
+        monkeypatch.setenv("RETENTION_AUDIT_WEBHOOK_RETRY_BASE_S", "1")
         with worker(database_url):
             hook.wait_for(lambda r: len(r.successes()) == 1, timeout=60)
             wait_for(lambda: attempts_made(clean_database) == 3, timeout=30)
