@@ -137,6 +137,12 @@ def test_junit_has_a_case_per_rule_and_mechanic() -> None:
     below = root.find("./testsuite/testcase[@name='loss-chasing'][@classname='slots']/system-out")
     assert below is not None
     assert below.text == "finding below the gate: medium: loss-chasing insight"
+    window = {**REPORT["window"], "unmatched": ["spinn"]}
+    partial = ET.fromstring(junit_xml({**REPORT, "window": window}, None, DEFAULT_TABLE))
+    scope = partial.find("./testsuite[@name='retention-audit.scope']/testcase/failure")
+    assert scope is not None
+    assert scope.get("message") == "mechanic 'spinn' matched no event"
+    assert len(partial.findall(".//failure")) == 1  # no --fail-on: no finding fails
 
 
 def test_the_scope_comes_first_and_the_changes_follow_the_findings() -> None:
