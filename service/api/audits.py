@@ -140,7 +140,7 @@ def report_diff(
         Query(
             description="The audit to compare with (default: the project's report chained "
             "before this one; 409 when there is none).",
-            max_length=36,
+            pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
         ),
     ] = None,
 ) -> OrjsonResponse:

@@ -14,9 +14,9 @@ from service.audits.planning import AuditPlan
 from service.cli.common import EXIT_EMPTY, EXIT_GATE_FAILED, EXIT_PASSED
 from service.reports.diff import ReportDiff, diff_reports
 from service.reports.gate import explain, judge
-from service.reports.junit import junit_xml
+from service.reports.junit import junit_nothing, junit_xml
 from service.reports.rendering import render_html, render_markdown
-from service.reports.summary import render_summary
+from service.reports.summary import nothing_summary, render_summary
 from service.reports.user_table import format_of, write_rows
 
 FORMATS = ("json", "markdown", "markdown-summary", "html")
@@ -98,9 +98,17 @@ def finish(report: dict[str, Any], args: argparse.Namespace, plan: AuditPlan) ->
     return code
 
 
-def nothing_audited(reason: str) -> int:
+def nothing_audited(reason: str, args: argparse.Namespace) -> int:
+    """An audit over nothing: no report, but the gate's own outputs (a pull-request summary
+    with --out, JUnit XML) say it failed and why, so a pipeline shows it."""
+    written = ""
+    if args.format == "markdown-summary" and args.out:
+        args.out.write_text(nothing_summary(reason), encoding="utf-8")
+        written = f"summary written to {args.out}; "
+    if args.junit is not None:
+        args.junit.write_text(junit_nothing(reason), encoding="utf-8")
     sys.stderr.write(
-        f"retention-audit: nothing audited, {reason}; no report; exit {EXIT_EMPTY} "
+        f"retention-audit: nothing audited, {reason}; no report; {written}exit {EXIT_EMPTY} "
         "(an empty audit never passes)\n"
     )
     return EXIT_EMPTY

@@ -81,7 +81,7 @@ def _audit(args: argparse.Namespace) -> int:
                 sys.stderr.write(f"… and {len(exc.errors) - 20} more\n")
             return EXIT_BAD_INPUT
         except NothingToAudit as empty:
-            return audit_output.nothing_audited(empty.reason)
+            return audit_output.nothing_audited(empty.reason, args)
     try:
         return audit_output.finish(report, args, plan)
     except ValueError as exc:

@@ -17,6 +17,8 @@ def junit_xml(report: Mapping[str, Any], fail_on: str | None, table: DecisionTab
     failing = {(f["rule_id"], f["mechanic"]) for f in judge(report, fail_on).failing}
     found = {(f["rule_id"], f["mechanic"]): f for f in report.get("findings") or []}
     suites = ET.Element("testsuites", name="retention-audit")
+    for unmatched in (report.get("window") or {}).get("unmatched") or []:
+        _failed_scope(suites, f"mechanic {unmatched!r} matched no event")
     for mechanic in report.get("mechanics") or []:
         name = mechanic["mechanic"]
         skipped = {n["rule_id"]: n for n in mechanic.get("not_assessable") or []}
@@ -44,5 +46,24 @@ def junit_xml(report: Mapping[str, Any], fail_on: str | None, table: DecisionTab
                 counts["skipped"] += 1
         for attribute, count in counts.items():
             suite.set(attribute, str(count))
+    return _xml(suites)
+
+
+def junit_nothing(reason: str) -> str:
+    """An audit over nothing as one failed test case: the scope."""
+    suites = ET.Element("testsuites", name="retention-audit")
+    _failed_scope(suites, reason)
+    return _xml(suites)
+
+
+def _failed_scope(suites: ET.Element, reason: str) -> None:
+    suite = ET.SubElement(
+        suites, "testsuite", name="retention-audit.scope", tests="1", failures="1", skipped="0"
+    )
+    case = ET.SubElement(suite, "testcase", classname="scope", name="events-in-scope")
+    ET.SubElement(case, "failure", type="empty", message=reason).text = reason
+
+
+def _xml(suites: ET.Element) -> str:
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, "unicode") + "\n"

@@ -30,11 +30,6 @@ SEVERITY_COLOURS = {
 CHART_SIZE = (5.2, 3.2)
 
 
-def worst_severity(report: Mapping[str, Any]) -> int:
-    """The rank of the most severe finding (-1 when there is none)."""
-    return max((SEVERITIES[f["severity"]] for f in report.get("findings", [])), default=-1)
-
-
 def _fmt(value: Any) -> str:
     if value is None:
         return "—"

@@ -53,3 +53,8 @@ def render_summary(
     if diff is not None:
         out += changes_markdown(diff)
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def nothing_summary(reason: str) -> str:
+    """The summary of an audit over nothing: it has no report and never passes."""
+    return f"### ❌ Retention Audit: nothing audited\n\n{reason}: no report, the gate fails.\n"

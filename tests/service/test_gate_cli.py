@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 import pytest
 
@@ -58,7 +59,14 @@ def test_an_audit_over_nothing_exits_4_and_never_passes(
     assert f"no events matched the audit's scope ({named})" in result.stderr
     assert "exit 4" in result.stderr
     assert not out.exists()
-    assert not (tmp_path / "junit.xml").exists()
+    # no report, but the gate's JUnit XML shows the run failed, and why
+    failure = ET.parse(tmp_path / "junit.xml").getroot().find("./testsuite/testcase/failure")
+    assert failure is not None
+    assert failure.get("message") == f"no events matched the audit's scope ({named})"
+    summary = tmp_path / "summary.md"
+    commented = audit(path, *options, "--format", "markdown-summary", "--out", summary)
+    assert commented.returncode == 4
+    assert summary.read_text().startswith("### ❌ Retention Audit: nothing audited\n")
 
 
 def test_a_partly_matching_scope_writes_its_report_but_does_not_pass(

@@ -82,10 +82,11 @@ def test_the_diff_names_the_new_finding_and_the_exports_carry_the_rows(
     assert itself["new_findings"] == itself["schedule_changes"] == []
     first = client.get(f"/v1/audits/{a['id']}/diff", headers=project.auth)
     assert first.status_code == 409
-    unknown = client.get(
-        f"/v1/audits/{b['id']}/diff", params={"against": "nope"}, headers=project.auth
-    )
-    assert unknown.status_code == 404
+    for against, status in (("00000000-0000-4000-8000-000000000000", 404), ("nope", 422)):
+        refused = client.get(
+            f"/v1/audits/{b['id']}/diff", params={"against": against}, headers=project.auth
+        )
+        assert refused.status_code == status, refused.text
 
     summary = client.get(f"/v1/audits/{b['id']}/summary.md", headers=project.auth)
     assert summary.headers["content-type"].startswith("text/markdown")
