@@ -2,8 +2,8 @@
 
 Counters live in each server process (ingestion answers, finished audits by outcome —
 succeeded, failed, or empty when the scope matched no event — and their durations); the
-audit queue is read from the database at scrape time, so every process reports the same queue
-whatever worker ran what.
+audit queue and the webhook deliveries by status are read from the database at scrape time, so
+every process reports the same whatever worker ran what.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.audits.jobs import STATUSES
-from service.storage.tables import Audit
+from service.storage.tables import Audit, WebhookDelivery
+from service.webhooks import delivery
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -49,7 +50,8 @@ def count_events(source: str, accepted: int, duplicate: int, rejected: int) -> N
 
 
 class QueueCollector(Collector):
-    """Audits by status and the age of the oldest queued one, read at scrape time."""
+    """Audits by status, the age of the oldest queued one, and webhook deliveries by status
+    (a growing `failed` count: receivers that stopped answering), read at scrape time."""
 
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self._factory = factory
@@ -68,6 +70,10 @@ class QueueCollector(Collector):
             first = session.scalar(
                 select(func.min(Audit.created_at)).where(Audit.status == "queued")
             )
+            made = session.execute(
+                select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)
+            )
+            deliveries: dict[str, int] = {row[0]: row[1] for row in made}
         for status in STATUSES:
             by_status.add_metric([status], counts.get(status, 0))
         age = 0.0
@@ -75,5 +81,13 @@ class QueueCollector(Collector):
             first = first if first.tzinfo else first.replace(tzinfo=UTC)
             age = max(0.0, (datetime.now(UTC) - first).total_seconds())
         oldest.add_metric([], age)
+        webhooks = GaugeMetricFamily(
+            "retention_audit_webhook_deliveries",
+            "Webhook deliveries in the database, by status.",
+            labels=["status"],
+        )
+        for status in delivery.STATUSES:
+            webhooks.add_metric([status], deliveries.get(status, 0))
         yield by_status
         yield oldest
+        yield webhooks

@@ -31,6 +31,7 @@ from service.webhooks.addresses import RefusedTarget, Target, resolve
 log = logging.getLogger("retention_audit.webhooks")
 
 PENDING, DELIVERING, SUCCEEDED, FAILED = "pending", "delivering", "succeeded", "failed"
+STATUSES = (PENDING, DELIVERING, SUCCEEDED, FAILED)
 # What of a receiver's refusal is kept with the attempt.
 MAX_ERROR_CHARS = 500
 

@@ -1,4 +1,5 @@
-"""`/metrics` in Prometheus text format: ingestion answers and the audit queue."""
+"""`/metrics` in Prometheus text format: ingestion answers, the audit queue and the webhook
+deliveries."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from sqlalchemy import Engine
 
 from service.audits import jobs
 from service.storage.db import make_sessionmaker, transaction
+from service.webhooks import endpoints
+from service.webhooks.outbox import announce
 from tests.service.conftest import ProjectKey
 from tests.service.factories import native_batch, native_event
 
@@ -41,3 +44,19 @@ def test_ingestion_answers_and_queue_are_counted(
     queue = samples(client)
     assert queue[("retention_audit_audits", (("status", "queued"),))] == 2
     assert queue[("retention_audit_oldest_queued_audit_age_seconds", ())] >= 0
+
+
+def test_webhook_deliveries_are_counted_by_status(
+    client: TestClient, project: ProjectKey, clean_database: Engine
+) -> None:
+    with transaction(make_sessionmaker(clean_database)) as session:
+        for n in range(3):
+            endpoints.create_endpoint(
+                session, project_id=project.id, url=f"http://127.0.0.1:9/{n}",
+                events=["audit.failed"], allow_private=True,
+            )  # fmt: skip
+        announce(session, project_id=project.id, event_type="audit.failed", data={})
+    counted = samples(client)
+    name = "retention_audit_webhook_deliveries"
+    assert counted[(name, (("status", "pending"),))] == 3
+    assert counted[(name, (("status", "failed"),))] == 0
