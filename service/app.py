@@ -18,6 +18,7 @@ from starlette.responses import Response
 import service
 from service.api import audits, events, health, mappings, projects, rules, vendors
 from service.api.admission import IngestionTurns
+from service.api.docs import add_docs
 from service.api.middleware import RequestGuard
 from service.api.responses import json_answer
 from service.audits.worker import InProcessWorker
@@ -48,6 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=service.__version__,
         summary="Audits the reward mechanics of digital products.",
         lifespan=lifespan,
+        docs_url=None,  # served with their own assets by `add_docs`
+        redoc_url=None,
     )
     engine = make_engine(settings.resolved_database_url())
     app.state.settings = settings
@@ -62,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     for module in (health, events, projects, audits, rules, mappings, vendors):
         app.include_router(module.router)
+    add_docs(app)
     app.add_middleware(
         RequestGuard,
         own_body_paths=[
