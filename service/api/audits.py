@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, status
+from fastapi import APIRouter, Body, Query, Request, status
 from starlette.responses import HTMLResponse, Response
 
 from service.api.deps import KEYED, Reader, SessionDep, SettingsDep, own_project
@@ -18,10 +18,11 @@ from service.reports.chain_model import ChainEntryRead, ChainVerification
 from service.reports.diff import ReportDiff, diff_reports
 from service.reports.diff_model import ReportDiffRead
 from service.reports.model import UsersPage
+from service.reports.recent_checks import RecentChecks
 from service.reports.rendering import render_html
 from service.reports.summary import render_summary
 from service.reports.user_table import to_csv, to_parquet
-from service.reports.verification import verify_chain, verify_report
+from service.reports.verification import verify_chain
 
 router = APIRouter(
     prefix="/v1/audits",
@@ -62,14 +63,17 @@ def list_audits(
 
 @router.get("/{audit_id}", response_model=AuditView)
 def get_audit(
-    audit_id: str, principal: Reader, session: SessionDep, settings: SettingsDep
+    request: Request, audit_id: str, principal: Reader, session: SessionDep, settings: SettingsDep
 ) -> OrjsonResponse:
     """An audit's status, progress, error, and its report once it has succeeded, with the
-    report checked on its own (`verification`: its digest, per-user rows and signature)."""
+    report checked on its own (`verification`: its digest, per-user rows and signature, as
+    checked at `checked_at`: at most `RETENTION_AUDIT_REPORT_CHECK_TTL_S` ago)."""
     audit = jobs.get_audit(session, project_id=principal.project_id, audit_id=audit_id)
     view = queries.audit_view(session, audit)
     if audit.status == jobs.SUCCEEDED:
-        view["verification"] = verify_report(session, audit.id, settings.signing_keys()).view()
+        checks: RecentChecks = request.app.state.report_checks
+        checked = checks.check(session, audit.id, settings.signing_keys())
+        view["verification"] = {**checked.verdict.view(), "checked_at": checked.checked_at}
     return OrjsonResponse(view)
 
 
@@ -201,6 +205,7 @@ def users_parquet(audit_id: str, principal: Reader, session: SessionDep) -> Resp
 
 @router.get("/{audit_id}/verify", response_model=ChainVerification)
 def verify(
+    request: Request,
     audit_id: str,
     principal: Reader,
     session: SessionDep,
@@ -216,15 +221,16 @@ def verify(
 ) -> OrjsonResponse:
     """Recompute the digests of the project's reports up to this one, their per-user rows and
     signatures, check the links, and that no report is missing."""
-    return OrjsonResponse(
-        verify_chain(
-            session,
-            project_id=principal.project_id,
-            upto_audit_id=audit_id,
-            head=head,
-            keys=settings.signing_keys(),
-        )
+    checked = verify_chain(
+        session,
+        project_id=principal.project_id,
+        upto_audit_id=audit_id,
+        head=head,
+        keys=settings.signing_keys(),
     )
+    checks: RecentChecks = request.app.state.report_checks
+    checks.forget()  # what this check found shows on the next report read, not in ttl_s
+    return OrjsonResponse(checked)
 
 
 # The chain's head belongs to the project, so it has its own path; it is served with the

@@ -10,7 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from service.errors import InvalidInput
 from service.projects.keys import Scope
-from service.reports.chain_model import ReportVerification
+from service.reports.chain_model import ReportCheck
 from service.reports.model import Body, Float, Reference, Report, Severity
 
 TIME_ZONE_DESCRIPTION = (
@@ -262,7 +262,7 @@ class AuditView(Body):
     started_at: str | None
     finished_at: str | None
     report: Report | None
-    verification: ReportVerification | None = Field(
+    verification: ReportCheck | None = Field(
         None,
         description="The report checked on its own (digest, per-user rows, signature); only "
         "on GET /v1/audits/{id}, null before it has a report.",

@@ -26,18 +26,18 @@ class GateVerdict:
 
     def summary(self) -> str:
         """One line: the verdict and why."""
+        unmatched = (
+            "mechanic(s) " + ", ".join(repr(m) for m in self.unmatched) + " matched no event"
+        )
         if self.failing:
             rules = ", ".join(f"{f['rule_id']} ({f['mechanic']})" for f in self.failing)
+            also = f"; and {unmatched}" if self.unmatched else ""
             return (
                 f"gate failed: {len(self.failing)} finding(s) at or above "
-                f"--fail-on {self.fail_on}: {rules}"
+                f"--fail-on {self.fail_on}: {rules}{also}"
             )
         if self.unmatched:
-            return (
-                "not passed: mechanic(s) "
-                + ", ".join(repr(m) for m in self.unmatched)
-                + " matched no event"
-            )
+            return f"not passed: {unmatched}"
         if self.fail_on is None:
             return "audited (no --fail-on: the gate does not judge findings)"
         return f"gate passed: no finding at or above --fail-on {self.fail_on}"

@@ -112,6 +112,12 @@ def test_the_gate_fails_on_findings_at_or_above_its_severity() -> None:
     assert judge({**REPORT, "findings": []}, "info").passed
     unmatched = {**REPORT, "findings": [], "window": {**REPORT["window"], "unmatched": ["x"]}}
     assert not judge(unmatched, "info").passed
+    assert judge(unmatched, "info").summary() == "not passed: mechanic(s) 'x' matched no event"
+    both = {**REPORT, "window": unmatched["window"]}
+    assert judge(both, "critical").summary() == (
+        "gate failed: 1 finding(s) at or above --fail-on critical: variable-ratio-reward (slots)"
+        "; and mechanic(s) 'x' matched no event"
+    )
     assert explain(REPORT["findings"][0], "high", DEFAULT_TABLE) == (
         "FAILED variable-ratio-reward on slots: severity critical >= --fail-on high; "
         "thresholds min_confidence=0.5, "
