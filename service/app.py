@@ -34,7 +34,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = None
         if _runs_audits_in_process(settings, app.state.engine.dialect.name):
-            worker = InProcessWorker(app.state.sessionmaker, processes=settings.processes())
+            worker = InProcessWorker(
+                app.state.sessionmaker,
+                processes=settings.processes(),
+                scheduler=settings.dask_scheduler,
+            )
             worker.start()
         yield
         if worker is not None:

@@ -93,6 +93,12 @@ class Settings(BaseSettings):
         description="Processes an audit's analysis may use (default: this machine's cores).",
     )
 
+    dask_scheduler: str | None = Field(
+        default=None,
+        description="Address of a Dask distributed scheduler (tcp://HOST:8786) on whose "
+        "workers audits analyse their partitions of users; unset: this machine's processes.",
+    )
+
     report_keys: SecretStr | None = Field(
         default=None,
         description="Keys that sign stored reports, `id:secret` separated by commas: the "

@@ -31,6 +31,7 @@ def run_one(
     worker: str,
     lease_s: float = jobs.DEFAULT_LEASE_S,
     processes: int = 1,
+    scheduler: str | None = None,
 ) -> str | None:
     """Claim and run one audit; its final status, or None when nothing was queued."""
     with transaction(factory) as session:
@@ -39,7 +40,14 @@ def run_one(
         return None
     log.info("audit %s: attempt %d by %s", claim.audit_id, claim.attempt, worker)
     try:
-        status = run_claimed(factory, claim, worker=worker, lease_s=lease_s, processes=processes)
+        status = run_claimed(
+            factory,
+            claim,
+            worker=worker,
+            lease_s=lease_s,
+            processes=processes,
+            scheduler=scheduler,
+        )
     except jobs.LeaseLost:
         log.warning("audit %s: lease lost; another worker has it", claim.audit_id)
         return None
@@ -55,12 +63,15 @@ def run_worker(
     poll_s: float = 1.0,
     lease_s: float = jobs.DEFAULT_LEASE_S,
     processes: int = 1,
+    scheduler: str | None = None,
 ) -> None:
     """Run audits until `stop` is set, polling the queue when it is empty."""
     name = worker or worker_name()
     while not stop.is_set():
         try:
-            ran = run_one(factory, worker=name, lease_s=lease_s, processes=processes)
+            ran = run_one(
+                factory, worker=name, lease_s=lease_s, processes=processes, scheduler=scheduler
+            )
         except Exception:
             log.exception("worker %s: unexpected error; continuing", name)
             ran = None
@@ -72,7 +83,12 @@ class InProcessWorker:
     """A worker thread inside the API process (for the embedded SQLite default)."""
 
     def __init__(
-        self, factory: sessionmaker[Session], *, poll_s: float = 0.5, processes: int = 1
+        self,
+        factory: sessionmaker[Session],
+        *,
+        poll_s: float = 0.5,
+        processes: int = 1,
+        scheduler: str | None = None,
     ) -> None:
         self._stop = threading.Event()
         self._thread = threading.Thread(
@@ -82,6 +98,7 @@ class InProcessWorker:
                 "stop": self._stop,
                 "poll_s": poll_s,
                 "processes": processes,
+                "scheduler": scheduler,
             },
             name="audit-worker",
             daemon=True,
