@@ -37,6 +37,14 @@ def test_import_files_smoke() -> None:
     assert float(result["ratio_import_native_to_copy"]) > 0  # type: ignore[arg-type]
 
 
+def test_cluster_smoke() -> None:
+    result = run(str(BENCH / "cluster.py"), "--smoke")
+    assert result["events"] == 200_000
+    assert result["same_digest"] is True
+    assert result["local_digest"] == result["cluster_digest"]
+    assert float(result["ratio_cluster_to_local"]) > 0  # type: ignore[arg-type]
+
+
 def test_audit_smoke_postgres_with_scaling() -> None:
     result = run(str(BENCH / "audit.py"), "--smoke", "--scaling")
     runs = result["runs"]
