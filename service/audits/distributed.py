@@ -9,10 +9,10 @@ installed (the same version: the engine's provenance is in the report).
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from models.analysis import Analysis, AnalysisConfig, Progress, analyse
+from models.analysis import Analysis, AnalysisConfig, PartialAnalysis, Progress, analyse
 from models.columns import EventColumns
 from models.rules import DecisionTable
 from service.audits.parallel import bounded_map
@@ -34,7 +34,7 @@ def analyse_on_cluster(
 ) -> Analysis:
     """`models.analysis.analyse` with its partitions run on the workers of the Dask cluster
     whose scheduler is at `scheduler` (e.g. tcp://10.0.0.5:8786): at least one partition per
-    worker thread, one more in flight than there are threads."""
+    worker thread, one more in flight than there are threads, each sent straight to a worker."""
     from distributed import Client
 
     try:  # distributed's API is untyped
@@ -46,11 +46,20 @@ def analyse_on_cluster(
         if slots == 0:
             raise ClusterUnavailable(f"the Dask cluster at {scheduler} has no worker")
         executor = client.get_executor(pure=False)
+
+        def on_workers(
+            analyse_one: Callable[[EventColumns], PartialAnalysis], parts: Iterable[EventColumns]
+        ) -> Iterator[PartialAnalysis]:
+            # Each partition goes straight to a worker (scattered), not through the scheduler
+            # inside the task, and is made only when a slot frees up (`bounded_map`).
+            scattered = (client.scatter(part, direct=True, hash=False) for part in parts)
+            return bounded_map(executor, slots + 1, analyse_one, scattered)
+
         return analyse(
             columns,
             config=config,
             table=table,
             progress=progress,
-            partition_map=functools.partial(bounded_map, executor, slots + 1),
+            partition_map=on_workers,
             min_partitions=slots,
         )
