@@ -13,15 +13,24 @@ from typing import Any
 import orjson
 import pytest
 from distributed import LocalCluster
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from models import synthetic
 from models.analysis import AnalysisConfig, analyse
 from models.rules import DEFAULT_TABLE
+from service.app import create_app
 from service.audits import runner
 from service.audits.distributed import ClusterUnavailable, analyse_on_cluster
 from service.audits.offline import audit_files
 from service.audits.planning import plan_audit
+from service.audits.worker import run_one
+from service.storage.db import make_sessionmaker
+from tests.service.conftest import make_project, settings_for
 from tests.service.servers import BIN
+
+# fields a stored report has of its own audit: its id, creation time and chain digests
+PER_AUDIT = {"id", "created_at", "digest", "previous_report_digest"}
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +121,30 @@ def test_an_unreachable_scheduler_is_named() -> None:
             table=DEFAULT_TABLE,
             scheduler="tcp://127.0.0.1:9",
         )
+
+
+def test_a_service_worker_runs_its_audit_on_the_cluster(
+    scheduler: str, clean_database: Engine, database_url: str
+) -> None:
+    app = create_app(settings_for(database_url, run_audits_in_process=False))
+    project = make_project(clean_database, "cluster")
+    factory = make_sessionmaker(clean_database)
+    events = synthetic.demo_native_events(seed=8, n_users=30)
+    config = {"config": {"partition_events": 1000}}
+    with TestClient(app) as client:
+        stored = client.post("/v1/events", json=events, headers=project.auth).json()
+        assert stored["accepted"] == len(events)
+        reports = []
+        for engine in ({"processes": 1}, {"scheduler": scheduler}):
+            queued = client.post("/v1/audits", json=config, headers=project.auth).json()
+            assert run_one(factory, worker="test", **engine) == "succeeded"  # type: ignore[arg-type]
+            done = client.get(f"/v1/audits/{queued['id']}", headers=project.auth).json()
+            reports.append({k: v for k, v in done["report"].items() if k not in PER_AUDIT})
+        # the worker's audit does go to the scheduler named: one that is not there fails it
+        queued = client.post("/v1/audits", json=config, headers=project.auth).json()
+        assert run_one(factory, worker="test", scheduler="tcp://127.0.0.1:9") == "failed"
+        failed = client.get(f"/v1/audits/{queued['id']}", headers=project.auth).json()
+        assert "no Dask scheduler at tcp://127.0.0.1:9" in str(failed)
+    local, remote = reports
+    assert remote == local
+    assert {m["mechanic"] for m in local["mechanics"]} >= {"daily_reward"}
