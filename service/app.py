@@ -17,11 +17,14 @@ from starlette.responses import Response
 
 import service
 from service.api import audits, events, health, mappings, projects, rules, vendors
+from service.api.admission import IngestionTurns
+from service.api.docs import add_docs
 from service.api.middleware import RequestGuard
 from service.api.responses import json_answer
 from service.audits.worker import InProcessWorker
 from service.errors import AppError, MalformedBody, MethodNotAllowed, NotFound
 from service.metrics import REGISTRY, QueueCollector
+from service.reports.recent_checks import RecentChecks
 from service.settings import Settings, get_settings
 from service.storage.db import make_engine, make_sessionmaker
 
@@ -50,18 +53,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=service.__version__,
         summary="Audits the reward mechanics of digital products.",
         lifespan=lifespan,
+        docs_url=None,  # served with their own assets by `add_docs`
+        redoc_url=None,
     )
     engine = make_engine(settings.resolved_database_url())
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.metrics = metrics_registry(app.state.sessionmaker)
+    app.state.ingestion_turns = IngestionTurns(settings.ingest_concurrency)
+    app.state.report_checks = RecentChecks(settings.report_check_ttl_s)
 
     app.add_exception_handler(AppError, _app_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     for module in (health, events, projects, audits, rules, mappings, vendors):
         app.include_router(module.router)
+    add_docs(app)
     app.add_middleware(
         RequestGuard,
         own_body_paths=[

@@ -1,8 +1,9 @@
 """Prometheus metrics (`GET /metrics`, text exposition format).
 
-Counters live in each server process (ingestion answers, finished audits and their
-durations); the audit queue is read from the database at scrape time, so every process
-reports the same queue whatever worker ran what.
+Counters live in each server process (ingestion answers, finished audits by outcome —
+succeeded, failed, or empty when the scope matched no event — and their durations); the
+audit queue is read from the database at scrape time, so every process reports the same queue
+whatever worker ran what.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.audits.jobs import STATUSES
 from service.storage.tables import Audit
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -66,7 +68,7 @@ class QueueCollector(Collector):
             first = session.scalar(
                 select(func.min(Audit.created_at)).where(Audit.status == "queued")
             )
-        for status in ("queued", "running", "succeeded", "failed"):
+        for status in STATUSES:
             by_status.add_metric([status], counts.get(status, 0))
         age = 0.0
         if first is not None:

@@ -76,6 +76,19 @@ class Settings(BaseSettings):
         ge=1,
         description="Read requests a key may make at once before the read rate limit applies.",
     )
+    ingest_concurrency: int = Field(
+        default=2,
+        ge=0,
+        description="Ingestion requests each server process works on at once; more wait their "
+        "turn, so reads are served between batches (0: no limit).",
+    )
+    report_check_ttl_s: float = Field(
+        default=30.0,
+        ge=0.0,
+        description="Seconds a report read may show the result of an earlier full check of the "
+        "report (its digest, per-user rows and signature) instead of checking it again; "
+        "`/verify` always checks in full. 0: every read checks in full.",
+    )
     max_queued_audits_per_project: int = Field(
         default=8,
         ge=1,

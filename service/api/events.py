@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
+from service.api.admission import ingestion_turn
 from service.api.deps import KEYED, Ingestor, SessionDep, SettingsDep
 from service.api.error_responses import refusals
 from service.api.responses import OrjsonResponse
@@ -21,7 +22,7 @@ from service.metrics import count_events
 router = APIRouter(
     prefix="/v1",
     tags=["ingestion"],
-    dependencies=KEYED,
+    dependencies=[Depends(ingestion_turn, scope="function"), *KEYED],
     responses=refusals(400, 401, 403, 413, 429),
 )
 

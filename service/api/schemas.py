@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from service.errors import InvalidInput
 from service.projects.keys import Scope
-from service.reports.chain_model import ReportVerification
+from service.reports.chain_model import ReportCheck
 from service.reports.model import Body, Float, Reference, Report, Severity
 
 TIME_ZONE_DESCRIPTION = (
@@ -104,8 +104,15 @@ class StatsRead(BaseModel):
     mechanics: list[MechanicStats]
 
 
+def _text_instant(value: Any) -> Any:
+    # the body arrives decoded (a str, not JSON text), which a strict datetime would refuse
+    if not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 date-time text")
+    return value
+
+
 # an RFC 3339 date-time as the schema states it (not a number read as Unix seconds)
-Instant = Annotated[datetime, Strict()]
+Instant = Annotated[datetime, BeforeValidator(_text_instant)]
 
 
 class AuditCreate(BaseModel):
@@ -239,16 +246,20 @@ class AuditView(Body):
     """An audit: its status, progress, error and request, and its report once it has one."""
 
     id: str
-    status: str
+    status: Literal["queued", "running", "succeeded", "failed", "empty"]
     progress: AuditProgress | None
     error: str | None
+    reason: str | None = Field(
+        description="Why an `empty` audit has no report: the scope (mechanics, window) that "
+        "matched no event."
+    )
     attempts: int
     request: dict[str, Any]
     created_at: str | None
     started_at: str | None
     finished_at: str | None
     report: Report | None
-    verification: ReportVerification | None = Field(
+    verification: ReportCheck | None = Field(
         None,
         description="The report checked on its own (digest, per-user rows, signature); only "
         "on GET /v1/audits/{id}, null before it has a report.",

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from service.api.admission import ingestion_turn
 from service.api.deps import SessionDep, SettingsDep, authenticate, presented_key
 from service.api.error_responses import vendor_refusals
 from service.errors import AppError, PayloadTooLarge, Unauthorized
@@ -39,7 +40,9 @@ from service.vendors.adapters.common import (
 from service.vendors.ingest import ingest_vendor
 
 router = APIRouter(
-    tags=["vendor ingestion"], responses=vendor_refusals(400, 401, 403, 413, 422, 429)
+    tags=["vendor ingestion"],
+    dependencies=[Depends(ingestion_turn, scope="function")],
+    responses=vendor_refusals(400, 401, 403, 413, 422, 429),
 )
 
 

@@ -26,6 +26,9 @@ from service.errors import AppError, NotFound
 from service.storage.tables import Audit, Project
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
+# the audit's scope matched no event: it has no report and does not join the chain
+EMPTY = "empty"
+STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, EMPTY)
 # A worker that has not renewed its lease for this long is presumed dead.
 DEFAULT_LEASE_S = 60.0
 # An audit whose worker died this many times is failed rather than retried forever.
@@ -184,15 +187,22 @@ class LeaseLost(RuntimeError):
 
 
 def _finish(
-    session: Session, audit_id: str, worker: str, status: str, *, error: str | None = None
+    session: Session,
+    audit_id: str,
+    worker: str,
+    status: str,
+    *,
+    error: str | None = None,
+    reason: str | None = None,
 ) -> None:
     values: dict[str, Any] = {
         "status": status,
         "finished_at": datetime.now(UTC),
         "lease_expires_at": None,
         "error": error,
+        "reason": reason,
     }
-    if status == SUCCEEDED:
+    if status in (SUCCEEDED, EMPTY):
         values["progress"] = {"stage": "done", "done": 1, "total": 1}
     result = session.execute(
         update(Audit)
@@ -207,6 +217,11 @@ def _finish(
 def succeed(session: Session, *, audit_id: str, worker: str) -> None:
     """Mark the audit done; call in the transaction that stores its report."""
     _finish(session, audit_id, worker, SUCCEEDED)
+
+
+def empty(session: Session, *, audit_id: str, worker: str, reason: str) -> None:
+    """Mark the audit `empty`: its scope matched no event (`reason` names the scope)."""
+    _finish(session, audit_id, worker, EMPTY, reason=reason)
 
 
 def fail(session: Session, *, audit_id: str, worker: str, error: str) -> None:

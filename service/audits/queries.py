@@ -32,6 +32,7 @@ def audit_view(session: Session, audit: Audit, *, with_report: bool = True) -> d
         "status": audit.status,
         "progress": audit.progress,
         "error": audit.error,
+        "reason": audit.reason,
         "attempts": audit.attempts,
         "request": audit.request,
         "created_at": iso_instant(audit.created_at),

@@ -28,6 +28,7 @@ from service.audits import jobs
 from service.audits.distributed import analyse_on_cluster
 from service.audits.parallel import AnalysisPool, analyse_on_cores
 from service.audits.planning import AuditPlan, plan_audit
+from service.audits.scope import NothingToAudit, unmatched_mechanics
 from service.metrics import AUDIT_SECONDS, AUDITS
 from service.projects import projects
 from service.reports.chain import store_report
@@ -64,7 +65,10 @@ def analyse_events(
     `pool`: worker processes started ahead (`analysis_pool`), else started here if needed.
     `scheduler`: a Dask scheduler's address; the partitions then run on its cluster's workers
     (`service.audits.distributed`) and the report is still the same.
+    Raises `service.audits.scope.NothingToAudit` when no event matched the plan's window.
     """
+    window = plan.window
+    unmatched = unmatched_mechanics(window, columns.mechanics, summary.events)
     if scheduler is not None:
         analysis = analyse_on_cluster(
             columns, config=plan.config, table=plan.table, scheduler=scheduler, progress=progress
@@ -78,18 +82,20 @@ def analyse_events(
             processes=processes,
             pool=pool,
         )
-    window = plan.window
+    scope: dict[str, Any] = {
+        "from": iso_instant(window.start),
+        "to": iso_instant(window.end),
+        "mechanics": list(window.mechanics),
+    }
+    if unmatched:
+        scope["unmatched"] = unmatched
     body: dict[str, Any] = {
         "status": "succeeded",
         "engine_version": service.__version__,
         "engine": engine_provenance(),
         "rules_version": plan.table.version,
         "config": plan.config_dict(),
-        "window": {
-            "from": iso_instant(window.start),
-            "to": iso_instant(window.end),
-            "mechanics": list(window.mechanics),
-        },
+        "window": scope,
         "input": summary.as_dict(),
         "created_at": iso_instant(datetime.now(UTC)),
         **analysis.as_dict(),
@@ -123,8 +129,9 @@ def run_claimed(
     processes: int = 1,
     scheduler: str | None = None,
 ) -> str:
-    """Run an audit this worker holds, to a stored report or a recorded failure; its
-    partitions on the Dask cluster at `scheduler` when given, else on `processes` here."""
+    """Run an audit this worker holds, to a stored report, a recorded failure, or `empty`
+    when its scope matched no event (no report, nothing chained); its partitions on the Dask
+    cluster at `scheduler` when given, else on `processes` here."""
     started = time.perf_counter()
     status = _run_claimed(
         factory, claim, worker=worker, lease_s=lease_s, processes=processes, scheduler=scheduler
@@ -167,6 +174,11 @@ def _run_claimed(
                     scheduler=scheduler,
                 )
             heartbeat.report("storing", 0, 1)
+        except NothingToAudit as empty:
+            heartbeat.stop()
+            with transaction(factory) as session:
+                jobs.empty(session, audit_id=claim.audit_id, worker=worker, reason=empty.reason)
+            return jobs.EMPTY
         except Exception as exc:
             heartbeat.stop()
             with transaction(factory) as session:

@@ -13,8 +13,11 @@ import orjson
 
 from models.analysis import Progress
 from service.audits.planning import plan_audit
+from service.audits.scope import NothingToAudit
+from service.cli import audit_output
+from service.cli.common import EXIT_BAD_INPUT
 from service.errors import InvalidInput
-from service.reports.rendering import SEVERITIES, render_html, render_markdown, worst_severity
+from service.reports.rendering import SEVERITIES
 from service.settings import get_settings
 
 
@@ -23,11 +26,16 @@ def add_commands(commands: Any) -> None:
         "audit", help="audit native event files offline (NDJSON, JSON, CSV; gzip allowed)"
     )
     audit.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    audit.add_argument("--format", choices=["json", "markdown", "html"], default="json")
+    audit.add_argument(
+        "--format",
+        choices=list(audit_output.FORMATS),
+        default="json",
+        help="markdown-summary: a short summary for a pull-request comment",
+    )
     audit.add_argument(
         "--fail-on",
         choices=list(SEVERITIES),
-        help="exit with status 3 when a finding reaches this severity",
+        help="exit with status 3 when a finding reaches this severity (and name it on stderr)",
     )
     audit.add_argument("--out", type=Path, help="write the report here instead of stdout")
     audit.add_argument("--mechanic", action="append", help="audit only these (repeatable)")
@@ -50,6 +58,7 @@ def add_commands(commands: Any) -> None:
         metavar="tcp://HOST:8786",
         help="run the analysis on this Dask distributed cluster (default: local processes)",
     )
+    audit_output.add_arguments(audit)
     audit.set_defaults(handler=_audit)
 
 
@@ -58,9 +67,10 @@ def _audit(args: argparse.Namespace) -> int:
 
     try:
         plan = plan_audit(_audit_request(args), time_zone=args.time_zone)
+        audit_output.check_paths(args)
     except (InvalidInput, ValueError) as exc:
         sys.stderr.write(f"retention-audit: {exc}\n")
-        return 2
+        return EXIT_BAD_INPUT
     with _progress_bar() as progress:
         try:
             report = audit_files(
@@ -75,19 +85,14 @@ def _audit(args: argparse.Namespace) -> int:
                 sys.stderr.write(f"{error}\n")
             if len(exc.errors) > 20:
                 sys.stderr.write(f"… and {len(exc.errors) - 20} more\n")
-            return 2
-    rendered = {
-        "json": lambda: orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n",
-        "markdown": lambda: render_markdown(report),
-        "html": lambda: render_html(report),
-    }[args.format]()
-    if args.out:
-        args.out.write_text(rendered, encoding="utf-8")
-    else:
-        sys.stdout.write(rendered)
-    if args.fail_on and worst_severity(report) >= SEVERITIES[args.fail_on]:
-        return 3
-    return 0
+            return EXIT_BAD_INPUT
+        except NothingToAudit as empty:
+            return audit_output.nothing_audited(empty.reason, args)
+    try:
+        return audit_output.finish(report, args, plan)
+    except ValueError as exc:
+        sys.stderr.write(f"retention-audit: {exc}\n")
+        return EXIT_BAD_INPUT
 
 
 def _audit_request(args: argparse.Namespace) -> dict[str, Any]:

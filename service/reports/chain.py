@@ -290,3 +290,31 @@ def chain_head(session: Session, project_id: int) -> dict[str, Any]:
     if report is None:
         raise NotFound(f"project {project_id} has no report yet")
     return entry_view(report)
+
+
+def previous_audit_id(session: Session, project_id: int, audit_id: str) -> str | None:
+    """The audit of the project's report chained just before this audit's report (None when
+    it is the first, or has no report)."""
+    sequence = session.scalar(
+        select(Report.sequence).where(Report.audit_id == audit_id, Report.project_id == project_id)
+    )
+    if sequence is None:
+        return None
+    return session.scalar(
+        select(Report.audit_id)
+        .where(Report.project_id == project_id, Report.sequence < sequence)
+        .order_by(Report.sequence.desc())
+        .limit(1)
+    )
+
+
+def user_rows(session: Session, audit_id: str) -> Iterator[dict[str, Any]]:
+    """Every per-user row of an audit, ordered by mechanic then user."""
+    rows = session.execute(
+        select(AuditUser.body)
+        .where(AuditUser.audit_id == audit_id)
+        .order_by(AuditUser.mechanic, AuditUser.user_id)
+        .execution_options(yield_per=5000)
+    )
+    for (body,) in rows:
+        yield stored_user_row(body)

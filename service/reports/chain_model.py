@@ -3,6 +3,7 @@ with its audit), a chain verified up to a report, and a chain entry as published
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
@@ -23,6 +24,13 @@ class ReportVerification(Body):
         description="Per-user rows checked against its rows digest (null: not covered)."
     )
     rows_erased: int | None = Field(description="Rows erased since, kept as their hashes.")
+
+
+class ReportCheck(ReportVerification):
+    """A report's verification as served with its audit: from a full check made at
+    `checked_at`, at most `RETENTION_AUDIT_REPORT_CHECK_TTL_S` before the read."""
+
+    checked_at: datetime
 
 
 class ChainProblem(Body):

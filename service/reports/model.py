@@ -77,9 +77,13 @@ class AuditConfig(Body):
 
 
 class AuditWindow(Body):
+    """The audit's scope: its window and the mechanics it named (none: all)."""
+
     from_: str | None = Field(alias="from")
     to: str | None
     mechanics: list[str]
+    # mechanics named that no event matched (only when some did not)
+    unmatched: list[str] | None = None
 
 
 class InputRead(Body):

@@ -15,7 +15,9 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 
+from models.analysis import AnalysisConfig
 from models.rules import SEVERITIES as SEVERITY_NAMES
+from service.reports.diff import ReportDiff
 
 SEVERITIES: dict[str, int] = {name: rank for rank, name in enumerate(SEVERITY_NAMES)}
 SEVERITY_COLOURS = {
@@ -26,11 +28,6 @@ SEVERITY_COLOURS = {
     "critical": "#b22222",
 }
 CHART_SIZE = (5.2, 3.2)
-
-
-def worst_severity(report: Mapping[str, Any]) -> int:
-    """The rank of the most severe finding (-1 when there is none)."""
-    return max((SEVERITIES[f["severity"]] for f in report.get("findings", [])), default=-1)
 
 
 def _fmt(value: Any) -> str:
@@ -49,9 +46,79 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _sorted_findings(findings: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def sorted_findings(findings: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return sorted(
         findings, key=lambda f: (-SEVERITIES[f["severity"]], f.get("mechanic", ""), f["rule_id"])
+    )
+
+
+def scope_rows(report: Mapping[str, Any]) -> dict[str, Any]:
+    """What the report covers: its mechanics, window and configuration (the settings it changed
+    from the defaults, and its rule overrides)."""
+    window = report.get("window") or {}
+    config = report.get("config") or {}
+    defaults = AnalysisConfig().as_dict()
+    changed = {k: v for k, v in (config.get("analysis") or {}).items() if defaults.get(k, v) != v}
+    rows: dict[str, Any] = {
+        "mechanics": ", ".join(window.get("mechanics") or []) or "all",
+        "from": window.get("from") or "the first event",
+        "to": window.get("to") or "the last event",
+    }
+    if window.get("unmatched"):
+        rows["matched no event"] = ", ".join(window["unmatched"])
+    rows["settings"] = changed or "defaults"
+    rows["rule overrides"] = config.get("rules") or "none"
+    rows["rules version"] = report.get("rules_version")
+    return rows
+
+
+def _move_text(move: Any) -> str:
+    low, high = move.interval
+    return (
+        f"{move.marker} ({move.mechanic}): {_fmt(move.before)} → {_fmt(move.after)}, outside "
+        f"[{_fmt(low)}, {_fmt(high)}] ({move.interval_kind})"
+    )
+
+
+def change_lines(diff: ReportDiff) -> list[tuple[str, str]]:
+    """(kind, text) of each change, most telling first."""
+    lines = [
+        ("new", f"{f['severity']} `{f['rule_id']}` ({f['mechanic']}): {f.get('insight')}")
+        for f in sorted_findings(diff.new_findings)
+    ]
+    lines += [
+        ("resolved", f"`{f['rule_id']}` ({f['mechanic']})")
+        for f in sorted_findings(diff.resolved_findings)
+    ]
+    lines += [
+        ("severity", f"`{c.rule_id}` ({c.mechanic}): {c.before} → {c.after}")
+        for c in diff.changed_severity
+    ]
+    lines += [
+        ("schedule", f"{c.mechanic}: {c.before or 'absent'} → {c.after or 'absent'}")
+        for c in diff.schedule_changes
+    ]
+    lines += [("marker", _move_text(m)) for m in diff.marker_moves]
+    return lines  # fmt: skip
+
+
+def changes_markdown(diff: ReportDiff) -> list[str]:
+    out = [f"## Changes since the previous audit (`{diff.before_id}`)", ""]
+    lines = change_lines(diff)
+    out += [f"- **{kind}** {text}" for kind, text in lines] or ["No change."]
+    return [*out, ""]
+
+
+def _changes_html(diff: ReportDiff | None) -> str:
+    if diff is None:
+        return ""
+    items = "".join(
+        f"<li><strong>{html.escape(kind)}</strong> {html.escape(text)}</li>"
+        for kind, text in change_lines(diff)
+    )
+    return (
+        f'<h2 id="changes">Changes since the previous audit ({_e(diff.before_id)})</h2>'
+        f"{f'<ul>{items}</ul>' if items else '<p class=muted>No change.</p>'}"
     )
 
 
@@ -225,7 +292,7 @@ def _mechanic_html(mechanic: Mapping[str, Any]) -> str:
         f"{draw(charts.get(key) or {})}</figure>"
         for key, draw in CHARTS
     )
-    findings = "".join(_finding_html(f) for f in _sorted_findings(mechanic.get("findings", [])))
+    findings = "".join(_finding_html(f) for f in sorted_findings(mechanic.get("findings", [])))
     return (
         f'<section data-mechanic="{html.escape(name)}"><h2>{html.escape(name)}</h2>'
         f"<h3>Reinforcement schedule: {_e(schedule.get('kind'))}</h3>{_table(schedule)}"
@@ -238,9 +305,10 @@ def _mechanic_html(mechanic: Mapping[str, Any]) -> str:
     )
 
 
-def render_html(report: Mapping[str, Any]) -> str:
-    """The report as one self-contained HTML page."""
-    findings = _sorted_findings(report.get("findings", []))
+def render_html(report: Mapping[str, Any], diff: ReportDiff | None = None) -> str:
+    """The report as one self-contained HTML page; `diff`: the changes since the previous
+    report, shown after the summary."""
+    findings = sorted_findings(report.get("findings", []))
     counts = {s: sum(1 for f in findings if f["severity"] == s) for s in reversed(SEVERITIES)}
     summary = " ".join(f"{_badge(s)} {n}" for s, n in counts.items() if n) or "no findings"
     provenance = {
@@ -259,8 +327,10 @@ def render_html(report: Mapping[str, Any]) -> str:
         f"<title>Retention Audit report {_e(report.get('id'))}</title><style>{STYLE}</style></head>"
         f"<body><main><h1>Retention Audit report</h1>"
         f'<p class="muted">{_e(report.get("id"))} · {_e(report.get("created_at"))}</p>'
+        f'<h2>Scope</h2><div id="scope">{_table(scope_rows(report))}</div>'
         f'<h2>Summary</h2><p id="severity-summary">{summary}</p>'
         f"{''.join(_finding_html(f) for f in findings)}"
+        f"{_changes_html(diff)}"
         f"<h2>Input</h2>{_table(report.get('input') or {})}"
         f"{mechanics}"
         f"<h2>Provenance</h2>{_table(provenance)}"
@@ -272,23 +342,28 @@ def render_html(report: Mapping[str, Any]) -> str:
 # ---- Markdown -------------------------------------------------------------------------------
 
 
-def _md_table(rows: Mapping[str, Any]) -> str:
+def md_table(rows: Mapping[str, Any]) -> str:
     lines = ["| | |", "|---|---|"]
     lines += [f"| {k} | {_fmt(v).replace('|', '/')} |" for k, v in rows.items()]
     return "\n".join(lines)
 
 
-def render_markdown(report: Mapping[str, Any]) -> str:
-    """The report as Markdown (for pull requests, tickets and review notes)."""
+def render_markdown(report: Mapping[str, Any], diff: ReportDiff | None = None) -> str:
+    """The report as Markdown (for tickets and review notes); `diff`: the changes since the
+    previous report, after the findings."""
     out = [f"# Retention Audit report `{report.get('id')}`", ""]
     out += [
         f"Engine {report.get('engine_version')} · rules `{report.get('rules_version')}` · "
         f"digest `{report.get('digest')}`",
         "",
+        "## Scope",
+        "",
+        md_table(scope_rows(report)),
+        "",
         "## Findings",
         "",
     ]
-    findings = _sorted_findings(report.get("findings", []))
+    findings = sorted_findings(report.get("findings", []))
     if not findings:
         out.append("None.")
     for f in findings:
@@ -296,7 +371,10 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             f"- **{f['severity'].upper()}** `{f['rule_id']}` ({f.get('mechanic', 'project')}): "
             f"{f.get('insight')}. {f.get('recommendation')}",
         ]
-    out += ["", "## Input", "", _md_table(report.get("input") or {}), ""]
+    out.append("")
+    if diff is not None:
+        out += changes_markdown(diff)
+    out += ["## Input", "", md_table(report.get("input") or {}), ""]
     for mechanic in report.get("mechanics", []):
         schedule = {k: v for k, v in (mechanic.get("schedule") or {}).items() if k != "evidence"}
         out += [
@@ -304,11 +382,11 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             "",
             f"Schedule: **{schedule.get('kind')}**",
             "",
-            _md_table(schedule),
+            md_table(schedule),
             "",
             "### Markers",
             "",
-            _md_table(mechanic.get("markers") or {}),
+            md_table(mechanic.get("markers") or {}),
             "",
         ]
     return "\n".join(out) + "\n"

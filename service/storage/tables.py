@@ -206,7 +206,8 @@ class Mapping(Base):
 
 
 class Audit(Base):
-    """A durable audit job: queued → running (leased to one worker) → succeeded | failed."""
+    """A durable audit job: queued → running (leased to one worker) → succeeded | failed |
+    empty (its scope matched no events; `reason` names the scope)."""
 
     __tablename__ = "audit"
 
@@ -216,6 +217,7 @@ class Audit(Base):
     request: Mapped[dict[str, Any]] = mapped_column(Json)
     progress: Mapped[dict[str, Any] | None] = mapped_column(Json)
     error: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -226,7 +228,9 @@ class Audit(Base):
     __table_args__ = (
         Index(None, "project_id", "created_at"),
         Index(None, "status", "lease_expires_at"),
-        CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed')", name="status"),
+        CheckConstraint(
+            "status IN ('queued', 'running', 'succeeded', 'failed', 'empty')", name="status"
+        ),
     )
 
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import Engine, func, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
+from service.audits import jobs
 from service.storage.db import make_sessionmaker, transaction
 from service.storage.migrate import alembic_config, upgrade
-from service.storage.tables import Base, Event, Project
+from service.storage.tables import Audit, AuditUser, Base, Event, Project
 
 
 def test_upgrade_head_on_an_empty_database_matches_the_metadata(engine: Engine) -> None:
@@ -59,3 +62,48 @@ def test_project_time_zone_downgrades_and_upgrades_keeping_projects_and_their_ca
         session.delete(session.get(Project, project_id))
     with clean_database.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(Event)) == 0
+
+
+def test_empty_status_downgrades_to_failed_and_upgrades_keeping_audits_and_reports(
+    clean_database: Engine, database_url: str
+) -> None:
+    now = datetime.now(UTC)
+    factory = make_sessionmaker(clean_database)
+    with transaction(factory) as session:
+        project = Project(name="scoped", created_at=now)
+        session.add(project)
+        session.flush()
+        done = jobs.enqueue(session, project_id=project.id, request={})
+        empty = jobs.enqueue(session, project_id=project.id, request={"mechanics": ["nope"]})
+        done.status, empty.status, empty.reason = "succeeded", "empty", "matched nothing"
+        session.add(
+            AuditUser(audit_id=done.id, user_id="u", mechanic="slots", risk_tier="none", body="{}")
+        )
+        ids = (done.id, empty.id)
+    try:
+        command.downgrade(alembic_config(database_url), "0009")
+        clean_database.dispose()
+        with clean_database.connect() as connection:
+            rows = connection.execute(text("SELECT id, status, error FROM audit ORDER BY id"))
+            assert {row.id: (row.status, row.error) for row in rows} == {
+                ids[0]: ("succeeded", None),
+                ids[1]: ("failed", "matched nothing"),
+            }
+        with pytest.raises(IntegrityError), clean_database.begin() as connection:
+            connection.execute(text("UPDATE audit SET status = 'empty'"))
+    finally:
+        upgrade(database_url)
+        clean_database.dispose()
+    with transaction(factory) as session:
+        kept = session.get(Audit, ids[1])
+        assert kept is not None
+        assert (kept.status, kept.reason) == ("failed", None)
+        kept.status = "empty"
+    with pytest.raises(IntegrityError), clean_database.begin() as connection:
+        connection.execute(text("UPDATE audit SET status = 'emptied'"))
+    # the audit table was altered in place: its per-user rows still go with it
+    with transaction(factory) as session:
+        session.delete(session.get(Audit, ids[0]))
+    with clean_database.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(AuditUser)) == 0
+        assert connection.scalar(select(func.count()).select_from(Audit)) == 1

@@ -15,6 +15,7 @@ from models import synthetic
 from service.app import create_app
 from service.audits.offline import audit_files
 from service.audits.runner import plan_audit
+from service.audits.scope import NothingToAudit
 from service.reports.model import OfflineReport, Report, ReportBody, UserRow
 
 PRODUCTS = {
@@ -60,10 +61,11 @@ def test_a_report_is_its_model_byte_for_byte(report: dict[str, Any]) -> None:
         assert UserRow.model_validate(row).model_dump(by_alias=True) == row
 
 
-def test_a_report_of_no_events_is_its_model(tmp_path: Path) -> None:
+def test_no_events_make_no_report(tmp_path: Path) -> None:
     path = tmp_path / "none.ndjson"
     path.write_bytes(b"")
-    _round_trip(OfflineReport, audit_files([path], plan_audit({})))
+    with pytest.raises(NothingToAudit, match=r"\(all mechanics, all time\)"):
+        audit_files([path], plan_audit({}))
 
 
 def _mistyped(report: dict[str, Any], change: Any) -> dict[str, Any]:

@@ -307,8 +307,9 @@ def test_a_body_that_is_not_utf8_is_reported_on_sqlite(
 def test_the_openapi_types_the_verification(signed_client: TestClient) -> None:
     schema = signed_client.get("/openapi.json").json()
     components = schema["components"]["schemas"]
-    assert "ReportVerification" in orjson.dumps(components["AuditView"]).decode()
-    assert set(components["ReportVerification"]["properties"]["status"]["anyOf"][0]["enum"]) == {
+    assert "ReportCheck" in orjson.dumps(components["AuditView"]).decode()
+    assert "checked_at" in components["ReportCheck"]["required"]
+    assert set(components["ReportCheck"]["properties"]["status"]["anyOf"][0]["enum"]) == {
         "verified", "unsigned", "unknown_key", "tampered", "unreadable",
     }  # fmt: skip
     head = schema["paths"]["/v1/projects/{project_id}/chain/head"]["get"]

@@ -1,0 +1,163 @@
+"""What changed from one report to another: findings new, resolved and of changed severity,
+the reinforcement schedule's kind per mechanic, and markers that moved beyond their intervals.
+
+A finding is identified by its rule and mechanic. A marker moves when the later report's figure
+lies outside the interval the earlier report gives it; the report carries two such intervals
+per mechanic, and only figures with one are compared (a figure without an interval cannot be
+told apart from noise):
+
+- a user flag's share (flagged of tested, `markers.user_flags`): the Wilson (1927) 95 % score
+  interval of the earlier share;
+- the medians of the users' fitted parameters (`users.alpha`, `users.b_delta`, `users.b_v`):
+  the earlier report's 10th to 90th percentile of users.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from models.calibration import wilson_interval
+
+FindingKey = tuple[str, str]
+USER_QUANTILES = ("alpha", "b_delta", "b_v")
+
+
+@dataclass(frozen=True, slots=True)
+class SeverityChange:
+    rule_id: str
+    mechanic: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleChange:
+    """A mechanic whose schedule kind changed (None: the mechanic is absent from that report)."""
+
+    mechanic: str
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MarkerMove:
+    """A figure of a mechanic that left the earlier report's interval for it."""
+
+    mechanic: str
+    marker: str
+    before: float
+    after: float
+    interval: tuple[float, float]
+    interval_kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReportDiff:
+    """Changes from `before` to `after`; findings as the reports hold them (dicts)."""
+
+    before_id: str | None
+    after_id: str | None
+    new_findings: list[dict[str, Any]] = field(default_factory=list)
+    resolved_findings: list[dict[str, Any]] = field(default_factory=list)
+    changed_severity: list[SeverityChange] = field(default_factory=list)
+    schedule_changes: list[ScheduleChange] = field(default_factory=list)
+    marker_moves: list[MarkerMove] = field(default_factory=list)
+
+    @property
+    def unchanged(self) -> bool:
+        return not (
+            self.new_findings
+            or self.resolved_findings
+            or self.changed_severity
+            or self.schedule_changes
+            or self.marker_moves
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for move in out["marker_moves"]:
+            move["interval"] = list(move["interval"])
+        return out
+
+
+def diff_reports(before: Mapping[str, Any], after: Mapping[str, Any]) -> ReportDiff:
+    """What changed from the report `before` to the report `after`."""
+    old = _findings(before)
+    new = _findings(after)
+    return ReportDiff(
+        before_id=before.get("id"),
+        after_id=after.get("id"),
+        new_findings=[dict(new[key]) for key in sorted(new.keys() - old.keys())],
+        resolved_findings=[dict(old[key]) for key in sorted(old.keys() - new.keys())],
+        changed_severity=[
+            SeverityChange(key[0], key[1], old[key]["severity"], new[key]["severity"])
+            for key in sorted(old.keys() & new.keys())
+            if old[key]["severity"] != new[key]["severity"]
+        ],
+        schedule_changes=_schedule_changes(before, after),
+        marker_moves=_marker_moves(before, after),
+    )
+
+
+def _findings(report: Mapping[str, Any]) -> dict[FindingKey, Mapping[str, Any]]:
+    return {(f["rule_id"], f.get("mechanic") or ""): f for f in report.get("findings") or []}
+
+
+def _mechanics(report: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {m["mechanic"]: m for m in report.get("mechanics") or []}
+
+
+def _schedule_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[ScheduleChange]:
+    old = _mechanics(before)
+    new = _mechanics(after)
+    changes = []
+    for name in sorted(old.keys() | new.keys()):
+        was = _kind(old.get(name))
+        now = _kind(new.get(name))
+        if was != now:
+            changes.append(ScheduleChange(name, was, now))
+    return changes
+
+
+def _kind(mechanic: Mapping[str, Any] | None) -> str | None:
+    if mechanic is None:
+        return None
+    kind = (mechanic.get("schedule") or {}).get("kind")
+    return None if kind is None else str(kind)
+
+
+def _marker_moves(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[MarkerMove]:
+    old = _mechanics(before)
+    new = _mechanics(after)
+    moves = []
+    for name in sorted(old.keys() & new.keys()):
+        earlier = dict(_intervals(old[name]))
+        for marker, (value, _, _) in _intervals(new[name]):
+            if marker not in earlier:
+                continue
+            was, (low, high), kind = earlier[marker]
+            if not low <= value <= high:
+                moves.append(MarkerMove(name, marker, was, value, (low, high), kind))
+    return moves
+
+
+def _intervals(
+    mechanic: Mapping[str, Any],
+) -> Iterator[tuple[str, tuple[float, tuple[float, float], str]]]:
+    """(figure, (value, its interval, the interval's kind)) for each figure with an interval."""
+    flags = (mechanic.get("markers") or {}).get("user_flags") or {}
+    for flag, counts in flags.items():
+        if not isinstance(counts, Mapping) or not counts.get("tested"):
+            continue
+        tested, flagged = int(counts["tested"]), int(counts["flagged"])
+        interval = wilson_interval(flagged, tested)
+        yield f"user_flags.{flag}", (flagged / tested, interval, "wilson-95")
+    users = mechanic.get("users") or {}
+    for name in USER_QUANTILES:
+        q = users.get(name) or {}
+        median, low, high = q.get("median"), q.get("p10"), q.get("p90")
+        if median is None or low is None or high is None:
+            continue
+        yield f"users.{name}.median", (float(median), (float(low), float(high)), "users-p10-p90")
