@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 app.state.sessionmaker,
                 processes=settings.processes(),
                 settings=settings,
+                scheduler=settings.dask_scheduler,
             )
             worker.start()
         yield

@@ -126,6 +126,11 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(
         default=10, ge=1, description="Attempts of a webhook delivery before it is given up."
     )
+    dask_scheduler: str | None = Field(
+        default=None,
+        description="Address of a Dask distributed scheduler (tcp://HOST:8786) on whose "
+        "workers audits analyse their partitions of users; unset: this machine's processes.",
+    )
 
     report_keys: SecretStr | None = Field(
         default=None,

@@ -142,7 +142,12 @@ def load_records(
 
 
 def audit_files(
-    paths: list[Path], plan: AuditPlan, *, progress: Progress | None = None, processes: int = 1
+    paths: list[Path],
+    plan: AuditPlan,
+    *,
+    progress: Progress | None = None,
+    processes: int = 1,
+    scheduler: str | None = None,
 ) -> dict[str, Any]:
     """The report of the events in `paths`; its id is its input digest."""
     records = load_records(paths, now=datetime.now(UTC), future_tolerance_s=86_400.0)
@@ -150,7 +155,7 @@ def audit_files(
     records = [r for r in records if in_window(r)]
     columns, summary = columns_from_fields(records_to_fields(records))
     body, user_records = analyse_events(
-        columns, summary, plan, progress=progress, processes=processes
+        columns, summary, plan, progress=progress, processes=processes, scheduler=scheduler
     )
     report = {
         **body,

@@ -25,6 +25,7 @@ from models.analysis import Progress
 from models.canonical import InputSummary
 from models.columns import EventColumns
 from service.audits import jobs
+from service.audits.distributed import analyse_on_cluster
 from service.audits.parallel import AnalysisPool, analyse_on_cores
 from service.audits.planning import AuditPlan, plan_audit
 from service.audits.scope import NothingToAudit, unmatched_mechanics
@@ -55,6 +56,7 @@ def analyse_events(
     progress: Progress | None = None,
     processes: int = 1,
     pool: AnalysisPool | None = None,
+    scheduler: str | None = None,
 ) -> tuple[dict[str, Any], Iterator[tuple[Any, ...]]]:
     """The report body (without id and chain fields), validated as a
     `service.reports.model.ReportBody`, and the per-user records of an audit
@@ -62,18 +64,25 @@ def analyse_events(
 
     The report is the same whatever `processes` is: partitions of users merge exactly.
     `pool`: worker processes started ahead (`analysis_pool`), else started here if needed.
+    `scheduler`: a Dask scheduler's address; the partitions then run on its cluster's workers
+    (`service.audits.distributed`) and the report is still the same.
     Raises `service.audits.scope.NothingToAudit` when no event matched the plan's window.
     """
     window = plan.window
     unmatched = unmatched_mechanics(window, columns.mechanics, summary.events)
-    analysis = analyse_on_cores(
-        columns,
-        config=plan.config,
-        table=plan.table,
-        progress=progress,
-        processes=processes,
-        pool=pool,
-    )
+    if scheduler is not None:
+        analysis = analyse_on_cluster(
+            columns, config=plan.config, table=plan.table, scheduler=scheduler, progress=progress
+        )
+    else:
+        analysis = analyse_on_cores(
+            columns,
+            config=plan.config,
+            table=plan.table,
+            progress=progress,
+            processes=processes,
+            pool=pool,
+        )
     scope: dict[str, Any] = {
         "from": iso_instant(window.start),
         "to": iso_instant(window.end),
@@ -119,11 +128,15 @@ def run_claimed(
     worker: str,
     lease_s: float = jobs.DEFAULT_LEASE_S,
     processes: int = 1,
+    scheduler: str | None = None,
 ) -> str:
     """Run an audit this worker holds, to a stored report, a recorded failure, or `empty`
-    when its scope matched no event (no report, nothing chained)."""
+    when its scope matched no event (no report, nothing chained); its partitions on the Dask
+    cluster at `scheduler` when given, else on `processes` here."""
     started = time.perf_counter()
-    status = _run_claimed(factory, claim, worker=worker, lease_s=lease_s, processes=processes)
+    status = _run_claimed(
+        factory, claim, worker=worker, lease_s=lease_s, processes=processes, scheduler=scheduler
+    )
     AUDITS.labels(status=status).inc()
     AUDIT_SECONDS.observe(time.perf_counter() - started)
     return status
@@ -136,6 +149,7 @@ def _run_claimed(
     worker: str,
     lease_s: float,
     processes: int,
+    scheduler: str | None,
 ) -> str:
     heartbeat = _Heartbeat(factory, claim.audit_id, worker, lease_s)
     heartbeat.start()
@@ -146,7 +160,8 @@ def _run_claimed(
             plan = plan_audit(claim.request, time_zone=time_zone)
             heartbeat.report("reading", 0, 1)
             engine = factory.kw["bind"]
-            with analysis_pool(engine, claim.project_id, plan, processes) as pool:
+            local = processes if scheduler is None else 1  # no local pool for a cluster
+            with analysis_pool(engine, claim.project_id, plan, local) as pool:
                 columns, summary = read_events(
                     engine, claim.project_id, plan.window, streams=max(processes, 2)
                 )
@@ -157,6 +172,7 @@ def _run_claimed(
                     progress=heartbeat.report,
                     processes=processes,
                     pool=pool,
+                    scheduler=scheduler,
                 )
             heartbeat.report("storing", 0, 1)
         except NothingToAudit as empty:

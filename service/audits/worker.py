@@ -37,6 +37,7 @@ def run_one(
     worker: str,
     lease_s: float = jobs.DEFAULT_LEASE_S,
     processes: int = 1,
+    scheduler: str | None = None,
 ) -> str | None:
     """Claim and run one audit; its final status, or None when nothing was queued."""
     with transaction(factory) as session:
@@ -45,7 +46,14 @@ def run_one(
         return None
     log.info("audit %s: attempt %d by %s", claim.audit_id, claim.attempt, worker)
     try:
-        status = run_claimed(factory, claim, worker=worker, lease_s=lease_s, processes=processes)
+        status = run_claimed(
+            factory,
+            claim,
+            worker=worker,
+            lease_s=lease_s,
+            processes=processes,
+            scheduler=scheduler,
+        )
     except jobs.LeaseLost:
         log.warning("audit %s: lease lost; another worker has it", claim.audit_id)
         return None
@@ -62,6 +70,7 @@ def run_worker(
     lease_s: float = jobs.DEFAULT_LEASE_S,
     processes: int = 1,
     settings: Settings | None = None,
+    scheduler: str | None = None,
 ) -> None:
     """Run audits until `stop` is set, polling the queue when it is empty; meanwhile, in a
     side thread, queue the audits of due schedules and make due webhook deliveries (so that
@@ -82,7 +91,9 @@ def run_worker(
     side.start()
     while not stop.is_set():
         try:
-            ran = run_one(factory, worker=name, lease_s=lease_s, processes=processes)
+            ran = run_one(
+                factory, worker=name, lease_s=lease_s, processes=processes, scheduler=scheduler
+            )
         except Exception:
             log.exception("worker %s: unexpected error; continuing", name)
             ran = None
@@ -127,6 +138,7 @@ class InProcessWorker:
         poll_s: float = 0.5,
         processes: int = 1,
         settings: Settings | None = None,
+        scheduler: str | None = None,
     ) -> None:
         self._stop = threading.Event()
         self._thread = threading.Thread(
@@ -137,6 +149,7 @@ class InProcessWorker:
                 "poll_s": poll_s,
                 "processes": processes,
                 "settings": settings,
+                "scheduler": scheduler,
             },
             name="audit-worker",
             daemon=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from service.cli import admin, diff, offline_audit, server
+from service.cli import admin, diff, importing, offline_audit, server
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,4 +27,5 @@ def _parser() -> argparse.ArgumentParser:
     admin.add_commands(commands)
     offline_audit.add_commands(commands)
     diff.add_commands(commands)
+    importing.add_commands(commands)
     return parser

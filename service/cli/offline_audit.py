@@ -53,6 +53,11 @@ def add_commands(commands: Any) -> None:
     audit.add_argument(
         "--processes", type=int, help="processes for the analysis (default: this machine's cores)"
     )
+    audit.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:8786",
+        help="run the analysis on this Dask distributed cluster (default: local processes)",
+    )
     audit_output.add_arguments(audit)
     audit.set_defaults(handler=_audit)
 
@@ -73,6 +78,7 @@ def _audit(args: argparse.Namespace) -> int:
                 plan,
                 progress=progress,
                 processes=args.processes or get_settings().processes(),
+                scheduler=args.scheduler,
             )
         except BadInput as exc:
             for error in exc.errors[:20]:

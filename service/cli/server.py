@@ -73,14 +73,30 @@ def _migrate(_args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     factory = session_factory()
-    processes = args.processes or get_settings().processes()
+    settings = get_settings()
+    processes = args.processes or settings.processes()
+    scheduler = settings.dask_scheduler
     if args.once:
-        run_one(factory, worker=worker_name(), lease_s=args.lease, processes=processes)
+        run_one(
+            factory,
+            worker=worker_name(),
+            lease_s=args.lease,
+            processes=processes,
+            scheduler=scheduler,
+        )
         return 0
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    run_worker(factory, stop=stop, poll_s=args.poll, lease_s=args.lease, processes=processes)
+    run_worker(
+        factory,
+        stop=stop,
+        poll_s=args.poll,
+        lease_s=args.lease,
+        processes=processes,
+        scheduler=scheduler,
+        settings=settings,
+    )
     return 0
 
 

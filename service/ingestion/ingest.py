@@ -66,6 +66,7 @@ def ingest(
     max_abs_value: float = MAX_ABS_VALUE,
     max_cost: float = MAX_COST,
     source: str = "native",
+    staging: bool = False,
 ) -> IngestResult:
     """Validate `items` (native event objects) and store the good ones once each."""
     results: list[ItemResult] = []
@@ -89,7 +90,12 @@ def ingest(
         fresh[record.message_id] = record
         results.append(ItemResult(index, "accepted", message_id=record.message_id))
     stored = store_events(
-        session, project_id=project_id, records=list(fresh.values()), source=source, now=now
+        session,
+        project_id=project_id,
+        records=list(fresh.values()),
+        source=source,
+        now=now,
+        staging=staging,
     )
     for result in results:
         if result.status == "accepted" and result.message_id not in stored:

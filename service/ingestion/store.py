@@ -45,17 +45,20 @@ def store_events(
     records: Sequence[EventRecord],
     source: str,
     now: datetime,
+    staging: bool = False,
 ) -> set[str]:
     """Insert `records` (unique message ids), skipping ids the project already has.
 
     Returns the message ids actually inserted, which are added to the project's counts
-    (`service.projects.counts`). Runs in the caller's transaction.
+    (`service.projects.counts`). Runs in the caller's transaction. `staging` sends a
+    PostgreSQL batch through the staging table at once (bulk imports, where a batch already
+    stored is an expected re-run, not a rare retry).
     """
     if not records:
         return set()
     lock_project(session, project_id)
     if session.get_bind().dialect.name == "postgresql":
-        inserted = _store_postgres(session, project_id, records, source, now)
+        inserted = _store_postgres(session, project_id, records, source, now, staging)
     else:
         inserted = _store_rows(session, project_id, records, source, now)
     stored = (
@@ -73,6 +76,7 @@ def _store_postgres(
     records: Sequence[EventRecord],
     source: str,
     now: datetime,
+    staging: bool,
 ) -> set[str]:
     """COPY the batch straight into the event table, so the common case (new events) costs
     what a bulk load costs. If any of its ids is already stored (a client's retry, or a
@@ -83,6 +87,10 @@ def _store_postgres(
     filter over the project's rows whenever statistics lag behind a growing project.)"""
     connection = session.connection()
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    if staging:
+        inserted = _store_via_staging(connection, cursor, project_id, records, source, now)
+        cursor.close()
+        return inserted
     savepoint = connection.begin_nested()
     try:
         _copy(cursor, "event", records, extra=(project_id, source, now))

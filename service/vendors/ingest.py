@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from psycopg.types.json import Jsonb
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from models.columns import MAX_ABS_VALUE, MAX_COST
@@ -35,6 +37,7 @@ def ingest_vendor(
     future_tolerance_s: float,
     max_abs_value: float = MAX_ABS_VALUE,
     max_cost: float = MAX_COST,
+    staging: bool = False,
 ) -> IngestResult:
     """Store vendor events raw, and as native events where the project's mapping covers them.
 
@@ -78,9 +81,16 @@ def ingest_vendor(
         if record is not None:
             natives.setdefault(item.source, []).append(record)
         results.append(ItemResult(index, "accepted", message_id=item.message_id))
-    fresh = store_raw_events(session, rows=list(raw_rows.values()))
+    fresh = store_raw_events(session, rows=list(raw_rows.values()), staging=staging)
     for source, records in natives.items():
-        store_events(session, project_id=project_id, records=records, source=source, now=now)
+        store_events(
+            session,
+            project_id=project_id,
+            records=records,
+            source=source,
+            now=now,
+            staging=staging,
+        )
     for result in results:
         if result.status == "accepted" and result.message_id not in fresh:
             result.status = "duplicate"
@@ -104,14 +114,63 @@ def _raw_row(
     }
 
 
-def store_raw_events(session: Session, *, rows: Sequence[dict[str, Any]]) -> set[str]:
+def store_raw_events(
+    session: Session, *, rows: Sequence[dict[str, Any]], staging: bool = False
+) -> set[str]:
     """Insert raw vendor events (unique message ids), skipping ids the project already has;
-    returns the message ids actually inserted."""
+    returns the message ids actually inserted. `staging`: on PostgreSQL, by COPY into a
+    staging table and one INSERT … SELECT … ON CONFLICT DO NOTHING (bulk imports)."""
     inserted: set[str] = set()
     if not rows:
         return inserted
     lock_project(session, rows[0]["project_id"])
+    if staging and session.get_bind().dialect.name == "postgresql":
+        return _store_raw_via_staging(session, rows)
     statement = insert_ignoring_duplicates(session, RawEvent).returning(RawEvent.message_id)
     for start in range(0, len(rows), INSERT_CHUNK):
         inserted.update(session.execute(statement, rows[start : start + INSERT_CHUNK]).scalars())
+    return inserted
+
+
+_RAW_FIELDS = (
+    ("project_id", "int4"),
+    ("source", "text"),
+    ("message_id", "text"),
+    ("event_name", "text"),
+    ("user_id", "text"),
+    ("ts", "timestamptz"),
+    ("payload", "jsonb"),
+    ("mapped", "bool"),
+    ("rule_position", "int4"),
+    ("received_at", "timestamptz"),
+)
+_RAW_COLUMNS = ", ".join(name for name, _ in _RAW_FIELDS)
+
+
+def _store_raw_via_staging(session: Session, rows: Sequence[dict[str, Any]]) -> set[str]:
+    connection = session.connection()
+    connection.execute(
+        text(
+            "CREATE TEMP TABLE IF NOT EXISTS raw_event_staging ("
+            + ", ".join(f"{name} {sql}" for name, sql in _RAW_FIELDS)
+            + ") ON COMMIT DELETE ROWS"
+        )
+    )
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        copying = f"COPY raw_event_staging ({_RAW_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+        with cursor.copy(copying) as copy:
+            copy.set_types([sql for _, sql in _RAW_FIELDS])
+            for row in rows:
+                copy.write_row(
+                    [Jsonb(row[n]) if n == "payload" else row[n] for n, _ in _RAW_FIELDS]
+                )
+        cursor.execute(
+            f"INSERT INTO raw_event ({_RAW_COLUMNS}) SELECT {_RAW_COLUMNS} FROM raw_event_staging"
+            " ON CONFLICT (project_id, message_id) DO NOTHING RETURNING message_id"
+        )
+        inserted = {row[0] for row in cursor.fetchall()}
+        cursor.execute("DELETE FROM raw_event_staging")
+    finally:
+        cursor.close()
     return inserted

@@ -29,6 +29,22 @@ def test_ingest_smoke() -> None:
     assert float(result["ratio_http_to_copy"]) > 0  # type: ignore[arg-type]
 
 
+def test_import_files_smoke() -> None:
+    result = run(str(BENCH / "import_files.py"), "--smoke")
+    stored = (result["native_accepted"], result["mixpanel_accepted"], result["reimport_duplicate"])
+    assert stored == (20_000, 20_000, 20_000)
+    assert result["reimport_accepted"] == 0
+    assert float(result["ratio_import_native_to_copy"]) > 0  # type: ignore[arg-type]
+
+
+def test_cluster_smoke() -> None:
+    result = run(str(BENCH / "cluster.py"), "--smoke")
+    assert result["events"] == 200_000
+    assert result["same_digest"] is True
+    assert result["local_digest"] == result["cluster_digest"]
+    assert float(result["ratio_cluster_to_local"]) > 0  # type: ignore[arg-type]
+
+
 def test_audit_smoke_postgres_with_scaling() -> None:
     result = run(str(BENCH / "audit.py"), "--smoke", "--scaling")
     runs = result["runs"]

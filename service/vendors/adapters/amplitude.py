@@ -15,14 +15,14 @@ with `throttled_events` and `Retry-After`.
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from starlette.responses import Response
 
 from service.api.responses import json_answer
 from service.errors import AppError, MalformedBody
-from service.ingestion.events import Rejection
+from service.ingestion.events import EPOCH, Rejection
 from service.ingestion.ingest import IngestResult
 from service.vendors.adapters.common import (
     Parsed,
@@ -62,6 +62,28 @@ def parse(body: bytes, *, received: datetime) -> Parsed:
         keys=keys_of(document.get("api_key")),
         items=[_event(event, received) for event in events],
     )
+
+
+def exported(record: Any) -> Translated:
+    """An event of the Export API (a zip of gzipped JSON lines): `event_time` (UTC, written
+    "YYYY-MM-DD HH:MM:SS.ffffff") and `$insert_id` become the HTTP API's `time` (ms) and
+    `insert_id`; the other fields keep their names, so it is read as `/2/httpapi` reads it."""
+    if not isinstance(record, dict):
+        return Rejection("event", "an event must be a JSON object")
+    stamp = record.get("event_time")
+    if stamp is None:
+        return Rejection("event_time", "required field is missing")
+    try:
+        when = instant(stamp.replace(" ", "T") if isinstance(stamp, str) else stamp)
+    except ValueError as exc:
+        return Rejection("event_time", str(exc))
+    event = {k: v for k, v in record.items() if k not in ("event_time", "$insert_id")}
+    microseconds = (when - EPOCH) // timedelta(microseconds=1)
+    whole, part = divmod(microseconds, 1000)
+    event["time"] = whole if part == 0 else microseconds / 1000
+    if record.get("$insert_id") is not None:
+        event["insert_id"] = record["$insert_id"]
+    return _event(event, EPOCH)
 
 
 def _event(event: Any, received: datetime) -> Translated:

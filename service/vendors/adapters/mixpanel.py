@@ -28,7 +28,7 @@ from starlette.responses import Response
 
 from service.api.responses import json_answer
 from service.errors import AppError, MalformedBody
-from service.ingestion.events import Rejection
+from service.ingestion.events import EPOCH, Rejection
 from service.ingestion.ingest import IngestResult
 from service.ingestion.payloads import parse_batch
 from service.vendors.adapters.common import (
@@ -107,6 +107,12 @@ def _parsed(
         items=[_event(e, received, time_required) for e in events],
         ids=tuple(_insert_id(e) for e in events),
     )
+
+
+def exported(event: Any) -> Translated:
+    """An event of Mixpanel's raw export (one JSON object a line): the shape `/import` takes,
+    so it is read as `/import` reads it, `properties.time` required."""
+    return _event(event, EPOCH, time_required=True)
 
 
 def _insert_id(event: Any) -> str | None:

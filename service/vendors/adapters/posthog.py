@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from service.api.responses import json_answer
 from service.errors import AppError, MalformedBody
-from service.ingestion.events import Rejection
+from service.ingestion.events import EPOCH, Rejection
 from service.ingestion.ingest import IngestResult
 from service.vendors.adapters.common import (
     Parsed,
@@ -79,6 +79,24 @@ def parse(body: bytes, *, content_type: str | None, received: datetime) -> Parse
     keys = keys_of(top.get("api_key"), top.get("token"), *per_event)
     sent_at = top.get("sent_at")
     return Parsed(keys=keys, items=[_event(e, sent_at, received) for e in events])
+
+
+def exported(record: Any) -> Translated:
+    """A row of a PostHog batch export (Parquet or JSON lines: `uuid`, `event`, `distinct_id`,
+    `timestamp`, `properties`, …): a captured event whose `timestamp` is already final. In
+    Parquet `properties` is JSON text."""
+    if not isinstance(record, dict):
+        return Rejection("", "an event must be a JSON object")
+    if record.get("timestamp") is None:
+        return Rejection("timestamp", "required field is missing")
+    properties = record.get("properties")
+    if isinstance(properties, str):
+        try:
+            properties = json_document(properties.encode())
+        except MalformedBody:
+            return Rejection("properties", "is not valid JSON")
+        record = {**record, "properties": properties}
+    return _event({k: v for k, v in record.items() if k not in VOLATILE}, None, EPOCH)
 
 
 def _event(event: Any, batch_sent_at: Any, received: datetime) -> Translated:

@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from service.api.responses import json_answer
 from service.errors import AppError, MalformedBody
-from service.ingestion.events import Rejection
+from service.ingestion.events import EPOCH, Rejection
 from service.ingestion.ingest import IngestResult
 from service.vendors.adapters.common import (
     Parsed,
@@ -67,12 +67,21 @@ def parse(
     return Parsed(keys=keys, items=items)
 
 
+def archived(message: Any) -> Translated:
+    """A message as Segment or RudderStack archive it (object-storage and warehouse files):
+    its `timestamp` is already the corrected time (the device's is `originalTimestamp`), so
+    no clock skew is removed a second time."""
+    return _message(message, None, None, None, EPOCH, corrected=True)
+
+
 def _message(
     message: Any,
     message_type: str | None,
     shared_context: dict[str, Any] | None,
     batch_sent_at: Any,
     received: datetime,
+    *,
+    corrected: bool = False,
 ) -> Translated:
     if not isinstance(message, dict):
         return Rejection("", "a message must be a JSON object")
@@ -84,7 +93,10 @@ def _message(
         own = payload.get("context") if isinstance(payload.get("context"), dict) else {}
         payload["context"] = scrub({**shared_context, **own})
     try:
-        ts = _timestamp(message, batch_sent_at, received)
+        if corrected:
+            ts = instant(_required(message.get("timestamp"), "is missing"))
+        else:
+            ts = _timestamp(message, batch_sent_at, received)
     except ValueError as exc:
         return Rejection("timestamp", f"timestamp or sentAt {exc}")
     source = _source(payload)
@@ -101,6 +113,12 @@ def _message(
         name_field="event",
         user_field="userId",
     )
+
+
+def _required(value: Any, reason: str) -> Any:
+    if value is None:
+        raise ValueError(reason)
+    return value
 
 
 def _user(message: dict[str, Any]) -> Any:
