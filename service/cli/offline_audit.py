@@ -63,6 +63,7 @@ def add_commands(commands: Any) -> None:
 
 
 def _audit(args: argparse.Namespace) -> int:
+    from service.audits.distributed import ClusterUnavailable
     from service.audits.offline import BadInput, audit_files
 
     try:
@@ -88,6 +89,9 @@ def _audit(args: argparse.Namespace) -> int:
             return EXIT_BAD_INPUT
         except NothingToAudit as empty:
             return audit_output.nothing_audited(empty.reason, args)
+        except ClusterUnavailable as exc:  # --scheduler names no reachable cluster
+            sys.stderr.write(f"retention-audit: {exc}\n")
+            return EXIT_BAD_INPUT
     try:
         return audit_output.finish(report, args, plan)
     except ValueError as exc:

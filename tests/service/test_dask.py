@@ -123,6 +123,22 @@ def test_an_unreachable_scheduler_is_named() -> None:
         )
 
 
+def test_the_command_names_an_unreachable_scheduler_and_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "events.ndjson"
+    events = synthetic.demo_native_events(seed=6, n_users=5)
+    path.write_bytes(b"\n".join(orjson.dumps(e) for e in events) + b"\n")
+    done = subprocess.run(
+        [str(BIN / "retention-audit"), "audit", str(path), "--scheduler", "tcp://127.0.0.1:9"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2
+    assert "no Dask scheduler at tcp://127.0.0.1:9" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
 def test_a_service_worker_runs_its_audit_on_the_cluster(
     scheduler: str, clean_database: Engine, database_url: str
 ) -> None:
