@@ -653,3 +653,36 @@ def report_names(report: Mapping[str, Any]) -> list[str]:
 def report_glossary(report: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     """The entries of the names `report` shows, keyed and sorted by name."""
     return {name: term(name).as_dict() for name in report_names(report)}
+
+
+def _duration(seconds: float) -> str:
+    for size, unit in ((86_400.0 * 2, "d"), (3_600.0 * 2, "h"), (120.0, "min")):
+        if abs(seconds) >= size:
+            scale = size / 2
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds:.3g} s"
+
+
+def _number(value: float) -> str:
+    if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
+        return f"{value:.3g}"
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+def human(name: str, value: Any) -> str:
+    """`value` of the figure `name` formatted for people as its entry's `display` says: shares
+    as %, durations in s, min, h or d, counts with thousands separators; undefined as "—"."""
+    display = GLOSSARY[name].display if name in GLOSSARY else "number"
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        if display == "share":
+            return f"{value * 100:.3g} %"
+        if display == "duration":
+            return _duration(float(value))
+        if display == "count" or isinstance(value, int):
+            return f"{value:,.0f}"
+        return _number(float(value))
+    return str(value)
