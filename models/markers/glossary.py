@@ -64,11 +64,11 @@ def _step(axis: str) -> Term:
 GLOSSARY: dict[str, Term] = {
     # ---- the schedule ----------------------------------------------------------------------
     "kind": _t(
-        "the reinforcement schedule the mechanic runs (variable_ratio, pity, fixed_ratio, "
-        "fixed_interval, variable_interval, continuous, extinction, insufficient_data)",
+        "the reinforcement schedule the mechanic runs",
         "category",
-        "variable_ratio and pity are slot-machine schedules: rewards after an unpredictable "
-        "number of responses",
+        "variable_ratio and pity are slot-machine schedules (rewards after an unpredictable "
+        "number of responses); the others: fixed_ratio, fixed_interval, variable_interval, "
+        "continuous, extinction, insufficient_data",
         "text",
     ),
     "confidence": _t(
@@ -656,9 +656,12 @@ def report_glossary(report: Mapping[str, Any]) -> dict[str, dict[str, str]]:
 
 
 def _duration(seconds: float) -> str:
-    for size, unit in ((86_400.0 * 2, "d"), (3_600.0 * 2, "h"), (120.0, "min")):
-        if abs(seconds) >= size:
-            scale = size / 2
+    for least, scale, unit in (
+        (172_800.0, 86_400.0, "d"),
+        (3_600.0, 3_600.0, "h"),
+        (120.0, 60.0, "min"),
+    ):
+        if abs(seconds) >= least:
             return f"{seconds / scale:.3g} {unit}"
     return f"{seconds:.3g} s"
 
