@@ -13,6 +13,8 @@ import orjson
 import pytest
 
 from models.markers.glossary import GLOSSARY, human, report_names
+from models.markers.marker_terms import MARKER_TERMS
+from models.markers.schedule_terms import SCHEDULE_TERMS
 from models.rules import DEFAULT_TABLE, SEVERITIES
 from service.reports.finding_block import criterion_text
 from service.reports.rendering import render_html, render_markdown
@@ -32,12 +34,18 @@ def _findings(report: dict[str, Any]) -> list[dict[str, Any]]:
     return [f for m in report["mechanics"] for f in m["findings"]] + report["findings"]
 
 
+def test_each_name_is_defined_once() -> None:
+    assert not SCHEDULE_TERMS.keys() & MARKER_TERMS.keys()
+    assert len(GLOSSARY) == len(SCHEDULE_TERMS) + len(MARKER_TERMS)
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_every_figure_of_a_pinned_report_has_an_entry(case: str) -> None:
     report = _recorded(case)
     names = report_names(report)
     assert [n for n in names if n not in GLOSSARY] == []
     assert list(report["glossary"]) == names
+    assert report["glossary"] == {name: GLOSSARY[name].as_dict() for name in names}
     for name in names:
         entry = report["glossary"][name]
         assert entry["definition"]
