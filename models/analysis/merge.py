@@ -231,6 +231,7 @@ def _facts(name: str, s: Schedule, sub: UserTable, sums: MechanicPartial) -> Mec
         disguised_loss_share=(
             sums.disguised_losses / s_cost if (s_cost := sums.schedule.cost_responses) else math.nan
         ),
+        cost_share=float(s.evidence.get("cost_share", math.nan)),
         chase_effect=col("chase_stake_effect"),
         chase_tested=flag("tested_loss_chasing"),
         chase_flagged=flag("raised_loss_chasing"),

@@ -13,6 +13,7 @@ from models.analysis.config import AnalysisConfig
 from models.analysis.record import ROW_COLUMNS, user_row
 from models.analysis.table import UserTable
 from models.jsonable import column_values, jsonable
+from models.markers.glossary import report_glossary
 from models.risk import MARKERS as RISK_MARKERS
 from models.risk import TIERS
 from models.rules import Finding, NotAssessable
@@ -80,11 +81,14 @@ class Analysis:
     inputs: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """The report's "mechanics" and "findings": plain JSON values, no NaN."""
-        return {
+        """The report's "mechanics", "findings" and "glossary" (the entries of the figures the
+        first two show): plain JSON values, no NaN."""
+        out: dict[str, Any] = {
             "mechanics": [m.as_dict() for m in self.mechanics],
             "findings": [jsonable(f.as_dict()) for f in self.findings],
         }
+        out["glossary"] = report_glossary(out)
+        return out
 
     def user_records(self) -> Iterator[tuple[Any, ...]]:
         """One tuple of plain values per (user, mechanic), in (mechanic, user_id) order, the

@@ -42,17 +42,18 @@ def assess(table: DecisionTable, facts: MechanicFacts) -> Assessment:
                 )
             )
             continue
-        severity, evidence = outcome
         found.append(
             Finding(
                 rule_id=rule.rule_id,
                 mechanic=facts.mechanic,
-                severity=severity,
+                severity=outcome.severity,
                 situation=rule.situation,
                 insight=rule.insight,
-                evidence=evidence,
+                evidence=outcome.evidence,
                 recommendation=rule.recommendation,
                 references=rule.references,
+                criteria=outcome.criteria,
+                severity_steps=outcome.steps,
             )
         )
     return Assessment(findings=tuple(found), not_assessable=tuple(unassessable))

@@ -13,8 +13,50 @@ from models.rules.table import cited
 
 
 @dataclass(frozen=True, kw_only=True)
+class Criterion:
+    """A condition of a rule that a finding met: `marker` (a figure or a fact) compared with
+    `threshold` (the value of the rule's `threshold_name` in the table as applied, or a fact
+    such as a schedule kind). `users_counted`: for a share of users, the condition each user
+    counted met (e.g. rpe_balance <= -0.3)."""
+
+    marker: str
+    value: Any
+    comparison: str
+    threshold: Any
+    threshold_name: str | None
+    unit: str
+    users_counted: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {
+            "marker": self.marker,
+            "value": self.value,
+            "comparison": self.comparison,
+            "threshold": self.threshold,
+            "threshold_name": self.threshold_name,
+            "unit": self.unit,
+        }
+        if self.users_counted is not None:
+            out["users_counted"] = self.users_counted
+        return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class SeverityStep:
+    """The severity after one step, and why: the first step is the rule's base severity, each
+    further one a raise."""
+
+    severity: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"severity": self.severity, "reason": self.reason}
+
+
+@dataclass(frozen=True, kw_only=True)
 class Finding:
-    """A rule that fired for a mechanic."""
+    """A rule that fired for a mechanic: `criteria` every condition it met, `severity_steps`
+    how its severity came to be, from the rule's base severity to `severity`."""
 
     rule_id: str
     mechanic: str
@@ -24,6 +66,8 @@ class Finding:
     evidence: dict[str, Any]
     recommendation: str
     references: tuple[str, ...]
+    criteria: tuple[Criterion, ...] = ()
+    severity_steps: tuple[SeverityStep, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -33,6 +77,8 @@ class Finding:
             "situation": self.situation,
             "insight": self.insight,
             "evidence": self.evidence,
+            "criteria": [c.as_dict() for c in self.criteria],
+            "severity_steps": [s.as_dict() for s in self.severity_steps],
             "recommendation": self.recommendation,
             "references": cited(self.references),
         }
@@ -74,6 +120,7 @@ class MechanicFacts:
     aversive_expectation: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     local_time_share: float = float("nan")
     disguised_loss_share: float = float("nan")
+    cost_share: float = float("nan")
     chase_effect: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     chase_tested: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
     chase_flagged: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))

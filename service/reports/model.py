@@ -140,7 +140,41 @@ class Reference(Body):
     shows: str
 
 
+class UsersCounted(Body):
+    """The condition each user counted in a share of users met (e.g. rpe_balance <= -0.3)."""
+
+    marker: str
+    comparison: str
+    threshold: Scalar
+    threshold_name: str
+
+
+class Criterion(Body):
+    """A condition of the rule that the finding met: `marker` (a figure or a fact of the
+    mechanic, defined in the report's glossary) compared with `threshold`, the value of the
+    rule's `threshold_name` in the decision table as applied (overrides included), or the fact
+    the rule needs (`threshold_name` null)."""
+
+    marker: str
+    value: Scalar
+    comparison: Literal[">=", ">", "<=", "<", "is", "is one of"]
+    threshold: Scalar | list[str]
+    threshold_name: str | None
+    unit: str
+    users_counted: UsersCounted | None = None
+
+
+class SeverityStep(Body):
+    """The severity after one step and why: first the rule's base severity, then each raise."""
+
+    severity: Severity
+    reason: str
+
+
 class Finding(Body):
+    """A rule that fired. `criteria` and `severity_steps` are absent from reports written
+    before findings carried them."""
+
     rule_id: str
     mechanic: str
     severity: Severity
@@ -148,6 +182,8 @@ class Finding(Body):
     insight: str
     # keyed by the figure the rule read (shares, medians, counts, flags, the schedule's bonus)
     evidence: dict[str, Scalar | Bonus]
+    criteria: list[Criterion] | None = None
+    severity_steps: list[SeverityStep] | None = None
     recommendation: str
     references: list[Reference]
 
@@ -318,8 +354,19 @@ class Mechanic(Body):
 # ---- the report -----------------------------------------------------------------------------
 
 
+class GlossaryEntry(Body):
+    """What a figure of the report means (`models.markers.glossary`)."""
+
+    definition: str
+    unit: str
+    reading: str
+    display: Literal["share", "duration", "count", "number", "flag", "text", "money"]
+
+
 class ReportBody(Body):
-    """A report as the analysis makes it, before it joins its project's chain."""
+    """A report as the analysis makes it, before it joins its project's chain. `glossary`: the
+    definition and unit of every figure the report shows, keyed by name (absent from reports
+    written before reports carried it)."""
 
     status: Literal["succeeded"]
     engine_version: str
@@ -331,6 +378,7 @@ class ReportBody(Body):
     created_at: str
     mechanics: list[Mechanic]
     findings: list[Finding]
+    glossary: dict[str, GlossaryEntry] | None = None
 
 
 class Report(ReportBody):

@@ -18,6 +18,15 @@ from matplotlib.figure import Figure
 from models.analysis import AnalysisConfig
 from models.rules import SEVERITIES as SEVERITY_NAMES
 from service.reports.diff import ReportDiff
+from service.reports.finding_block import (
+    criteria_html,
+    figure_rows_html,
+    figure_rows_markdown,
+    finding_markdown,
+    glossary_html,
+    glossary_markdown,
+    glossary_of,
+)
 
 SEVERITIES: dict[str, int] = {name: rank for rank, name in enumerate(SEVERITY_NAMES)}
 SEVERITY_COLOURS = {
@@ -264,7 +273,11 @@ def _details(summary: str, body: str) -> str:
     return f"<details><summary>{summary}</summary>{body}</details>"
 
 
-def _finding_html(finding: Mapping[str, Any]) -> str:
+def _figures(rows: Mapping[str, Any]) -> str:
+    return figure_rows_html(rows, _fmt)
+
+
+def _finding_html(finding: Mapping[str, Any], glossary: Mapping[str, Any]) -> str:
     colour = SEVERITY_COLOURS[finding["severity"]]
     references = "".join(_reference_item(r) for r in finding.get("references", []))
     mechanic = finding.get("mechanic")
@@ -276,13 +289,14 @@ def _finding_html(finding: Mapping[str, Any]) -> str:
         f"{' · ' + _e(mechanic) if mechanic else ''}</span>"
         f"<p><em>Situation:</em> {_e(finding.get('situation'))}</p>"
         f"<p><em>Recommendation:</em> {_e(finding.get('recommendation'))}</p>"
-        f"<details><summary>Evidence</summary>{_table(finding.get('evidence') or {})}</details>"
+        f"{criteria_html(finding, glossary)}"
+        f"<details><summary>Evidence</summary>{_figures(finding.get('evidence') or {})}</details>"
         f"{_references(references)}"
         "</div>"
     )
 
 
-def _mechanic_html(mechanic: Mapping[str, Any]) -> str:
+def _mechanic_html(mechanic: Mapping[str, Any], glossary: Mapping[str, Any]) -> str:
     name = mechanic["mechanic"]
     schedule = dict(mechanic.get("schedule") or {})
     evidence = schedule.pop("evidence", None)
@@ -292,15 +306,17 @@ def _mechanic_html(mechanic: Mapping[str, Any]) -> str:
         f"{draw(charts.get(key) or {})}</figure>"
         for key, draw in CHARTS
     )
-    findings = "".join(_finding_html(f) for f in sorted_findings(mechanic.get("findings", [])))
+    findings = "".join(
+        _finding_html(f, glossary) for f in sorted_findings(mechanic.get("findings", []))
+    )
     return (
         f'<section data-mechanic="{html.escape(name)}"><h2>{html.escape(name)}</h2>'
-        f"<h3>Reinforcement schedule: {_e(schedule.get('kind'))}</h3>{_table(schedule)}"
-        f"{_details('Schedule evidence', _table(evidence)) if evidence else ''}"
+        f"<h3>Reinforcement schedule: {_e(schedule.get('kind'))}</h3>{_figures(schedule)}"
+        f"{_details('Schedule evidence', _figures(evidence)) if evidence else ''}"
         f"<h3>Findings</h3>{findings or '<p class=muted>None.</p>'}"
         f'<h3>Charts</h3><div class="charts">{figures}</div>'
-        f"<h3>Users</h3>{_table(mechanic.get('users') or {})}"
-        f"<h3>Markers</h3>{_table(mechanic.get('markers') or {})}"
+        f"<h3>Users</h3>{_figures(mechanic.get('users') or {})}"
+        f"<h3>Markers</h3>{_figures(mechanic.get('markers') or {})}"
         "</section>"
     )
 
@@ -319,7 +335,8 @@ def render_html(report: Mapping[str, Any], diff: ReportDiff | None = None) -> st
         "digest": report.get("digest"),
         "previous report": report.get("previous_report_digest"),
     }
-    mechanics = "".join(_mechanic_html(m) for m in report.get("mechanics", []))
+    glossary = glossary_of(report)
+    mechanics = "".join(_mechanic_html(m, glossary) for m in report.get("mechanics", []))
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
@@ -329,10 +346,11 @@ def render_html(report: Mapping[str, Any], diff: ReportDiff | None = None) -> st
         f'<p class="muted">{_e(report.get("id"))} · {_e(report.get("created_at"))}</p>'
         f'<h2>Scope</h2><div id="scope">{_table(scope_rows(report))}</div>'
         f'<h2>Summary</h2><p id="severity-summary">{summary}</p>'
-        f"{''.join(_finding_html(f) for f in findings)}"
+        f"{''.join(_finding_html(f, glossary) for f in findings)}"
         f"{_changes_html(diff)}"
         f"<h2>Input</h2>{_table(report.get('input') or {})}"
         f"{mechanics}"
+        f"{glossary_html(glossary)}"
         f"<h2>Provenance</h2>{_table(provenance)}"
         f"<details><summary>Configuration</summary>{_table(report.get('config') or {})}</details>"
         "</main></body></html>"
@@ -364,13 +382,11 @@ def render_markdown(report: Mapping[str, Any], diff: ReportDiff | None = None) -
         "",
     ]
     findings = sorted_findings(report.get("findings", []))
+    glossary = glossary_of(report)
     if not findings:
         out.append("None.")
     for f in findings:
-        out += [
-            f"- **{f['severity'].upper()}** `{f['rule_id']}` ({f.get('mechanic', 'project')}): "
-            f"{f.get('insight')}. {f.get('recommendation')}",
-        ]
+        out += finding_markdown(f, glossary)
     out.append("")
     if diff is not None:
         out += changes_markdown(diff)
@@ -382,11 +398,12 @@ def render_markdown(report: Mapping[str, Any], diff: ReportDiff | None = None) -
             "",
             f"Schedule: **{schedule.get('kind')}**",
             "",
-            md_table(schedule),
+            figure_rows_markdown(schedule, _fmt),
             "",
             "### Markers",
             "",
-            md_table(mechanic.get("markers") or {}),
+            figure_rows_markdown(mechanic.get("markers") or {}, _fmt),
             "",
         ]
+    out += glossary_markdown(glossary)
     return "\n".join(out) + "\n"

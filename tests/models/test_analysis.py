@@ -362,7 +362,7 @@ def test_too_little_data_is_reported_not_fitted() -> None:
 def test_no_events_no_mechanics() -> None:
     cols = EventColumns.from_arrays(user_id=[], mechanic=[], kind=[], t=[])
     analysis = analyse(cols, config=AnalysisConfig(), table=DEFAULT_TABLE)
-    assert analysis.as_dict() == {"mechanics": [], "findings": []}
+    assert analysis.as_dict() == {"mechanics": [], "findings": [], "glossary": {}}
     assert list(analysis.user_rows()) == []
 
 

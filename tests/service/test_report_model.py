@@ -12,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from models import synthetic
+from models.markers.glossary import GLOSSARY, report_names
 from service.app import create_app
 from service.audits.offline import audit_files
 from service.audits.runner import plan_audit
@@ -61,6 +62,19 @@ def test_a_report_is_its_model_byte_for_byte(report: dict[str, Any]) -> None:
         assert UserRow.model_validate(row).model_dump(by_alias=True) == row
 
 
+def test_a_report_carries_the_glossary_of_every_figure_it_shows(report: dict[str, Any]) -> None:
+    names = report_names(report)
+    assert "magnitude_cv" in names
+    assert list(report["glossary"]) == names
+    assert report["glossary"] == {name: GLOSSARY[name].as_dict() for name in names}
+    findings = [f for m in report["mechanics"] for f in m["findings"]]
+    assert findings
+    for finding in findings:
+        assert finding["criteria"]
+        assert finding["severity_steps"][-1]["severity"] == finding["severity"]
+        assert {c["marker"] for c in finding["criteria"]} <= set(report["glossary"])
+
+
 def test_no_events_make_no_report(tmp_path: Path) -> None:
     path = tmp_path / "none.ndjson"
     path.write_bytes(b"")
@@ -86,6 +100,10 @@ def _mistyped(report: dict[str, Any], change: Any) -> dict[str, Any]:
         lambda r: r["mechanics"][0]["users"].__setitem__("unexpected", 1),
         lambda r: r["user_results"][0].__setitem__("risk_tier", "extreme"),
         lambda r: r["findings"].append({"rule_id": "x"}),
+        # a comparison the rules do not make, a severity step without its reason
+        lambda r: r["findings"][0]["criteria"][0].__setitem__("comparison", "≈"),
+        lambda r: r["findings"][0]["severity_steps"][0].pop("reason"),
+        lambda r: r["glossary"]["magnitude_cv"].pop("unit"),
     ],
 )
 def test_a_mistyped_report_is_refused(report: dict[str, Any], change: Any) -> None:
@@ -111,3 +129,10 @@ def test_openapi_describes_every_json_body() -> None:
     assert "Report" in schema["components"]["schemas"]
     assert "ChainVerification" in schema["components"]["schemas"]
     assert "UsersPage" in schema["components"]["schemas"]
+    finding = schema["components"]["schemas"]["Finding"]["properties"]
+    assert "criteria" in finding
+    assert "severity_steps" in finding
+    criterion = schema["components"]["schemas"]["Criterion"]["properties"]
+    assert set(criterion) >= {"marker", "value", "comparison", "threshold", "unit"}
+    assert "glossary" in schema["components"]["schemas"]["Report"]["properties"]
+    assert "GlossaryEntry" in schema["components"]["schemas"]
