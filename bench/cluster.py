@@ -29,10 +29,10 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import MECHANICS, synthetic_log
+from bench.common import MECHANICS, synthetic_columns, synthetic_log
 from models.analysis import Analysis, AnalysisConfig
 from models.canonical import canonical_events
-from models.columns import ARRAY_FIELDS, EventColumns
+from models.columns import EventColumns
 from models.rules import DEFAULT_TABLE
 from service.audits.distributed import analyse_on_cluster
 from service.audits.parallel import analyse_on_cores, warm_up
@@ -144,20 +144,7 @@ def _write_parquet(path: Path, log: Any, users: int) -> None:
 
 def _grouped_columns(log: Any, users: int) -> EventColumns:
     """The events as an audit hands them to the analysis: grouped by user, in canonical order."""
-    n = len(log)
-    order = np.argsort(np.array(MECHANICS)).argsort()  # codes rank the sorted names
-    columns = EventColumns(
-        user=log.user.astype(np.int64),
-        mechanic=order[log.mechanic].astype(np.int32),
-        kind=log.kind,
-        t=log.t,
-        value=log.value,
-        cost=log.cost,
-        **{str(f.array): np.full(n, f.absent, f.dtype) for f in ARRAY_FIELDS if f.optional},
-        user_ids=tuple(f"u{i:07d}" for i in range(users)),
-        mechanics=tuple(sorted(MECHANICS)),
-        options=(),
-    )
+    columns = synthetic_columns(log, users)
     grouped, _summary = canonical_events(columns, (log.t * 1e6).astype(np.int64))
     return grouped
 

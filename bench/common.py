@@ -112,3 +112,46 @@ def timed() -> Iterator[dict[str, float]]:
 def peak_rss_mib() -> float:
     """Peak resident memory of this process so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def synthetic_columns(log: SyntheticLog, users: int) -> Any:
+    """The synthetic events as `EventColumns`, mechanic codes ranking the sorted names (as the
+    service codes them), in the order generated (not yet canonical)."""
+    from models.columns import ARRAY_FIELDS, EventColumns
+
+    n = len(log)
+    order = np.argsort(np.array(MECHANICS)).argsort()  # codes rank the sorted names
+    return EventColumns(
+        user=log.user.astype(np.int64),
+        mechanic=order[log.mechanic].astype(np.int32),
+        kind=log.kind,
+        t=log.t,
+        value=log.value,
+        cost=log.cost,
+        **{str(f.array): np.full(n, f.absent, f.dtype) for f in ARRAY_FIELDS if f.optional},
+        user_ids=tuple(f"u{i:07d}" for i in range(users)),
+        mechanics=tuple(sorted(MECHANICS)),
+        options=(),
+    )
+
+
+def copy_rate(rows: list[tuple[Any, ...]]) -> float:
+    """Rows per second of a plain `COPY` of `rows` (project id, the event fields, source,
+    received at) into an empty table shaped like the event table: same columns, constraints
+    and indexes. The baseline of the ingestion and import benches."""
+    from models.columns import EVENT_FIELDS
+
+    columns = ", ".join(f.name for f in EVENT_FIELDS)
+    with psycopg.connect(psycopg_url()) as connection:
+        connection.execute("DROP TABLE IF EXISTS event_copy")
+        connection.execute("CREATE TABLE event_copy (LIKE event INCLUDING ALL)")
+        connection.commit()
+        start = time.perf_counter()
+        with connection.cursor().copy(
+            f"COPY event_copy (project_id, {columns}, source, received_at) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
+        connection.commit()
+        seconds = time.perf_counter() - start
+    return len(rows) / seconds

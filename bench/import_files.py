@@ -31,6 +31,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (
+    copy_rate,
     fresh_database,
     native_events,
     psycopg_url,
@@ -70,16 +71,16 @@ def main() -> None:
         first = _timed_import(factory, settings, native_project, native)
         again = _timed_import(factory, settings, native_project, native)
         vendor = _timed_import(factory, settings, _project(factory, "mixpanel"), mixpanel)
-    copy_rate = _copy(native_project)
+    copy_per_s = _copy(native_project)
 
     result = {
         "events": n,
         "import_native_events_per_s": first["rate"],
         "reimport_native_events_per_s": again["rate"],
         "import_mixpanel_events_per_s": vendor["rate"],
-        "copy_events_per_s": round(copy_rate),
-        "ratio_import_native_to_copy": round(first["rate"] / copy_rate, 3),
-        "ratio_import_mixpanel_to_copy": round(vendor["rate"] / copy_rate, 3),
+        "copy_events_per_s": round(copy_per_s),
+        "ratio_import_native_to_copy": round(first["rate"] / copy_per_s, 3),
+        "ratio_import_mixpanel_to_copy": round(vendor["rate"] / copy_per_s, 3),
         "native_accepted": first["accepted"],
         "reimport_accepted": again["accepted"],
         "reimport_duplicate": again["duplicate"],
@@ -133,18 +134,7 @@ def _copy(project_id: int) -> float:
             f"SELECT project_id, {columns}, source, received_at FROM event WHERE project_id = %s",
             (project_id,),
         ).fetchall()
-        connection.execute("DROP TABLE IF EXISTS event_copy")
-        connection.execute("CREATE TABLE event_copy (LIKE event INCLUDING ALL)")
-        connection.commit()
-        start = time.perf_counter()
-        with connection.cursor().copy(
-            f"COPY event_copy (project_id, {columns}, source, received_at) FROM STDIN"
-        ) as copy:
-            for row in rows:
-                copy.write_row(row)
-        connection.commit()
-        seconds = time.perf_counter() - start
-    return len(rows) / seconds
+    return copy_rate(rows)
 
 
 if __name__ == "__main__":

@@ -26,15 +26,14 @@ from pathlib import Path
 
 import httpx
 import orjson
-import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (
+    copy_rate,
     fresh_database,
     gzip_ndjson,
     native_events,
-    psycopg_url,
     sqlalchemy_url,
     synthetic_log,
 )
@@ -68,7 +67,7 @@ def main() -> None:
     http = _post_all(bodies, key, args)
 
     rows = _copy_rows(log)
-    copy_rate = _copy(rows)
+    copy_per_s = copy_rate(rows)
 
     result = {
         "events": n,
@@ -76,8 +75,8 @@ def main() -> None:
         "clients": args.clients,
         "uvicorn_workers": args.workers,
         "http_events_per_s": round(http["rate"]),
-        "copy_events_per_s": round(copy_rate),
-        "ratio_http_to_copy": round(http["rate"] / copy_rate, 3),
+        "copy_events_per_s": round(copy_per_s),
+        "ratio_http_to_copy": round(http["rate"] / copy_per_s, 3),
         "http_accepted": http["accepted"],
     }
     print(json.dumps(result, indent=2))
@@ -176,23 +175,6 @@ def _copy_rows(log: object) -> list[tuple[object, ...]]:
         fields = [None if f.name == "properties" else getattr(r, f.name) for f in EVENT_FIELDS]
         rows.append((1, *fields, "native", now))
     return rows
-
-
-def _copy(rows: list[tuple[object, ...]]) -> float:
-    with psycopg.connect(psycopg_url()) as connection:
-        connection.execute("DROP TABLE IF EXISTS event_copy")
-        connection.execute("CREATE TABLE event_copy (LIKE event INCLUDING ALL)")
-        connection.commit()
-        start = time.perf_counter()
-        columns = ", ".join(f.name for f in EVENT_FIELDS)
-        with connection.cursor().copy(
-            f"COPY event_copy (project_id, {columns}, source, received_at) FROM STDIN"
-        ) as copy:
-            for row in rows:
-                copy.write_row(row)
-        connection.commit()
-        seconds = time.perf_counter() - start
-    return len(rows) / seconds
 
 
 if __name__ == "__main__":

@@ -38,9 +38,9 @@ from numpy.typing import NDArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import MECHANICS, synthetic_log
+from bench.common import synthetic_columns, synthetic_log
 from models.analysis import AnalysisConfig, analyse, analyse_partition, split_by_user
-from models.columns import ARRAY_FIELDS, EventColumns
+from models.columns import EventColumns
 from models.engagement import FITTED, EngagementConfig, fit_engagement
 from models.expectation import rescorla_wagner, rescorla_wagner_values
 from models.rules import DEFAULT_TABLE
@@ -51,19 +51,8 @@ ALPHA = 0.1
 
 
 def columns_of(n: int, users: int) -> EventColumns:
-    log = synthetic_log(n, users=users)
-    return EventColumns(
-        user=log.user.astype(np.int64),
-        mechanic=log.mechanic.astype(np.int32),
-        kind=log.kind,
-        t=log.t,
-        value=log.value,
-        cost=log.cost,
-        **{str(f.array): np.full(n, f.absent, f.dtype) for f in ARRAY_FIELDS if f.optional},
-        user_ids=tuple(f"u{i:07d}" for i in range(users)),
-        mechanics=tuple(sorted(MECHANICS)),
-        options=(),
-    )
+    columns: EventColumns = synthetic_columns(synthetic_log(n, users=users), users)
+    return columns
 
 
 def best_of(repeat: int, run: Callable[[], Any], clock: Callable[[], float]) -> float:
