@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -17,12 +17,22 @@ from service.errors import InvalidInput
 from service.reports.rendering import SEVERITIES, render_html, render_markdown, worst_severity
 from service.settings import get_settings
 
+if TYPE_CHECKING:
+    from service.ingestion.columnar import InputError
+
 
 def add_commands(commands: Any) -> None:
     audit = commands.add_parser(
-        "audit", help="audit native event files offline (NDJSON, JSON, CSV; gzip allowed)"
+        "audit",
+        help="audit native event files offline (NDJSON, JSON, CSV, Parquet; gzip allowed)",
     )
-    audit.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    audit.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="a path, a glob, - for standard input, or a URL (s3://…, gs://…, any fsspec file "
+        "system)",
+    )
     audit.add_argument("--format", choices=["json", "markdown", "html"], default="json")
     audit.add_argument(
         "--fail-on",
@@ -45,6 +55,12 @@ def add_commands(commands: Any) -> None:
     audit.add_argument(
         "--processes", type=int, help="processes for the analysis (default: this machine's cores)"
     )
+    audit.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="leave invalid rows out (named on stderr, counted in the report's input.skipped) "
+        "instead of refusing the input",
+    )
     audit.set_defaults(handler=_audit)
 
 
@@ -63,13 +79,18 @@ def _audit(args: argparse.Namespace) -> int:
                 plan,
                 progress=progress,
                 processes=args.processes or get_settings().processes(),
+                skip_invalid=args.skip_invalid,
+                on_skipped=_SkippedRows(),
             )
         except BadInput as exc:
             for error in exc.errors[:20]:
                 sys.stderr.write(f"{error}\n")
-            if len(exc.errors) > 20:
-                sys.stderr.write(f"… and {len(exc.errors) - 20} more\n")
+            if len(exc.errors) + exc.more > 20:
+                sys.stderr.write(f"… and {len(exc.errors) + exc.more - 20} more\n")
             return 2
+    skipped = report["input"].get("skipped")
+    if skipped:
+        sys.stderr.write(f"retention-audit: skipped {skipped} invalid rows\n")
     rendered = {
         "json": lambda: orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n",
         "markdown": lambda: render_markdown(report),
@@ -101,15 +122,31 @@ def _audit_request(args: argparse.Namespace) -> dict[str, Any]:
     return request
 
 
+class _SkippedRows:
+    """Each skipped row named on stderr, up to `SHOWN`."""
+
+    SHOWN = 20
+
+    def __init__(self) -> None:
+        self.shown = 0
+
+    def __call__(self, error: InputError) -> None:
+        if self.shown < self.SHOWN:
+            sys.stderr.write(f"skipped {error}\n")
+        self.shown += 1
+
+
 @contextmanager
 def _progress_bar() -> Iterator[Progress | None]:
-    """A progress bar on a terminal; silence otherwise (pipes, CI)."""
+    """A progress bar on a terminal, moving with the bytes read, then with each stage of the
+    analysis (partitions fitted, mechanics assessed); silence otherwise (pipes, CI)."""
     if not sys.stderr.isatty():
         yield None
         return
     from tqdm import tqdm
 
-    with tqdm(total=0, unit="step", file=sys.stderr, leave=False) as bar:
+    shape = "{desc}: {percentage:3.0f}% |{bar}| {elapsed}"
+    with tqdm(total=1, file=sys.stderr, leave=False, bar_format=shape) as bar:
 
         def update(stage: str, done: int, total: int) -> None:
             bar.set_description(stage)
