@@ -46,11 +46,16 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--events", type=int, default=DEFAULT_EVENTS)
-    parser.add_argument("--users", type=int, help="default: events / 30")
+    parser.add_argument("--users", type=int, help="default: events / 100")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--processes", type=int, default=1, help="processes per audit")
+    parser.add_argument(
+        "--processes", type=int, default=0, help="processes per audit (default: the CLI's)"
+    )
     parser.add_argument("--smoke", action="store_true", help="small size (CI)")
     parser.add_argument("--dir", type=Path, help="where to write the files (default: a temp dir)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the files in --dir and reuse them next time"
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -58,10 +63,30 @@ def main() -> None:
         return
     n = 20_000 if args.smoke else args.events
     runs = 1 if args.smoke else args.runs
-    with tempfile.TemporaryDirectory(dir=args.dir) as scratch:
-        files, generated = _generate(Path(scratch), n, args.users or max(n // 30, 10))
+    users = args.users or max(n // 100, 10)
+    if args.keep and args.dir:
+        files, generated = _generated(args.dir / f"{n}-{users}", n, users)
         results = [_run(files, args.processes) for _ in range(runs)]
+    else:
+        with tempfile.TemporaryDirectory(dir=args.dir) as scratch:
+            files, generated = _generate(Path(scratch), n, users)
+            results = [_run(files, args.processes) for _ in range(runs)]
     print(json.dumps(_summary(n, generated, results), indent=2))
+
+
+def _generated(folder: Path, n: int, users: int) -> tuple[dict[str, Path], dict[str, Any]]:
+    """The files generated before in `folder`, else generated there now."""
+    done = folder / "generated.json"
+    if done.exists():
+        names = ("events.ndjson", "events.ndjson.gz", "events.parquet")
+        files = dict(
+            zip(("ndjson", "ndjson_gz", "parquet"), (folder / m for m in names), strict=True)
+        )
+        return files, {**json.loads(done.read_text()), "reused": True}
+    folder.mkdir(parents=True, exist_ok=True)
+    files, generated = _generate(folder, n, users)
+    done.write_text(json.dumps(generated))
+    return files, generated
 
 
 def _generate(folder: Path, n: int, users: int) -> tuple[dict[str, Path], dict[str, Any]]:
@@ -122,7 +147,9 @@ def _lines(
         if log.kind[i]:
             body = f'"kind":"reward","value":{float(log.value[i])!r}'
         else:
-            body = f'"kind":"response","cost":{float(log.cost[i])!r},"option":"{OPTIONS[option[i]]}"'
+            body = (
+                f'"kind":"response","cost":{float(log.cost[i])!r},"option":"{OPTIONS[option[i]]}"'
+            )
         zone = f',"properties":{{"utc_offset_s":{int(offsets[i])}}}' if zoned[i] else ""
         out.append(f'{head}{body},"message_id":"m{i}"{zone}}}\n')
     return "".join(out).encode()
@@ -140,7 +167,7 @@ def _run(files: dict[str, Path], processes: int) -> dict[str, Any]:
 def _in_child(task: str, path: Path, processes: int) -> dict[str, Any]:
     """`task` in a child process: wall time seen from here, its peak memory, its own figures."""
     command = [sys.executable, __file__, "--child", task, str(path)]
-    command += ["--processes", str(processes)]
+    command += ["--processes", str(processes)] if processes else []
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None
@@ -164,8 +191,13 @@ def _child(task: str, path: Path, processes: int) -> dict[str, Any]:
         started = time.perf_counter()
         rows = pa_json.read_json(path).num_rows
         return {"rows": rows, "parse_seconds": round(time.perf_counter() - started, 2)}
+    import resource
+
     from service.audits.offline import audit_files
     from service.audits.planning import plan_audit
+    from service.settings import get_settings
+
+    processes = processes or get_settings().processes()
 
     stages: dict[str, float] = {}
     last = {"stage": "read", "at": time.perf_counter()}
@@ -186,6 +218,11 @@ def _child(task: str, path: Path, processes: int) -> dict[str, Any]:
         "digest": report["input"]["digest"],
         "findings": len(report["findings"]),
         "audit_seconds": round(time.perf_counter() - started, 2),
+        "processes": processes,
+        # the largest of the analysis's worker processes, if it started any
+        "workers_peak_rss_mib": round(
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
+        ),
         "stage_seconds": {k: round(v, 2) for k, v in stages.items()},
     }
 

@@ -52,6 +52,7 @@ def audit_files(
         found = sources(inputs)
     except SourceError as exc:
         raise BadInput([InputError(exc.name, 0, "", exc.reason)]) from None
+
     def batches() -> Iterator[Any]:
         yield from read_batches(
             found, limits=Limits(datetime.now(UTC)), on_error=fault, reading=reading
@@ -65,8 +66,9 @@ def audit_files(
         raise BadInput(shown, more=sum(counted.values()) - len(shown))
     if skip_invalid:
         summary = replace(summary, skipped=counted["rows"])
-        for skipped in faults if on_skipped is not None else ():
-            on_skipped(skipped)
+        if on_skipped is not None:
+            for skipped in faults:
+                on_skipped(skipped)
     body, user_records = analyse_events(
         columns, summary, plan, progress=progress, processes=processes
     )

@@ -130,7 +130,9 @@ def read_batches(
 def _validate(
     piece: Piece, path: str, limits: Limits, on_error: Callable[[InputError], None]
 ) -> pa.Table:
-    faults = [(fault.line, InputError(path, fault.line, "", fault.reason)) for fault in piece.faults]
+    faults = [
+        (fault.line, InputError(path, fault.line, "", fault.reason)) for fault in piece.faults
+    ]
     judged: list[tuple[int, int, Any]] = [
         (i, line, item) for i, (line, item) in enumerate(piece.items)
     ]
@@ -304,12 +306,13 @@ def _admitted(table: pa.Table, window: EventWindow) -> pa.ChunkedArray:
             column, bound = table.column("micros"), _micros(bound)
         else:
             column = table.column(field)
-        test = {
-            ">=": lambda c, b: pc.greater_equal(c, b),
-            "<": lambda c, b: pc.less(c, b),
-            "in": lambda c, b: pc.is_in(c, value_set=pa.array(list(b), pa.string())),
-        }[comparison]
-        keep = pc.and_(keep, test(column, bound))
+        if comparison == ">=":
+            meets = pc.greater_equal(column, bound)
+        elif comparison == "<":
+            meets = pc.less(column, bound)
+        else:
+            meets = pc.is_in(column, value_set=pa.array(list(bound), pa.string()))
+        keep = pc.and_(keep, meets)
     return keep
 
 

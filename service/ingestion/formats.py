@@ -36,9 +36,8 @@ BOM = b"\xef\xbb\xbf"
 CSV_NUMBERS = ("value", "cost")
 # Explicit nulls where null is not "absent", and escaped surrogates (not text): pyarrow reads
 # both differently from the per-event parser, so such stretches are read line by line.
-_LINE_BY_LINE = re.compile(
-    rb'"(?:user_id|timestamp|mechanic|kind|value|cost)"\s*:\s*null|\\u[dD][89abcdefABCDEF]'
-)
+_NULL_FIELD = re.compile(rb'"(?:user_id|timestamp|mechanic|kind|value|cost)"\s*:\s*$')
+_SURROGATE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 _TEXT = {name: pa.string() for name in (*MAX_LENGTH, "kind")}
 _SCHEMAS = tuple(
     pa.schema({**_TEXT, "timestamp": stamp, "value": pa.float64(), "cost": pa.float64()})
@@ -75,6 +74,11 @@ def pieces(form: Format, stream: IO[bytes]) -> Iterator[Piece]:
     if form == "json":
         return _json_array(stream)
     return _ndjson(stream)
+
+
+def _numbered_after(before: int) -> Callable[[NDArray[np.intp]], NDArray[np.int64]]:
+    """Rows numbered from `before` + 1 (events of an array, rows of a table)."""
+    return lambda rows: np.asarray(rows, dtype=np.int64) + before + 1
 
 
 # ---- NDJSON ---------------------------------------------------------------------------------
@@ -142,7 +146,7 @@ def _ndjson_piece(chunk: bytes, first_line: int) -> Piece:
 def _parse_json_lines(chunk: bytes) -> pa.Table | None:
     """The lines as one table, or None where pyarrow would not read them as the per-event
     parser does."""
-    if _LINE_BY_LINE.search(chunk) or not _utf8(chunk):
+    if _read_otherwise(chunk) or not _utf8(chunk):
         return None
     for schema in _SCHEMAS:
         options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
@@ -151,6 +155,19 @@ def _parse_json_lines(chunk: bytes) -> pa.Table | None:
         except (pa.ArrowInvalid, UnicodeDecodeError):
             continue
     return None
+
+
+def _read_otherwise(chunk: bytes) -> bool:
+    """Whether the text holds an explicit null for a field where null is not "absent", or an
+    escaped surrogate (searched for only where the plain words occur: most text has neither)."""
+    if b"\\u" in chunk and _SURROGATE.search(chunk):
+        return True
+    at = chunk.find(b"null")
+    while at != -1:
+        if _NULL_FIELD.search(chunk, max(0, at - 32), at):
+            return True
+        at = chunk.find(b"null", at + 4)
+    return False
 
 
 def _utf8(chunk: bytes) -> bool:
@@ -185,11 +202,7 @@ def _json_array(stream: IO[bytes]) -> Iterator[Piece]:
         if table is None or table.num_rows != len(part):
             yield Piece(items=[(start + i + 1, item) for i, item in enumerate(part)])
             continue
-        yield Piece(
-            table,
-            lambda rows, start=start: np.asarray(rows, dtype=np.int64) + start + 1,
-            lambda row, part=part: part[row],
-        )
+        yield Piece(table, _numbered_after(start), part.__getitem__)
 
 
 # ---- CSV ------------------------------------------------------------------------------------
@@ -242,7 +255,7 @@ def _csv_piece(raw: pa.Table, done: int) -> Piece:
         table = table.append_column("unread", pa.array(odd))
     return Piece(
         table,
-        lambda positions: np.asarray(positions, dtype=np.int64) + done + 2,
+        _numbered_after(done + 1),  # after the header line
         lambda row: csv_item(raw.slice(row, 1).to_pylist()[0]),
     )
 
@@ -313,12 +326,12 @@ def _parquet(stream: IO[bytes]) -> Iterator[Piece]:
     done = 0
     for batch in file.iter_batches(batch_size=PARQUET_ROWS):
         table = pa.Table.from_batches([batch])
-        yield Piece(
-            table,
-            lambda rows, done=done: np.asarray(rows, dtype=np.int64) + done + 1,
-            lambda row, table=table: parquet_item(table.slice(row, 1).to_pylist()[0]),
-        )
+        yield Piece(table, _numbered_after(done), _parquet_rows(table))
         done += table.num_rows
+
+
+def _parquet_rows(table: pa.Table) -> Callable[[int], Any]:
+    return lambda row: parquet_item(table.slice(row, 1).to_pylist()[0])
 
 
 def parquet_item(row: dict[str, Any]) -> dict[str, Any]:

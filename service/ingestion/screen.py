@@ -82,7 +82,7 @@ def normalise(table: pa.Table) -> tuple[dict[str, pa.Array], NDArray[np.bool_]]:
     def unread(array: pa.Array) -> None:
         odd[_valid(array)] = True
 
-    for name in TEXT_FIELDS + ("kind",):
+    for name in (*TEXT_FIELDS, "kind"):
         array = raw(name)
         if array is not None and not _is_text(array.type):
             unread(array)
@@ -156,7 +156,7 @@ def screen(
     passed &= np.where(kind == KINDS["response"], value == 0.0, cost == 0.0)
 
     micros, written = _times(columns, passed)
-    latest = _micros_of(now) + int(round(future_tolerance_s * MICROS))
+    latest = _micros_of(now) + round(future_tolerance_s * MICROS)
     passed &= (micros >= 0) & (micros <= latest)
 
     offset, delay = _properties(columns["properties"], passed)

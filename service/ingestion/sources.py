@@ -57,7 +57,7 @@ class Source:
                 raw = stack.enter_context(self.open_raw())
                 stream: Any = raw if hasattr(raw, "peek") else io.BufferedReader(raw)
                 if stream.peek(2)[:2] == GZIP_MAGIC:
-                    stream = io.BufferedReader(gzip.GzipFile(fileobj=stream))  # type: ignore[arg-type]
+                    stream = io.BufferedReader(gzip.GzipFile(fileobj=stream))
                     stack.enter_context(stream)
                 head: bytes = stream.peek(4096)[:4096]
             except (OSError, EOFError, gzip.BadGzipFile) as exc:

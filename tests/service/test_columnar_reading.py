@@ -25,8 +25,8 @@ from models.columns import ARRAY_FIELDS, EventColumns
 from service.audits.offline import audit_files
 from service.audits.planning import plan_audit
 from service.ingestion.columnar import BadInput, InputError, Limits, collect, read_batches
-from service.ingestion.formats import parquet_item
 from service.ingestion.events import EventRecord, EventRejected, validate_event
+from service.ingestion.formats import parquet_item
 from service.ingestion.payloads import loads
 from service.ingestion.screen import normalise, screen
 from service.ingestion.sources import sources
@@ -81,7 +81,9 @@ def per_event(
 
 def columnar(*inputs: str) -> tuple[EventColumns, InputSummary, list[InputError]]:
     faults: list[InputError] = []
-    columns, summary = collect(read_batches(sources(list(inputs)), limits=LIMITS, on_error=faults.append))
+    columns, summary = collect(
+        read_batches(sources(list(inputs)), limits=LIMITS, on_error=faults.append)
+    )
     return columns, summary, faults
 
 
@@ -117,7 +119,9 @@ def write_parquet(path: Path, events: list[dict[str, Any]]) -> Path:
     stamps = pa.array(
         [datetime.fromisoformat(r["timestamp"]) for r in rows], pa.timestamp("us", tz="UTC")
     )
-    pq.write_table(table.set_column(table.schema.get_field_index("timestamp"), "timestamp", stamps), path)
+    pq.write_table(
+        table.set_column(table.schema.get_field_index("timestamp"), "timestamp", stamps), path
+    )
     return path
 
 
@@ -216,7 +220,8 @@ def test_bad_fields_are_refused_alike(
     if passed is not None:
         assert passed.tolist() == [True] * 3 + [False] + [True] * 3
     _, _, (refused,) = per_event(batch, EVENTS_NOW)
-    assert refused[0] == field and reason_part in refused[1]
+    assert refused[0] == field
+    assert reason_part in refused[1]
     # as a file (JSON has no NaN: orjson writes null), against the per-event path of its lines
     lines = [orjson.dumps(e) for e in batch]
     _, _, expected = per_event([loads(line) for line in lines], EVENTS_NOW)
@@ -231,7 +236,9 @@ def test_hostile_events_are_refused_alike(case: str, tmp_path: Path) -> None:
     lines.insert(2, raw)
     text = b"\n".join(lines) + b"\n"
     _, _, expected = per_event([loads(line) for line in lines])
-    assert len(expected) == 1 and expected[0][0] == field and reason in expected[0][1]
+    assert len(expected) == 1
+    assert expected[0][0] == field
+    assert reason in expected[0][1]
     assert [(f.line, f.field, f.reason) for f in read_text(text)] == [(3, *expected[0])]
 
 
