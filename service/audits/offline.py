@@ -4,9 +4,10 @@ of validation and the same `analyse_events` as the service."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from os import PathLike
 from typing import Any
 
 from models.analysis import Progress, user_row
@@ -23,7 +24,7 @@ MAX_ERRORS_KEPT = 1000
 
 
 def audit_files(
-    inputs: list[str],
+    inputs: Sequence[str | PathLike[str]],
     plan: AuditPlan,
     *,
     progress: Progress | None = None,

@@ -7,10 +7,12 @@ from __future__ import annotations
 import glob
 import gzip
 import io
+import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from os import PathLike
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -89,11 +91,12 @@ def _format(name: str, head: bytes) -> Format:
     return "ndjson"
 
 
-def sources(inputs: list[str]) -> list[Source]:
+def sources(inputs: Sequence[str | PathLike[str]]) -> list[Source]:
     """The files `inputs` name, in order: a glob gives its matches sorted, `-` standard input,
     a URL (`scheme://…`, globs allowed) the files fsspec finds there."""
     found: list[Source] = []
-    for given in inputs:
+    for name in inputs:
+        given = os.fspath(name)
         if given == STDIN:
             found.append(Source("<stdin>", lambda: sys.stdin.buffer))
         elif "://" in given:
