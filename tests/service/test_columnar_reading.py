@@ -312,3 +312,23 @@ def test_skip_invalid_counts_the_rows_left_out(tmp_path: Path) -> None:
     assert unflagged["input"]["digest"] == report["input"]["digest"]
     with pytest.raises(BadInput):  # a missing file is refused even when rows may be skipped
         audit_files([str(tmp_path / "missing.ndjson")], plan, skip_invalid=True)
+
+
+def test_progress_moves_with_the_bytes_read_then_the_analysis(
+    events: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import service.ingestion.formats as formats
+
+    monkeypatch.setattr(formats, "CHUNK_BYTES", 64 * 1024)  # several batches of a small file
+    path = tmp_path / "events.ndjson"
+    path.write_bytes(ndjson(events))
+    seen: list[tuple[str, int, int]] = []
+    audit_files([path], plan_audit({}), progress=lambda *step: seen.append(step))
+    reads = [(stage, done, total) for stage, done, total in seen if stage.startswith("read ")]
+    assert len(reads) > 3
+    assert [done for _, done, _ in reads] == sorted(done for _, done, _ in reads)
+    assert reads[-1][1] == reads[-1][2] == path.stat().st_size
+    assert reads[-1][0] == f"read {len(events):,} events"  # validated rows, before duplicates go
+    after = [stage for stage, _, _ in seen[len(reads) :]]
+    assert after[0] == "ordering events"
+    assert "fits" in after
