@@ -38,6 +38,8 @@ CSV_NUMBERS = ("value", "cost")
 # both differently from the per-event parser, so such stretches are read line by line.
 _NULL_FIELD = re.compile(rb'"(?:user_id|timestamp|mechanic|kind|value|cost)"\s*:\s*$')
 _SURROGATE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+# A line that may be blank (empty, or white space at its start).
+_MAYBE_BLANK = re.compile(rb"\n[ \t\r\n]")
 _TEXT = {name: pa.string() for name in (*MAX_LENGTH, "kind")}
 _SCHEMAS = tuple(
     pa.schema({**_TEXT, "timestamp": stamp, "value": pa.float64(), "cost": pa.float64()})
@@ -105,35 +107,53 @@ def _ndjson(stream: IO[bytes]) -> Iterator[Piece]:
 
 
 class _Lines:
-    """The non-blank lines of a chunk of NDJSON (ending in a newline): numbers and text."""
+    """The non-blank lines of a chunk of NDJSON (ending in a newline): how many, their numbers
+    and their text (found only when asked: most chunks have no blank line and no fault)."""
 
     def __init__(self, chunk: bytes, first_line: int) -> None:
-        ends = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == ord("\n"))
-        starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.intp)
-        maybe_blank = np.flatnonzero(
-            (ends == starts) | np.isin(np.frombuffer(chunk, np.uint8)[starts], list(b" \t\r"))
-        )
-        keep = np.ones(ends.shape[0], dtype=np.bool_)
-        for i in maybe_blank:
-            keep[i] = bool(chunk[starts[i] : ends[i]].strip())
-        self.chunk = chunk
-        self.rows = np.flatnonzero(keep)
-        self.starts, self.ends, self.first = starts, ends, first_line
+        self.chunk, self.first = chunk, first_line
+        self.count = chunk.count(b"\n")
+        self._rows: NDArray[np.intp] | None = None
+        self._bounds: tuple[NDArray[np.intp], NDArray[np.intp]] | None = None
+        if _MAYBE_BLANK.search(chunk) or chunk[:1].isspace():
+            self.count = int(self.rows.shape[0])
+
+    @property
+    def bounds(self) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        if self._bounds is None:
+            ends = np.flatnonzero(np.frombuffer(self.chunk, dtype=np.uint8) == ord("\n"))
+            starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.intp)
+            self._bounds = starts, ends
+        return self._bounds
+
+    @property
+    def rows(self) -> NDArray[np.intp]:
+        """Which lines (from 0) are not blank."""
+        if self._rows is None:
+            starts, ends = self.bounds
+            first = np.frombuffer(self.chunk, np.uint8)[np.minimum(starts, len(self.chunk) - 1)]
+            maybe_blank = np.flatnonzero((ends == starts) | np.isin(first, list(b" \t\r")))
+            keep = np.ones(ends.shape[0], dtype=np.bool_)
+            for i in maybe_blank:
+                keep[i] = bool(self.chunk[starts[i] : ends[i]].strip())
+            self._rows = np.flatnonzero(keep)
+        return self._rows
 
     def numbers(self, rows: NDArray[np.intp]) -> NDArray[np.int64]:
         return np.asarray(self.rows[rows] + self.first, dtype=np.int64)
 
     def text(self, row: int) -> bytes:
+        starts, ends = self.bounds
         i = self.rows[row]
-        return self.chunk[self.starts[i] : self.ends[i]]
+        return self.chunk[starts[i] : ends[i]]
 
 
 def _ndjson_piece(chunk: bytes, first_line: int) -> Piece:
     lines = _Lines(chunk, first_line)
     table = _parse_json_lines(chunk)
-    if table is None or table.num_rows != lines.rows.shape[0]:
+    if table is None or table.num_rows != lines.count:
         piece = Piece()
-        for row in range(lines.rows.shape[0]):
+        for row in range(lines.count):
             number = int(lines.numbers(np.array([row]))[0])
             try:
                 piece.items.append((number, loads(lines.text(row))))

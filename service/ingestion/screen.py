@@ -39,8 +39,8 @@ TEXT_FIELDS = tuple(MAX_LENGTH)
 # written (text, a number of epoch seconds or milliseconds, or an arrow timestamp).
 TIME_COLUMNS = ("ts_text", "ts_number", "ts_micros")
 NUMBER_FIELDS = ("value", "cost")
-# RFC 3339 as the screen reads it; any other form `datetime.fromisoformat` takes goes to the
-# per-event validator.
+# RFC 3339 as the screen reads it (checked on the bytes); any other form
+# `datetime.fromisoformat` takes goes to the per-event validator.
 RFC3339 = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"
 # The years the screen converts itself (the per-event validator judges the rest).
 FIRST_YEAR, LAST_YEAR = 1970, 9998
@@ -198,43 +198,65 @@ def _times(
 
 
 def _rfc3339(text: pa.Array) -> tuple[NDArray[np.bool_], NDArray[np.int64], NDArray[np.int32]]:
-    """Rows written as RFC 3339 that the screen reads, their UTC microseconds and the offset
-    written (seconds), from the text's bytes."""
+    """Rows written as RFC 3339 in the form the screen reads (`RFC3339`), their UTC
+    microseconds and the offset written (seconds), read from the text's bytes."""
     n = len(text)
-    ok = _bools(pc.match_substring_regex(text, RFC3339))
+    ok = np.zeros(n, dtype=np.bool_)
     micros = np.zeros(n, dtype=np.int64)
     offset = np.zeros(n, dtype=np.int32)
-    rows = np.flatnonzero(ok)
-    if rows.shape[0] == 0:
-        return ok, micros, offset
     buffers = text.buffers()
+    if buffers[2] is None or n == 0:
+        return ok, micros, offset
     bounds = np.frombuffer(buffers[1], dtype=np.int32)[text.offset : text.offset + n + 1]
-    data = np.frombuffer(buffers[2], dtype=np.uint8).astype(np.int64)
+    data = np.frombuffer(buffers[2], dtype=np.uint8)
+    length = np.diff(bounds)
+    rows = np.flatnonzero(_valid(text) & (length >= 20) & (length <= 32))
     start, end = bounds[:-1][rows].astype(np.int64), bounds[1:][rows].astype(np.int64)
+    last = data.shape[0] - 1
+
+    def char(at: NDArray[np.int64]) -> NDArray[np.uint8]:
+        return data[np.clip(at, 0, last)]
+
+    def digit(at: NDArray[np.int64]) -> NDArray[np.bool_]:
+        c = char(at)
+        return np.asarray((c >= 48) & (c <= 57), dtype=np.bool_)
 
     def number(at: NDArray[np.int64], count: int) -> NDArray[np.int64]:
         out = np.zeros(at.shape[0], dtype=np.int64)
         for k in range(count):
-            out = out * 10 + (data[at + k] - 48)
+            out = out * 10 + (char(at + k).astype(np.int64) - 48)
         return out
 
-    year, month, day = number(start, 4), number(start + 5, 2), number(start + 8, 2)
-    hour, minute, second = number(start + 11, 2), number(start + 14, 2), number(start + 17, 2)
-    zulu = data[end - 1] == ord("Z")
-    digits = np.maximum(end - start - 19 - np.where(zulu, 1, 6) - 1, 0)
+    shape = np.ones(rows.shape[0], dtype=np.bool_)
+    for k in (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18):
+        shape &= digit(start + k)
+    shape &= (char(start + 4) == ord("-")) & (char(start + 7) == ord("-"))
+    shape &= (char(start + 10) == ord("T")) | (char(start + 10) == ord(" "))
+    shape &= (char(start + 13) == ord(":")) & (char(start + 16) == ord(":"))
+    zulu = char(end - 1) == ord("Z")
+    signed = (char(end - 6) == ord("+")) | (char(end - 6) == ord("-"))
+    shape &= zulu | (
+        signed & digit(end - 5) & digit(end - 4) & (char(end - 3) == ord(":"))
+        & digit(end - 2) & digit(end - 1)
+    )  # fmt: skip
+    dotted = end - start - 19 - np.where(zulu, 1, 6)  # the fraction with its dot
+    shape &= (dotted == 0) | ((dotted >= 2) & (dotted <= 7) & (char(start + 19) == ord(".")))
     fraction = np.zeros(rows.shape[0], dtype=np.int64)
     for k in range(6):
-        at = np.minimum(start + 20 + k, data.shape[0] - 1)
-        fraction = fraction * 10 + np.where(k < digits, data[at] - 48, 0)
-    sign = np.where(data[np.maximum(end - 6, 0)] == ord("-"), -1, 1)
-    zone_hours, zone_minutes = number(np.maximum(end - 5, 0), 2), number(np.maximum(end - 2, 0), 2)
+        inside = k < dotted - 1
+        shape &= ~inside | digit(start + 20 + k)
+        fraction = fraction * 10 + np.where(inside, char(start + 20 + k).astype(np.int64) - 48, 0)
+    year, month, day = number(start, 4), number(start + 5, 2), number(start + 8, 2)
+    hour, minute, second = number(start + 11, 2), number(start + 14, 2), number(start + 17, 2)
+    sign = np.where(char(end - 6) == ord("-"), -1, 1)
+    zone_hours, zone_minutes = number(end - 5, 2), number(end - 2, 2)
     zone = np.where(zulu, 0, sign * (zone_hours * 3600 + zone_minutes * 60))
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     month_days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
     last_day = month_days[np.clip(month - 1, 0, 11)] + ((month == 2) & leap)
-    good = (year >= FIRST_YEAR) & (year <= LAST_YEAR) & (month >= 1) & (month <= 12)
+    good = shape & (year >= FIRST_YEAR) & (year <= LAST_YEAR) & (month >= 1) & (month <= 12)
     good &= (day >= 1) & (day <= last_day) & (hour <= 23) & (minute <= 59) & (second <= 59)
-    good &= np.where(zulu, True, (zone_hours <= 23) & (zone_minutes <= 59))
+    good &= zulu | ((zone_hours <= 23) & (zone_minutes <= 59))
     good &= np.abs(zone) <= MAX_UTC_OFFSET_S
     days = _days_from_civil(year, month, day)
     local = (days * 86_400 + hour * 3600 + minute * 60 + second) * MICROS + fraction

@@ -21,7 +21,7 @@ import pytest
 
 from models import synthetic
 from models.canonical import InputSummary, columns_from_fields
-from models.columns import ARRAY_FIELDS, EventColumns
+from models.columns import ARRAY_FIELDS, OFFSET_UNKNOWN, EventColumns
 from service.audits.offline import audit_files
 from service.audits.planning import plan_audit
 from service.ingestion.columnar import BadInput, InputError, Limits, collect, read_batches
@@ -332,3 +332,53 @@ def test_progress_moves_with_the_bytes_read_then_the_analysis(
     after = [stage for stage, _, _ in seen[len(reads) :]]
     assert after[0] == "ordering events"
     assert "fits" in after
+
+
+SPELLINGS = [
+    "2026-05-01T12:00:00Z", "2026-05-01T12:00:00.5Z", "2026-05-01T12:00:00.123456Z",
+    "2026-05-01 12:00:00+09:00", "2026-05-01T12:00:00.25-05:30", "2026-05-01T12:00:00-00:00",
+    "2024-02-29T23:59:59+14:00", "1970-01-01T00:00:00Z", "1970-01-01T00:00:00+01:00",
+    "2026-02-29T12:00:00Z", "2026-13-01T12:00:00Z", "2026-05-01T24:00:00Z",
+    "2026-05-01T12:60:00Z", "2026-05-01T12:00:60Z", "2026-05-01T12:00:00+14:01",
+    "2026-05-01T12:00:00+24:00", "2026-05-01T12:00:00.Z", "2026-05-01T12:00:00.1234567Z",
+    "2026-05-01T12:00:00z", "2026-05-01t12:00:00Z", "2026-05-01T12:00:00+0900",
+    "2026-05-01T12:00:00", "2026-5-01T12:00:00Z", "２026-05-01T12:00:00Z", "20260501T120000Z",
+    "2026-05-01T12:00:00Z ", " 2026-05-01T12:00:00Z", "2026-05-01T12:00:00.12x4Z",
+]  # fmt: skip
+COMMON = 8  # the first ones: what the screen must read by itself
+
+
+def test_times_the_screen_reads_are_read_as_the_per_event_validator_reads_them() -> None:
+    items = [native_event(i, timestamp=stamp) for i, stamp in enumerate(SPELLINGS)]
+    passed = the_screen_passes(items)
+    assert passed[:COMMON].all()
+    for item, screened in zip(items, passed, strict=True):
+        try:
+            record = validate_event(item, now=NOW, future_tolerance_s=86_400.0)
+        except EventRejected:
+            record = None
+        if screened:  # what the screen passes, the validator accepts: with the same values
+            assert record is not None, item["timestamp"]
+            columns, _, found = columnar_of([item])
+            assert not found
+            assert columns.t[0] == record.ts.timestamp()
+            offset = columns.utc_offset_s[0]
+            assert (None if offset == OFFSET_UNKNOWN else offset) == record.utc_offset_s
+
+
+def columnar_of(items: list[dict[str, Any]]) -> tuple[EventColumns, InputSummary, list[Any]]:
+    faults: list[InputError] = []
+    table = pa.Table.from_pylist(items)
+    columns, odd = normalise(table)
+    verdict = screen(columns, odd, now=NOW, future_tolerance_s=86_400.0)
+    assert verdict.passed.all()
+    read = collect(read_batches(sources_of(items), limits=LIMITS, on_error=faults.append))
+    return *read, faults
+
+
+def sources_of(items: list[dict[str, Any]]) -> list[Any]:
+    import fsspec
+
+    with fsspec.open("memory://spellings/events.ndjson", "wb") as f:
+        f.write(ndjson(items))
+    return sources(["memory://spellings/events.ndjson"])
