@@ -263,7 +263,7 @@ def collect(
     kept = [batch for batch in batches if batch.num_rows]
     table = pa.concat_tables(kept) if kept else VALID_SCHEMA.empty_table()
     del kept
-    table = _first_of_each_message(table)
+    table = _first_of_each_message(table).drop_columns(["message_id"])
     if window is not None and window.conditions():
         table = table.filter(_admitted(table, window))
     micros = _numbers(table, "micros", np.int64)

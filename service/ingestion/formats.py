@@ -25,18 +25,21 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
-from service.ingestion.events import MAX_LENGTH
+from service.ingestion.events import MAX_LENGTH, REQUIRED_FIELDS
 from service.ingestion.payloads import loads
+from service.ingestion.screen import NUMBER_FIELDS
 from service.ingestion.sources import Format
 
 CHUNK_BYTES = 16 * 1024 * 1024
 PARQUET_ROWS = 131_072
 JSON_ITEMS = 65_536
 BOM = b"\xef\xbb\xbf"
-CSV_NUMBERS = ("value", "cost")
+CSV_NUMBERS = NUMBER_FIELDS
 # Explicit nulls where null is not "absent", and escaped surrogates (not text): pyarrow reads
 # both differently from the per-event parser, so such stretches are read line by line.
-_NULL_FIELD = re.compile(rb'"(?:user_id|timestamp|mechanic|kind|value|cost)"\s*:\s*$')
+_NULL_FIELD = re.compile(
+    rb'"(?:%s)"\s*:\s*$' % "|".join((*REQUIRED_FIELDS, *NUMBER_FIELDS)).encode()
+)
 _SURROGATE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 # A line that may be blank (empty, or white space at its start).
 _MAYBE_BLANK = re.compile(rb"\n[ \t\r\n]")

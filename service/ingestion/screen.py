@@ -30,6 +30,7 @@ from service.ingestion.events import (
     MAX_TEXT,
     MILLISECONDS_ABOVE,
     OFFSET_PROPERTY,
+    REQUIRED_FIELDS,
     ZONE_PROPERTY,
 )
 
@@ -138,8 +139,9 @@ def screen(
     """Which rows meet every rule (see the module), and their stored values."""
     n = odd.shape[0]
     passed = ~odd
-    for name in ("user_id", "mechanic", "kind"):
-        passed &= _valid(columns[name])
+    for name in REQUIRED_FIELDS:
+        if name != "timestamp":  # read from one of `TIME_COLUMNS` (below)
+            passed &= _valid(columns[name])
     for name in TEXT_FIELDS:
         text = columns[name]
         length = _ints(pc.utf8_length(text), 1)
