@@ -145,11 +145,11 @@ def _progress_bar() -> Iterator[Progress | None]:
         return
     from tqdm import tqdm
 
-    shape = "{desc}: {percentage:3.0f}% |{bar}| {elapsed}"
+    shape = "{desc}{percentage:3.0f}% |{bar}| {elapsed}"
     with tqdm(total=1, file=sys.stderr, leave=False, bar_format=shape) as bar:
 
         def update(stage: str, done: int, total: int) -> None:
-            bar.set_description(stage)
+            bar.set_description(stage, refresh=False)
             bar.total = max(total, 1)
             bar.n = done
             bar.refresh()
