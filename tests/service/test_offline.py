@@ -170,3 +170,30 @@ def test_standard_input_parquet_and_skip_invalid(
     report = json.loads(skipped.stdout)
     assert report["input"]["skipped"] == 1
     assert report["input"]["events"] == len(events) - 1
+
+
+def test_the_progress_bar_moves_on_a_terminal_and_is_silent_elsewhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+    import sys
+
+    from service.cli.offline_audit import _progress_bar
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with _progress_bar() as progress:
+        assert progress is not None
+        progress("read 1,000 events", 10, 100)
+        progress("read 6,000 events", 60, 100)
+        progress("fits", 1, 4)
+    shown = terminal.getvalue()
+    for seen in ("read 1,000 events:  10%", "read 6,000 events:  60%", "fits:  25%"):
+        assert seen in shown
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    with _progress_bar() as progress:
+        assert progress is None
