@@ -32,15 +32,18 @@ class InputSummary:
     start: str | None
     end: str | None
     digest: str
+    # invalid rows an offline audit was told to skip (None: none may be skipped)
+    skipped: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        read = {
             "events": self.events,
             "users": self.users,
             "from": self.start,
             "to": self.end,
             "digest": self.digest,
         }
+        return read if self.skipped is None else {**read, "skipped": self.skipped}
 
 
 def columns_from_fields(fields: Sequence[Sequence[Any]]) -> tuple[EventColumns, InputSummary]:

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -20,12 +20,22 @@ from service.errors import InvalidInput
 from service.reports.rendering import SEVERITIES
 from service.settings import get_settings
 
+if TYPE_CHECKING:
+    from service.ingestion.columnar import InputError
+
 
 def add_commands(commands: Any) -> None:
     audit = commands.add_parser(
-        "audit", help="audit native event files offline (NDJSON, JSON, CSV; gzip allowed)"
+        "audit",
+        help="audit native event files offline (NDJSON, JSON, CSV, Parquet; gzip allowed)",
     )
-    audit.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    audit.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="a path, a glob, - for standard input, or a URL (s3://…, gs://…, any fsspec file "
+        "system)",
+    )
     audit.add_argument(
         "--format",
         choices=list(audit_output.FORMATS),
@@ -59,6 +69,12 @@ def add_commands(commands: Any) -> None:
         help="run the analysis on this Dask distributed cluster (default: local processes)",
     )
     audit_output.add_arguments(audit)
+    audit.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="leave invalid rows out (named on stderr, counted in the report's input.skipped) "
+        "instead of refusing the input",
+    )
     audit.set_defaults(handler=_audit)
 
 
@@ -80,18 +96,23 @@ def _audit(args: argparse.Namespace) -> int:
                 progress=progress,
                 processes=args.processes or get_settings().processes(),
                 scheduler=args.scheduler,
+                skip_invalid=args.skip_invalid,
+                on_skipped=_SkippedRows(),
             )
         except BadInput as exc:
             for error in exc.errors[:20]:
                 sys.stderr.write(f"{error}\n")
-            if len(exc.errors) > 20:
-                sys.stderr.write(f"… and {len(exc.errors) - 20} more\n")
+            if len(exc.errors) + exc.more > 20:
+                sys.stderr.write(f"… and {len(exc.errors) + exc.more - 20} more\n")
             return EXIT_BAD_INPUT
         except NothingToAudit as empty:
             return audit_output.nothing_audited(empty.reason, args)
         except ClusterUnavailable as exc:  # --scheduler names no reachable cluster
             sys.stderr.write(f"retention-audit: {exc}\n")
             return EXIT_BAD_INPUT
+    skipped = report["input"].get("skipped")
+    if skipped:
+        sys.stderr.write(f"retention-audit: skipped {skipped} invalid rows\n")
     try:
         return audit_output.finish(report, args, plan)
     except ValueError as exc:
@@ -116,18 +137,34 @@ def _audit_request(args: argparse.Namespace) -> dict[str, Any]:
     return request
 
 
+class _SkippedRows:
+    """Each skipped row named on stderr, up to `SHOWN`."""
+
+    SHOWN = 20
+
+    def __init__(self) -> None:
+        self.shown = 0
+
+    def __call__(self, error: InputError) -> None:
+        if self.shown < self.SHOWN:
+            sys.stderr.write(f"skipped {error}\n")
+        self.shown += 1
+
+
 @contextmanager
 def _progress_bar() -> Iterator[Progress | None]:
-    """A progress bar on a terminal; silence otherwise (pipes, CI)."""
+    """A progress bar on a terminal, moving with the bytes read, then with each stage of the
+    analysis (partitions fitted, mechanics assessed); silence otherwise (pipes, CI)."""
     if not sys.stderr.isatty():
         yield None
         return
     from tqdm import tqdm
 
-    with tqdm(total=0, unit="step", file=sys.stderr, leave=False) as bar:
+    shape = "{desc}{percentage:3.0f}% |{bar}| {elapsed}"
+    with tqdm(total=1, file=sys.stderr, leave=False, bar_format=shape) as bar:
 
         def update(stage: str, done: int, total: int) -> None:
-            bar.set_description(stage)
+            bar.set_description(stage, refresh=False)
             bar.total = max(total, 1)
             bar.n = done
             bar.refresh()

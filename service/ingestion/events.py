@@ -11,13 +11,13 @@ import hashlib
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from models.columns import MAX_ABS_VALUE, MAX_COST, MAX_UTC_OFFSET_S, RESPONSE, REWARD
+from models.columns import EVENT_FIELD, MAX_ABS_VALUE, MAX_COST, MAX_UTC_OFFSET_S, RESPONSE, REWARD
 from service.ingestion.payloads import NON_FINITE_NUMBER, UNREADABLE_TEXT
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -60,7 +60,31 @@ def _in_range(parsed: datetime) -> datetime:
     return parsed
 
 
-Name = Annotated[str, Field(min_length=1, max_length=128)]
+# The rules both validators read (this one, per event, and the vectorised screen of
+# `service.ingestion.screen`): the kinds and their codes, the fields an event must send, the
+# longest text of each text field (`models.columns.EVENT_FIELD`), the written UTC offset's
+# bound (`MAX_UTC_OFFSET_S`) and where epoch numbers turn to milliseconds (above).
+Kind = Literal["response", "reward"]
+KINDS: dict[str, int] = {"response": RESPONSE, "reward": REWARD}
+assert tuple(KINDS) == get_args(Kind)
+REQUIRED_FIELDS = ("user_id", "timestamp", "mechanic", "kind")
+MAX_LENGTH: dict[str, int] = {
+    name: int(EVENT_FIELD[name].max_length or 0)
+    for name in ("user_id", "mechanic", "option", "session_id", "message_id")
+}
+# The time zone properties an event may send: its offset in seconds, or an IANA zone name.
+OFFSET_PROPERTY = "utc_offset_s"
+ZONE_PROPERTY = "timezone"
+DELAY_PROPERTY = "delay_s"
+
+
+UserId = Annotated[str, Field(min_length=1, max_length=MAX_LENGTH["user_id"])]
+MechanicName = Annotated[str, Field(min_length=1, max_length=MAX_LENGTH["mechanic"])]
+OptionName = Annotated[str, Field(min_length=1, max_length=MAX_LENGTH["option"])]
+SessionId = Annotated[str, Field(min_length=1, max_length=MAX_LENGTH["session_id"])]
+MessageId = Annotated[str, Field(min_length=1, max_length=MAX_LENGTH["message_id"])]
+
+
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
 
@@ -69,17 +93,17 @@ class NativeEvent(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    user_id: Annotated[str, Field(min_length=1, max_length=256)]
+    user_id: UserId
     timestamp: Annotated[datetime, BeforeValidator(_timestamp)]
-    mechanic: Name
-    kind: Literal["response", "reward"]
+    mechanic: MechanicName
+    kind: Kind
     value: FiniteFloat = Field(0.0, description="Reward magnitude; negative is aversive.")
     cost: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = Field(
         0.0, description="What the response cost (money, currency, energy)."
     )
-    option: Name | None = None
-    session_id: Name | None = None
-    message_id: Name | None = Field(None, description="Idempotency key within the project.")
+    option: OptionName | None = None
+    session_id: SessionId | None = None
+    message_id: MessageId | None = Field(None, description="Idempotency key within the project.")
     properties: dict[str, Any] | None = None
 
 
@@ -155,7 +179,7 @@ def validate_event(
         raise EventRejected(
             "timestamp", f"timestamp is more than {future_tolerance_s:g} s in the future"
         )
-    kind = RESPONSE if event.kind == "response" else REWARD
+    kind = KINDS[event.kind]
     if kind == RESPONSE and event.value != 0.0:
         raise EventRejected(
             "value", "a response carries no value; send its outcome as a reward event"
@@ -272,7 +296,7 @@ def _utc_offset(event: NativeEvent, ts: datetime) -> int | None:
     """The user's zone offset: `properties.utc_offset_s`, `properties.timezone` (IANA name),
     else the offset written in the timestamp itself; unknown (None) for epoch numbers."""
     properties = event.properties or {}
-    offset = properties.get("utc_offset_s")
+    offset = properties.get(OFFSET_PROPERTY)
     if offset is not None:
         if (
             isinstance(offset, bool)
@@ -284,7 +308,7 @@ def _utc_offset(event: NativeEvent, ts: datetime) -> int | None:
                 "properties.utc_offset_s", "must be a number of seconds within ±14 h"
             )
         return int(offset)
-    zone = properties.get("timezone")
+    zone = properties.get(ZONE_PROPERTY)
     if zone is not None:
         if not isinstance(zone, str):
             raise EventRejected("properties.timezone", "must be an IANA time zone name")
@@ -299,9 +323,9 @@ def _utc_offset(event: NativeEvent, ts: datetime) -> int | None:
 
 def _delay(properties: dict[str, Any] | None) -> float | None:
     """`properties.delay_s`: the wait a wait-or-pay response was offered."""
-    if not properties or properties.get("delay_s") is None:
+    if not properties or properties.get(DELAY_PROPERTY) is None:
         return None
-    delay = properties["delay_s"]
+    delay = properties[DELAY_PROPERTY]
     if (
         isinstance(delay, bool)
         or not isinstance(delay, int | float)
@@ -314,18 +338,14 @@ def _delay(properties: dict[str, Any] | None) -> float | None:
 
 def content_digest(event: NativeEvent, ts: datetime) -> str:
     """The idempotency key of an event sent without `message_id`: a digest of its content."""
-    canonical = orjson.dumps(
-        [
-            event.user_id,
-            ts.isoformat(),
-            event.mechanic,
-            event.kind,
-            event.value,
-            event.cost,
-            event.option,
-            event.session_id,
-            event.properties,
-        ],
-        option=orjson.OPT_SORT_KEYS,
-    )
+    return digest_of_content(
+        event.user_id, ts.isoformat(), event.mechanic, event.kind, event.value, event.cost,
+        event.option, event.session_id, event.properties,
+    )  # fmt: skip
+
+
+def digest_of_content(*content: Any) -> str:
+    """`content_digest` of an event's content (user, UTC time in ISO form, mechanic, kind name,
+    value, cost, option, session, properties), however it was read."""
+    canonical = orjson.dumps(list(content), option=orjson.OPT_SORT_KEYS)
     return "sha256:" + hashlib.sha256(canonical).hexdigest()[:48]

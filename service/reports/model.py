@@ -94,6 +94,9 @@ class InputRead(Body):
     from_: str | None = Field(alias="from")
     to: str | None
     digest: str
+    skipped: int | None = Field(
+        None, description="Invalid rows skipped (offline audits run with --skip-invalid)."
+    )
 
 
 # ---- schedule -------------------------------------------------------------------------------

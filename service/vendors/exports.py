@@ -4,13 +4,15 @@ in the shape each vendor's HTTP adapter takes, so that one adapter reads both.
 Containers: JSON lines, gzip or not (Mixpanel's raw export, Segment/RudderStack object-storage
 files, PostHog's JSON lines batch export, native NDJSON); a zip of gzipped JSON lines
 (Amplitude's Export API); Parquet (PostHog's batch export). Native JSON arrays and CSV are
-read as the offline audit reads them. A line that is not JSON is a record of its own,
+read whole (a bad CSV row rejected on its own). A line that is not JSON is a record of its own,
 rejected with its file and line; the others go on.
 """
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -159,11 +161,42 @@ def _json_value(value: Any) -> Any:
 
 
 def _native_records(path: Path) -> Iterator[Record]:
-    from service.audits.offline import BadInput, read_items
-
+    """A native JSON array (each element a record, numbered by its position) or CSV file (a
+    header row; empty cells are fields not sent; `value`, `cost` and epoch `timestamp` cells
+    are numbers, `properties` JSON text). A row that cannot be read is rejected on its own."""
+    name = str(path)
     try:
-        for line, item in read_items(path):
-            yield Record(str(path), line, item)
-    except BadInput as exc:
-        for error in exc.errors:
-            yield Record(error.path, error.line, Rejection(error.field, error.reason))
+        with _opened(path) as stream:
+            text = stream.read().decode("utf-8-sig")
+    except (OSError, EOFError, UnicodeDecodeError, gzip.BadGzipFile) as exc:
+        yield Record(name, 0, Rejection("", f"cannot read: {exc}"))
+        return
+    if not _base_name(path).endswith(".csv"):
+        try:
+            items = loads(text.lstrip())
+        except orjson.JSONDecodeError as exc:
+            yield Record(name, exc.lineno, Rejection("", f"not valid JSON: {exc.msg}"))
+            return
+        for position, item in enumerate(items if isinstance(items, list) else [items], 1):
+            yield Record(name, position, item)
+        return
+    reader = csv.DictReader(io.StringIO(text))
+    for row in reader:
+        yield Record(name, reader.line_num, _csv_item(row))
+
+
+def _csv_item(row: dict[str | Any, str | Any]) -> dict[str, Any] | Rejection:
+    item: dict[str, Any] = {k: v for k, v in row.items() if isinstance(k, str) and k and v}
+    for key in ("value", "cost", "timestamp"):
+        if isinstance(item.get(key), str):
+            try:
+                item[key] = float(item[key])
+            except ValueError:
+                if key != "timestamp":  # a timestamp may be RFC 3339 text
+                    return Rejection(key, f"not a number: {item[key][:40]!r}")
+    if "properties" in item:
+        try:
+            item["properties"] = orjson.loads(item["properties"])
+        except orjson.JSONDecodeError as exc:
+            return Rejection("properties", f"not valid JSON: {exc.msg}")
+    return item

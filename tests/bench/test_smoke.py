@@ -80,3 +80,17 @@ def test_mixed_load_smoke() -> None:
     assert all(k["requests"] > 0 and 0 < k["p50_ms"] <= k["p99_ms"] for k in per_kind.values())
     assert result["requests"] == sum(k["requests"] for k in per_kind.values())
     assert int(result["events_accepted"]) > 0  # type: ignore[call-overload]
+
+
+def test_offline_read_smoke() -> None:
+    result = run(str(BENCH / "offline_read.py"), "--smoke")
+    assert result["events"] == 20_000
+    (run_,) = result["runs"]  # type: ignore[misc]
+    # the three files hold the same events: one digest, every event read
+    assert result["same_digest_every_format"] is True
+    assert {run_[k]["events"] for k in ("audit_ndjson", "audit_ndjson_gz", "audit_parquet")} == {
+        20_000
+    }
+    assert run_["pyarrow_parse"]["rows"] == 20_000
+    assert run_["ratio_audit_ndjson_to_parse"] > 0
+    assert all(run_[k]["peak_rss_mib"] > 0 for k in run_ if k.startswith("audit_"))

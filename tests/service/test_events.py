@@ -45,32 +45,33 @@ def test_epoch_numbers(stamp: float, expected: datetime) -> None:
     assert record.utc_offset_s is None
 
 
-@pytest.mark.parametrize(
-    ("overrides", "field", "reason_part"),
-    [
-        ({"kind": "spin"}, "kind", "response"),
-        ({"user_id": "x" * 257}, "user_id", "256"),
-        ({"user_id": ""}, "user_id", "at least 1"),
-        ({"cost": float("nan")}, "cost", "finite"),
-        ({"cost": float("inf")}, "cost", "finite"),
-        ({"cost": -1.0}, "cost", "greater than or equal"),
-        ({"timestamp": "2026-05-01 12:00:00"}, "timestamp", "time zone"),
-        ({"timestamp": "yesterday"}, "timestamp", "RFC 3339"),
-        ({"timestamp": "1969-12-31T23:59:59Z"}, "timestamp", "before 1970"),
-        ({"timestamp": -5}, "timestamp", "before 1970"),
-        ({"timestamp": "2026-05-03T00:00:01Z"}, "timestamp", "future"),
-        ({"timestamp": 1e300}, "timestamp", "out of range"),
-        ({"timestamp": True}, "timestamp", "RFC 3339"),
-        ({"mechanic": 5}, "mechanic", "string"),
-        ({"value": 3.0}, "value", "reward"),
-        ({"properties": {"timezone": "Mars/Olympus"}}, "properties.timezone", "unknown"),
-        ({"properties": {"delay_s": -3}}, "properties.delay_s", "≥ 0"),
-        ({"properties": {"nested": [1, float("nan")]}}, "properties.nested[1]", "finite"),
-        ({"properties": {"note": "a\x00b"}}, "properties.note", "NUL"),
-        ({"user_id": "u\x001"}, "user_id", "NUL"),
-        ({"mechanic": "slo\x00ts"}, "mechanic", "NUL"),
-    ],
-)
+# (fields changed in a valid event, the field named, part of the reason)
+BAD_FIELDS: list[tuple[dict[str, Any], str, str]] = [
+    ({"kind": "spin"}, "kind", "response"),
+    ({"user_id": "x" * 257}, "user_id", "256"),
+    ({"user_id": ""}, "user_id", "at least 1"),
+    ({"cost": float("nan")}, "cost", "finite"),
+    ({"cost": float("inf")}, "cost", "finite"),
+    ({"cost": -1.0}, "cost", "greater than or equal"),
+    ({"timestamp": "2026-05-01 12:00:00"}, "timestamp", "time zone"),
+    ({"timestamp": "yesterday"}, "timestamp", "RFC 3339"),
+    ({"timestamp": "1969-12-31T23:59:59Z"}, "timestamp", "before 1970"),
+    ({"timestamp": -5}, "timestamp", "before 1970"),
+    ({"timestamp": "2026-05-03T00:00:01Z"}, "timestamp", "future"),
+    ({"timestamp": 1e300}, "timestamp", "out of range"),
+    ({"timestamp": True}, "timestamp", "RFC 3339"),
+    ({"mechanic": 5}, "mechanic", "string"),
+    ({"value": 3.0}, "value", "reward"),
+    ({"properties": {"timezone": "Mars/Olympus"}}, "properties.timezone", "unknown"),
+    ({"properties": {"delay_s": -3}}, "properties.delay_s", "≥ 0"),
+    ({"properties": {"nested": [1, float("nan")]}}, "properties.nested[1]", "finite"),
+    ({"properties": {"note": "a\x00b"}}, "properties.note", "NUL"),
+    ({"user_id": "u\x001"}, "user_id", "NUL"),
+    ({"mechanic": "slo\x00ts"}, "mechanic", "NUL"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("overrides", "field", "reason_part"), BAD_FIELDS)
 def test_bad_fields_are_named(overrides: dict[str, Any], field: str, reason_part: str) -> None:
     got_field, reason = rejection(native_event(0, **overrides))
     assert got_field == field

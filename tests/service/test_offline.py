@@ -133,3 +133,67 @@ def test_time_zone_declares_local_time_for_events_without_offsets(
     refused = audit(path, "--time-zone", "Europe/Nowhere")
     assert refused.returncode == 2
     assert "time_zone: unknown time zone 'Europe/Nowhere'" in refused.stderr
+
+
+def test_standard_input_parquet_and_skip_invalid(
+    events: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    """`-` reads standard input (gzip recognised by its bytes), a Parquet file is read beside
+    it, and --skip-invalid leaves a bad row out, names it on stderr and counts it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    half = len(events) // 2
+    lines = [orjson.dumps(e) for e in events[:half]]
+    lines[2] = orjson.dumps({**events[2], "kind": "spin"})
+    parquet = tmp_path / "rest.parquet"
+    keys = list(dict.fromkeys(key for event in events for key in event))  # null: not sent
+    pq.write_table(
+        pa.Table.from_pylist([{k: e.get(k) for k in keys} for e in events[half:]]), parquet
+    )
+    stdin = gzip.compress(b"\n".join(lines))
+
+    def run(*flags: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [str(BIN / "retention-audit"), "audit", "-", str(parquet), *flags],
+            input=stdin,
+            capture_output=True,
+            timeout=300,
+        )
+
+    refused = run()
+    assert refused.returncode == 2
+    assert b"<stdin>:3: kind: Input should be 'response' or 'reward'" in refused.stderr
+    skipped = run("--skip-invalid")
+    assert skipped.returncode == 0, skipped.stderr
+    assert b"skipped <stdin>:3: kind:" in skipped.stderr
+    report = json.loads(skipped.stdout)
+    assert report["input"]["skipped"] == 1
+    assert report["input"]["events"] == len(events) - 1
+
+
+def test_the_progress_bar_moves_on_a_terminal_and_is_silent_elsewhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+    import sys
+
+    from service.cli.offline_audit import _progress_bar
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with _progress_bar() as progress:
+        assert progress is not None
+        progress("read 1,000 events", 10, 100)
+        progress("read 6,000 events", 60, 100)
+        progress("fits", 1, 4)
+    shown = terminal.getvalue()
+    for seen in ("read 1,000 events:  10%", "read 6,000 events:  60%", "fits:  25%"):
+        assert seen in shown
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    with _progress_bar() as progress:
+        assert progress is None
