@@ -201,3 +201,29 @@ def test_a_record_without_its_time_is_rejected_not_dated_at_the_epoch(
         ]
     with clean_database.connect() as connection:
         assert connection.execute(select(func.count()).select_from(Event)).scalar_one() == 0
+
+
+def test_native_csv_and_json_arrays_import_and_a_bad_csv_row_is_rejected_alone(
+    clean_database: Engine, database_url: str, tmp_path: Path
+) -> None:
+    events = product()[:12]
+    header = ["message_id", "user_id", "timestamp", "mechanic", "kind", "value", "cost"]
+    rows = [",".join(header)]
+    for event in events:
+        rows.append(",".join("" if event.get(k) is None else str(event[k]) for k in header))
+    rows[3] = rows[3].replace(f",{events[2]['kind']},", f",{events[2]['kind']},lots,", 1)
+    rows[3] = ",".join(rows[3].split(",")[: len(header)])  # `value` is now "lots"
+    csv_path = tmp_path / "events.csv"
+    csv_path.write_text("\n".join(rows) + "\n")
+    imported = make_project(clean_database, "csv")
+
+    summary = run_import(clean_database, database_url, imported.id, [csv_path], fmt="native")
+
+    assert (summary.accepted, summary.duplicate) == (11, 0)
+    assert [(e.line, e.field) for e in summary.errors] == [(4, "value")]
+    assert "not a number" in summary.errors[0].reason
+
+    array_path = tmp_path / "events.json"
+    array_path.write_bytes(orjson.dumps(events))
+    again = run_import(clean_database, database_url, imported.id, [array_path], fmt="native")
+    assert (again.accepted, again.duplicate) == (1, 11)  # the row refused in the CSV, now sent
