@@ -113,6 +113,16 @@ def test_a_report_against_itself_is_unchanged() -> None:
     assert not diff_reports(BEFORE, AFTER).unchanged
 
 
+def test_self_diffs_never_move_a_marker() -> None:
+    # none or all users flagged: the share lies on the edge of its own Wilson interval
+    for tested in range(1, 201):
+        for flagged in (0, 1, tested // 2, tested):
+            one = report(
+                "a", [], [mechanic("slots", "fixed_ratio", loss_chasing=(tested, flagged))]
+            )
+            assert diff_reports(one, one).marker_moves == [], (tested, flagged)
+
+
 def test_as_dict_is_plain_json() -> None:
     out = diff_reports(BEFORE, AFTER).as_dict()
     assert out["changed_severity"] == [
