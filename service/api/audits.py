@@ -118,7 +118,8 @@ def _finished_report(session: Any, project_id: int, audit_id: str) -> dict[str, 
 def _previous_diff(
     session: Any, project_id: int, audit_id: str, report: dict[str, Any]
 ) -> ReportDiff | None:
-    """The changes since the project's report chained before this one (None: it is the first)."""
+    """The changes since the project's previous report of the same scope (None: there is
+    none)."""
     previous = previous_audit_id(session, project_id, audit_id)
     if previous is None:
         return None
@@ -142,8 +143,9 @@ def report_diff(
     against: Annotated[
         str | None,
         Query(
-            description="The audit to compare with (default: the project's report chained "
-            "before this one; 409 when there is none).",
+            description="The audit to compare with (default: the project's newest earlier "
+            "report of the same scope; 409 when there is none). Of another scope, only the "
+            "mechanics both reports cover are compared.",
             pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
         ),
     ] = None,

@@ -102,8 +102,25 @@ def change_lines(diff: ReportDiff) -> list[tuple[str, str]]:
     return lines  # fmt: skip
 
 
+def scope_note(diff: ReportDiff) -> str | None:
+    """What the diff leaves out when the two reports differ in scope (None: same scope)."""
+    if not diff.scope_changed:
+        return None
+    compared = (
+        "all mechanics"
+        if diff.compared_mechanics is None
+        else "only " + (", ".join(diff.compared_mechanics) or "no mechanic")
+    )
+    return (
+        f"The audits differ in scope ({', '.join(diff.scope_changed)}): {compared} compared, "
+        "the mechanics both cover."
+    )
+
+
 def changes_markdown(diff: ReportDiff) -> list[str]:
     out = [f"## Changes since the previous audit (`{diff.before_id}`)", ""]
+    if (note := scope_note(diff)) is not None:
+        out += [f"_{note}_", ""]
     lines = change_lines(diff)
     out += [f"- **{kind}** {text}" for kind, text in lines] or ["No change."]
     return [*out, ""]
@@ -118,6 +135,7 @@ def _changes_html(diff: ReportDiff | None) -> str:
     )
     return (
         f'<h2 id="changes">Changes since the previous audit ({_e(diff.before_id)})</h2>'
+        f"{'' if (note := scope_note(diff)) is None else f'<p class=scope-note>{_e(note)}</p>'}"
         f"{f'<ul>{items}</ul>' if items else '<p class=muted>No change.</p>'}"
     )
 
