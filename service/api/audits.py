@@ -17,7 +17,7 @@ from service.reports.chain import chain_head, load_report, previous_audit_id, us
 from service.reports.chain_model import ChainEntryRead, ChainVerification
 from service.reports.diff import ReportDiff, diff_reports
 from service.reports.diff_model import ReportDiffRead
-from service.reports.model import UsersPage
+from service.reports.model import Severity, UsersPage
 from service.reports.recent_checks import RecentChecks
 from service.reports.rendering import render_html
 from service.reports.summary import render_summary
@@ -166,12 +166,26 @@ def report_diff(
     response_class=Response,
     responses={200: {"content": {"text/markdown": {"schema": {"type": "string"}}}}},
 )
-def report_summary(audit_id: str, principal: Reader, session: SessionDep) -> Response:
-    """A short Markdown summary for a pull-request comment: findings by severity, the scope,
-    and what changed since the project's previous report."""
+def report_summary(
+    audit_id: str,
+    principal: Reader,
+    session: SessionDep,
+    fail_on: Annotated[
+        Severity | None,
+        Query(
+            description="The gate's threshold: the summary fails (❌) when a finding is at or "
+            "above this severity and passes (✅) otherwise; without it no gate is applied and "
+            "the mark is neutral."
+        ),
+    ] = None,
+) -> Response:
+    """A short Markdown summary for a pull-request comment: the verdict (with `fail_on`),
+    findings by severity, the scope, and what changed since the project's previous report."""
     report = _finished_report(session, principal.project_id, audit_id)
     diff = _previous_diff(session, principal.project_id, audit_id, report)
-    return Response(render_summary(report, diff), media_type="text/markdown; charset=utf-8")
+    return Response(
+        render_summary(report, diff, fail_on), media_type="text/markdown; charset=utf-8"
+    )
 
 
 @router.get(

@@ -20,6 +20,8 @@ from service.reports.rendering import (
 def render_summary(
     report: Mapping[str, Any], diff: ReportDiff | None = None, fail_on: str | None = None
 ) -> str:
+    """The summary; with `fail_on` (a severity) it carries the gate's verdict (✅ or ❌), without
+    it a neutral mark and "no gate applied" (❌ still when the scope matched nothing)."""
     findings = sorted_findings(report.get("findings") or [])
     verdict = judge(report, fail_on)
     counts = [
@@ -27,11 +29,16 @@ def render_summary(
         for s in reversed(SEVERITIES)
         if (n := sum(1 for f in findings if f["severity"] == s))
     ]
-    mark = "✅" if verdict.passed else "❌"
+    if not verdict.passed:
+        mark, judged = "❌", verdict.summary()
+    elif fail_on is None:  # no threshold, no verdict: a pass would hide a critical finding
+        mark, judged = "➖", "no gate applied (no fail-on severity given)"
+    else:
+        mark, judged = "✅", verdict.summary()
     out = [
         f"### {mark} Retention Audit: {', '.join(counts) or 'no findings'}",
         "",
-        f"{verdict.summary()} · report `{report.get('id')}` · input "
+        f"{judged} · report `{report.get('id')}` · input "
         f"{(report.get('input') or {}).get('events')} events, "
         f"{(report.get('input') or {}).get('users')} users",
         "",

@@ -180,5 +180,9 @@ def test_the_scope_comes_first_and_the_changes_follow_the_findings() -> None:
     assert "- **new** critical `variable-ratio-reward` (slots): variable-ratio-reward insight" in (
         summary
     )
+    ungated = render_summary(REPORT, diff)
+    assert ungated.splitlines()[0] == "### ➖ Retention Audit: 1 critical, 1 medium"
+    assert ungated.splitlines()[2].startswith("no gate applied (no fail-on severity given) · ")
+    assert "✅" not in ungated
     passed = render_summary({**REPORT, "findings": []}, None, "high")
     assert passed.splitlines()[0] == "### ✅ Retention Audit: no findings"
