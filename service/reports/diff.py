@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from models.calibration import wilson_interval
+from models.rules import SEVERITIES as SEVERITY_NAMES
 
 FindingKey = tuple[str, str]
 USER_QUANTILES = ("alpha", "b_delta", "b_v")
@@ -216,3 +217,52 @@ def _intervals(
         if median is None or low is None or high is None:
             continue
         yield f"users.{name}.median", (float(median), (float(low), float(high)), "users-p10-p90")
+
+
+def check_comparable(report: Any) -> None:
+    """Raise ValueError naming the first field (as a path, e.g. `findings[2].rule_id`) of a
+    report read from a file that the diff needs and that is missing or of the wrong type."""
+    if not isinstance(report, Mapping):
+        raise ValueError("not a JSON object")
+    _need(report, "findings", list, "")
+    for i, finding in enumerate(report["findings"]):
+        where = f"findings[{i}]"
+        if not isinstance(finding, Mapping):
+            raise ValueError(f"{where}: not an object")
+        for key in ("rule_id", "mechanic", "severity"):
+            _need(finding, key, str, f"{where}.")
+        if finding["severity"] not in SEVERITY_NAMES:
+            raise ValueError(f"{where}.severity: not one of {', '.join(SEVERITY_NAMES)}")
+    for i, mechanic in enumerate(_optional(report, "mechanics", list, "")):
+        where = f"mechanics[{i}]"
+        if not isinstance(mechanic, Mapping):
+            raise ValueError(f"{where}: not an object")
+        _need(mechanic, "mechanic", str, f"{where}.")
+        markers = _optional(mechanic, "markers", Mapping, f"{where}.")
+        flags = _optional(markers, "user_flags", Mapping, f"{where}.markers.")
+        for flag, counts in flags.items():
+            if isinstance(counts, Mapping):
+                for key in ("tested", "flagged"):
+                    _need(counts, key, int, f"{where}.markers.user_flags.{flag}.")
+    window = _optional(report, "window", Mapping, "")
+    if not all(isinstance(m, str) for m in _optional(window, "mechanics", list, "window.")):
+        raise ValueError("window.mechanics: not a list of names")
+
+
+def _need(parent: Mapping[str, Any], key: str, kind: type, where: str) -> None:
+    if key not in parent:
+        raise ValueError(f"{where}{key}: missing")
+    value = parent[key]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ValueError(f"{where}{key}: not {_KIND_NAMES.get(kind, kind.__name__)}")
+
+
+def _optional(parent: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+    """parent[key] when present and not null (checked to be a `kind`), else an empty one."""
+    if parent.get(key) is None:
+        return {} if kind is Mapping else []
+    _need(parent, key, kind, where)
+    return parent[key]
+
+
+_KIND_NAMES = {list: "a list", str: "a string", int: "an integer", Mapping: "an object"}

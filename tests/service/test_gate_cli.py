@@ -95,6 +95,14 @@ def test_bad_export_paths_exit_2_before_auditing(events: Path, tmp_path: Path) -
     missing = audit(events, "--against", tmp_path / "nowhere.json")
     assert missing.returncode == 2
     assert "--against" in missing.stderr
+    malformed = tmp_path / "malformed.json"
+    malformed.write_text(json.dumps({"findings": [{"rule_id": "r", "mechanic": "m"}]}))
+    refused = audit(events, "--against", malformed)
+    assert refused.returncode == 2, refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert f"--against {malformed}: not a JSON report: findings[0].severity: missing" in (
+        refused.stderr
+    )
 
 
 def test_diff_of_two_files(tmp_path: Path) -> None:
@@ -124,3 +132,20 @@ def test_diff_of_two_files(tmp_path: Path) -> None:
     )
     assert refused.returncode == 2
     assert "not a JSON report" in refused.stderr
+    # malformed reports: refused naming the file and the field, never a traceback
+    flag = {"mechanic": "m", "markers": {"user_flags": {"loss_chasing": {"tested": 9}}}}
+    for body, field in (
+        ({"findings": [{"mechanic": "m", "severity": "low"}]}, "findings[0].rule_id: missing"),
+        ({"findings": [], "mechanics": [flag]}, "user_flags.loss_chasing.flagged: missing"),
+        ({"findings": [{**before["findings"][0], "severity": "dire"}]}, "findings[0].severity"),
+    ):
+        malformed = tmp_path / "malformed.json"
+        malformed.write_text(json.dumps(body))
+        for args in (("diff", paths[0], malformed), ("diff", malformed, paths[0])):
+            result = subprocess.run(
+                [str(BIN / "retention-audit"), *map(str, args)], capture_output=True, text=True
+            )
+            assert result.returncode == 2, result.stderr
+            assert "Traceback" not in result.stderr
+            assert f"{malformed}: not a JSON report: " in result.stderr
+            assert field in result.stderr
