@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -46,70 +47,84 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+# every ASCII punctuation character CommonMark lets a backslash escape that can start markup
+MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()<>#+-.!|~&")
+
+
+def md_text(value: Any) -> str:
+    """An event-derived string (a mechanic name, a user id) as inert Markdown text: its
+    markup characters escaped and line breaks made spaces, so it can neither format a
+    comment, link elsewhere, nor break out of a table cell or list item."""
+    text = " ".join(str(value).splitlines())
+    return "".join("\\" + c if c in MARKDOWN_SPECIAL else c for c in text)
+
+
 def sorted_findings(findings: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return sorted(
         findings, key=lambda f: (-SEVERITIES[f["severity"]], f.get("mechanic", ""), f["rule_id"])
     )
 
 
-def scope_rows(report: Mapping[str, Any]) -> dict[str, Any]:
+def scope_rows(report: Mapping[str, Any], name: Callable[[str], str] = str) -> dict[str, Any]:
     """What the report covers: its mechanics, window and configuration (the settings it changed
-    from the defaults, and its rule overrides)."""
+    from the defaults, and its rule overrides); `name` writes a mechanic's name (`md_text` for
+    Markdown)."""
     window = report.get("window") or {}
     config = report.get("config") or {}
     defaults = AnalysisConfig().as_dict()
     changed = {k: v for k, v in (config.get("analysis") or {}).items() if defaults.get(k, v) != v}
     rows: dict[str, Any] = {
-        "mechanics": ", ".join(window.get("mechanics") or []) or "all",
+        "mechanics": ", ".join(name(m) for m in window.get("mechanics") or []) or "all",
         "from": window.get("from") or "the first event",
         "to": window.get("to") or "the last event",
     }
     if window.get("unmatched"):
-        rows["matched no event"] = ", ".join(window["unmatched"])
+        rows["matched no event"] = ", ".join(name(m) for m in window["unmatched"])
     rows["settings"] = changed or "defaults"
     rows["rule overrides"] = config.get("rules") or "none"
     rows["rules version"] = report.get("rules_version")
     return rows
 
 
-def _move_text(move: Any) -> str:
+def _move_text(move: Any, name: Callable[[str], str]) -> str:
     low, high = move.interval
     return (
-        f"{move.marker} ({move.mechanic}): {_fmt(move.before)} → {_fmt(move.after)}, outside "
+        f"{move.marker} ({name(move.mechanic)}): {_fmt(move.before)} → {_fmt(move.after)}, outside "
         f"[{_fmt(low)}, {_fmt(high)}] ({move.interval_kind})"
     )
 
 
-def change_lines(diff: ReportDiff) -> list[tuple[str, str]]:
-    """(kind, text) of each change, most telling first."""
+def change_lines(diff: ReportDiff, name: Callable[[str], str] = str) -> list[tuple[str, str]]:
+    """(kind, text) of each change, most telling first; `name` writes a mechanic's name
+    (`md_text` for Markdown)."""
     lines = [
-        ("new", f"{f['severity']} `{f['rule_id']}` ({f['mechanic']}): {f.get('insight')}")
+        ("new", f"{f['severity']} `{f['rule_id']}` ({name(f['mechanic'])}): {f.get('insight')}")
         for f in sorted_findings(diff.new_findings)
     ]
     lines += [
-        ("resolved", f"`{f['rule_id']}` ({f['mechanic']})")
+        ("resolved", f"`{f['rule_id']}` ({name(f['mechanic'])})")
         for f in sorted_findings(diff.resolved_findings)
     ]
     lines += [
-        ("severity", f"`{c.rule_id}` ({c.mechanic}): {c.before} → {c.after}")
+        ("severity", f"`{c.rule_id}` ({name(c.mechanic)}): {c.before} → {c.after}")
         for c in diff.changed_severity
     ]
     lines += [
-        ("schedule", f"{c.mechanic}: {c.before or 'absent'} → {c.after or 'absent'}")
+        ("schedule", f"{name(c.mechanic)}: {c.before or 'absent'} → {c.after or 'absent'}")
         for c in diff.schedule_changes
     ]
-    lines += [("marker", _move_text(m)) for m in diff.marker_moves]
+    lines += [("marker", _move_text(m, name)) for m in diff.marker_moves]
     return lines  # fmt: skip
 
 
-def scope_note(diff: ReportDiff) -> str | None:
+def scope_note(diff: ReportDiff, name: Callable[[str], str] = str) -> str | None:
     """What the diff leaves out when the two reports differ in scope (None: same scope)."""
     if not diff.scope_changed:
         return None
     compared = (
         "all mechanics"
         if diff.compared_mechanics is None
-        else "only " + (", ".join(diff.compared_mechanics) or "no mechanic")
+        else "only " + (", ".join(name(m) for m in diff.compared_mechanics) or "no mechanic")
     )
     return (
         f"The audits differ in scope ({', '.join(diff.scope_changed)}): {compared} compared, "
@@ -119,9 +134,9 @@ def scope_note(diff: ReportDiff) -> str | None:
 
 def changes_markdown(diff: ReportDiff) -> list[str]:
     out = [f"## Changes since the previous audit (`{diff.before_id}`)", ""]
-    if (note := scope_note(diff)) is not None:
+    if (note := scope_note(diff, md_text)) is not None:
         out += [f"_{note}_", ""]
-    lines = change_lines(diff)
+    lines = change_lines(diff, md_text)
     out += [f"- **{kind}** {text}" for kind, text in lines] or ["No change."]
     return [*out, ""]
 
@@ -360,9 +375,17 @@ def render_html(report: Mapping[str, Any], diff: ReportDiff | None = None) -> st
 # ---- Markdown -------------------------------------------------------------------------------
 
 
+# a pipe not escaped (`md_text` escapes them) would end a table cell
+_BARE_PIPE = re.compile(r"(?<!\\)\|")
+
+
+def _cell(text: str) -> str:
+    return _BARE_PIPE.sub("/", text)
+
+
 def md_table(rows: Mapping[str, Any]) -> str:
     lines = ["| | |", "|---|---|"]
-    lines += [f"| {k} | {_fmt(v).replace('|', '/')} |" for k, v in rows.items()]
+    lines += [f"| {k} | {' '.join(_cell(_fmt(v)).splitlines())} |" for k, v in rows.items()]
     return "\n".join(lines)
 
 
@@ -376,7 +399,7 @@ def render_markdown(report: Mapping[str, Any], diff: ReportDiff | None = None) -
         "",
         "## Scope",
         "",
-        md_table(scope_rows(report)),
+        md_table(scope_rows(report, md_text)),
         "",
         "## Findings",
         "",
@@ -386,7 +409,8 @@ def render_markdown(report: Mapping[str, Any], diff: ReportDiff | None = None) -
         out.append("None.")
     for f in findings:
         out += [
-            f"- **{f['severity'].upper()}** `{f['rule_id']}` ({f.get('mechanic', 'project')}): "
+            f"- **{f['severity'].upper()}** `{f['rule_id']}` "
+            f"({md_text(f.get('mechanic', 'project'))}): "
             f"{f.get('insight')}. {f.get('recommendation')}",
         ]
     out.append("")
@@ -396,7 +420,7 @@ def render_markdown(report: Mapping[str, Any], diff: ReportDiff | None = None) -
     for mechanic in report.get("mechanics", []):
         schedule = {k: v for k, v in (mechanic.get("schedule") or {}).items() if k != "evidence"}
         out += [
-            f"## {mechanic['mechanic']}",
+            f"## {md_text(mechanic['mechanic'])}",
             "",
             f"Schedule: **{schedule.get('kind')}**",
             "",

@@ -12,6 +12,7 @@ from service.reports.rendering import (
     SEVERITIES,
     changes_markdown,
     md_table,
+    md_text,
     scope_rows,
     sorted_findings,
 )
@@ -44,7 +45,7 @@ def render_summary(
         "",
         "<details><summary>Scope</summary>",
         "",
-        md_table(scope_rows(report)),
+        md_table(scope_rows(report, md_text)),
         "",
         "</details>",
         "",
@@ -52,7 +53,7 @@ def render_summary(
     if findings:
         out += ["| Severity | Rule | Mechanic | Finding |", "|---|---|---|---|"]
         out += [
-            f"| {f['severity']} | `{f['rule_id']}` | {f['mechanic']} | "
+            f"| {f['severity']} | `{f['rule_id']}` | {md_text(f['mechanic'])} | "
             f"{str(f.get('insight')).replace('|', '/')} |"
             for f in findings
         ]
