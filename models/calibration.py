@@ -166,13 +166,20 @@ def table_digest(*tables: Mapping[str, Knots]) -> str:
 
 
 def wilson_interval(right: int, n: int, z: float = WILSON_Z) -> tuple[float, float]:
-    """Wilson (1927) score interval for a share right/n (NaN, NaN when n = 0)."""
+    """Wilson (1927) score interval for a share right/n (NaN, NaN when n = 0).
+
+    The bounds lie in [0, 1], and are exact at the ends: the lower bound is 0 when right = 0
+    and the upper bound 1 when right = n (the formula leaves rounding residues there, such as
+    1e-17 for 0 of 7, which would otherwise read as an interval excluding the share itself).
+    """
     if n == 0:
         return math.nan, math.nan
     p = right / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low = 0.0 if right == 0 else min(1.0, max(0.0, centre - half))
+    high = 1.0 if right == n else min(1.0, max(0.0, centre + half))
+    return low, high
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,7 +59,7 @@ def run_demo(factory: sessionmaker[Session], *, reports_dir: Path) -> DemoResult
     with transaction(factory) as session:
         audit = jobs.enqueue(session, project_id=project_id, request={})
         audit_id = audit.id
-    status = _run_until_done(factory, audit_id)
+    status = run_until_done(factory, audit_id)
     with factory() as session:
         report = load_report(session, audit_id)
         events = int(
@@ -90,13 +90,14 @@ def _ingest_simulation(factory: sessionmaker[Session], project_id: int) -> None:
             )
 
 
-def _run_until_done(factory: sessionmaker[Session], audit_id: str) -> str:
+def run_until_done(factory: sessionmaker[Session], audit_id: str) -> str:
+    """Run queued audits here until `audit_id` has finished (`jobs.FINISHED`); its status."""
     name = worker_name()
     while True:
         with factory() as session:
             audit = session.get(Audit, audit_id)
             assert audit is not None
-            if audit.status in (jobs.SUCCEEDED, jobs.FAILED):
+            if audit.status in jobs.FINISHED:
                 return audit.status
         if run_one(factory, worker=name) is None:
             time.sleep(0.5)  # another worker holds it

@@ -47,11 +47,21 @@ def _check(old: str, new: str) -> None:
         op.execute("ALTER TABLE audit DROP CONSTRAINT ck_audit_status")
         op.execute(f"ALTER TABLE audit ADD CONSTRAINT ck_audit_status CHECK ({new})")
         return
+    stored = bind.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'audit'"
+    ).scalar_one()
+    edited = stored.replace(old, new)
+    if edited == stored or new not in edited:
+        # the table's SQL is not as the earlier migrations wrote it: editing it blindly would
+        # leave the old constraint in place while the revision says it changed
+        raise RuntimeError(
+            f"cannot change the audit table's status check: its stored SQL does not contain "
+            f"{old!r} (stored SQL: {stored})"
+        )
     version = bind.exec_driver_sql("PRAGMA schema_version").scalar_one()
     bind.exec_driver_sql("PRAGMA writable_schema=ON")
     bind.exec_driver_sql(
-        "UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = 'audit'",
-        (old, new),
+        "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'audit'", (edited,)
     )
     bind.exec_driver_sql(f"PRAGMA schema_version={int(version) + 1}")
     bind.exec_driver_sql("PRAGMA writable_schema=OFF")

@@ -17,7 +17,7 @@ from service.reports.chain import chain_head, load_report, previous_audit_id, us
 from service.reports.chain_model import ChainEntryRead, ChainVerification
 from service.reports.diff import ReportDiff, diff_reports
 from service.reports.diff_model import ReportDiffRead
-from service.reports.model import UsersPage
+from service.reports.model import Severity, UsersPage
 from service.reports.recent_checks import RecentChecks
 from service.reports.rendering import render_html
 from service.reports.summary import render_summary
@@ -118,7 +118,8 @@ def _finished_report(session: Any, project_id: int, audit_id: str) -> dict[str, 
 def _previous_diff(
     session: Any, project_id: int, audit_id: str, report: dict[str, Any]
 ) -> ReportDiff | None:
-    """The changes since the project's report chained before this one (None: it is the first)."""
+    """The changes since the project's previous report of the same scope (None: there is
+    none)."""
     previous = previous_audit_id(session, project_id, audit_id)
     if previous is None:
         return None
@@ -142,8 +143,9 @@ def report_diff(
     against: Annotated[
         str | None,
         Query(
-            description="The audit to compare with (default: the project's report chained "
-            "before this one; 409 when there is none).",
+            description="The audit to compare with (default: the project's newest earlier "
+            "report of the same scope; 409 when there is none). Of another scope, only the "
+            "mechanics both reports cover are compared.",
             pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
         ),
     ] = None,
@@ -164,12 +166,26 @@ def report_diff(
     response_class=Response,
     responses={200: {"content": {"text/markdown": {"schema": {"type": "string"}}}}},
 )
-def report_summary(audit_id: str, principal: Reader, session: SessionDep) -> Response:
-    """A short Markdown summary for a pull-request comment: findings by severity, the scope,
-    and what changed since the project's previous report."""
+def report_summary(
+    audit_id: str,
+    principal: Reader,
+    session: SessionDep,
+    fail_on: Annotated[
+        Severity | None,
+        Query(
+            description="The gate's threshold: the summary fails (❌) when a finding is at or "
+            "above this severity and passes (✅) otherwise; without it no gate is applied and "
+            "the mark is neutral."
+        ),
+    ] = None,
+) -> Response:
+    """A short Markdown summary for a pull-request comment: the verdict (with `fail_on`),
+    findings by severity, the scope, and what changed since the project's previous report."""
     report = _finished_report(session, principal.project_id, audit_id)
     diff = _previous_diff(session, principal.project_id, audit_id, report)
-    return Response(render_summary(report, diff), media_type="text/markdown; charset=utf-8")
+    return Response(
+        render_summary(report, diff, fail_on), media_type="text/markdown; charset=utf-8"
+    )
 
 
 @router.get(

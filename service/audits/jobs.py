@@ -32,6 +32,8 @@ QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 # the audit's scope matched no event: it has no report and does not join the chain
 EMPTY = "empty"
 STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, EMPTY)
+# an audit in one of these has ended and will not change again
+FINISHED = frozenset({SUCCEEDED, FAILED, EMPTY})
 # A worker that has not renewed its lease for this long is presumed dead.
 DEFAULT_LEASE_S = 60.0
 # An audit whose worker died this many times is failed rather than retried forever.

@@ -28,7 +28,7 @@ from service.audits import jobs
 from service.audits.distributed import analyse_on_cluster
 from service.audits.parallel import AnalysisPool, analyse_on_cores
 from service.audits.planning import AuditPlan, plan_audit
-from service.audits.scope import NothingToAudit, unmatched_mechanics
+from service.audits.scope import NothingToAudit, require_matches
 from service.metrics import AUDIT_SECONDS, AUDITS
 from service.projects import projects
 from service.reports.chain import store_report
@@ -66,10 +66,11 @@ def analyse_events(
     `pool`: worker processes started ahead (`analysis_pool`), else started here if needed.
     `scheduler`: a Dask scheduler's address; the partitions then run on its cluster's workers
     (`service.audits.distributed`) and the report is still the same.
-    Raises `service.audits.scope.NothingToAudit` when no event matched the plan's window.
+    Raises `service.audits.scope.NothingToAudit` when no event matched the plan's window, or
+    a mechanic it names matched none.
     """
     window = plan.window
-    unmatched = unmatched_mechanics(window, columns.mechanics, summary.events)
+    require_matches(window, columns.mechanics, summary.events)
     if scheduler is not None:
         analysis = analyse_on_cluster(
             columns, config=plan.config, table=plan.table, scheduler=scheduler, progress=progress
@@ -88,8 +89,6 @@ def analyse_events(
         "to": iso_instant(window.end),
         "mechanics": list(window.mechanics),
     }
-    if unmatched:
-        scope["unmatched"] = unmatched
     body: dict[str, Any] = {
         "status": "succeeded",
         "engine_version": service.__version__,

@@ -1,11 +1,11 @@
 """An audit's scope against the events it read: an audit over nothing never passes.
 
-An audit whose scope (its mechanics and window) matched no event ends `empty`, with a reason
-naming that scope, instead of a report with no findings: no report, no place in the chain, and
-the offline CLI exits with its own code. A scope that matched some of the mechanics it names is
-audited over those; the others are listed in the report's window as `unmatched` (events may
-still arrive for them, so a request naming them cannot be refused when it is made), and the
-offline gate does not pass such a run.
+An audit whose scope (its mechanics and window) matched no event, or names a mechanic that
+matched none, ends `empty` with a reason naming the scope and every mechanic that matched
+nothing, instead of a report that looks like a pass: no report, no place in the chain, and the
+offline CLI exits with its own code. A mechanic named by mistake (a typo) must not let the
+audit of the others look complete; events may still arrive for it, so the request is not
+refused when it is made, and a later audit over it can succeed.
 """
 
 from __future__ import annotations
@@ -37,9 +37,14 @@ def describe(window: EventWindow) -> str:
     return f"{mechanics}, {span}"
 
 
-def unmatched_mechanics(window: EventWindow, audited: tuple[str, ...], events: int) -> list[str]:
-    """The mechanics the scope names that no event read matched (sorted); raises
-    `NothingToAudit` when no event matched at all."""
+def require_matches(window: EventWindow, audited: tuple[str, ...], events: int) -> None:
+    """Raises `NothingToAudit` when no event matched the scope, or some mechanic it names
+    matched none (`audited`: the mechanics of the events read)."""
     if events == 0:
         raise NothingToAudit(f"no events matched the audit's scope ({describe(window)})")
-    return sorted(set(window.mechanics) - set(audited))
+    unmatched = sorted(set(window.mechanics) - set(audited))
+    if unmatched:
+        names = ", ".join(repr(m) for m in unmatched)
+        raise NothingToAudit(
+            f"no events matched mechanic(s) {names} of the audit's scope ({describe(window)})"
+        )

@@ -12,6 +12,7 @@ import orjson
 
 from service.audits.planning import AuditPlan
 from service.cli.common import EXIT_EMPTY, EXIT_GATE_FAILED, EXIT_PASSED
+from service.cli.diff import read_report
 from service.reports.diff import ReportDiff, diff_reports
 from service.reports.gate import explain, judge
 from service.reports.junit import junit_nothing, junit_xml
@@ -45,19 +46,22 @@ def check_paths(args: argparse.Namespace) -> None:
     the audit runs."""
     if args.users is not None:
         format_of(args.users)
-    if args.against is not None and not args.against.is_file():
-        raise ValueError(f"--against {args.against}: no such file")
+    if args.against is not None:
+        if not args.against.is_file():
+            raise ValueError(f"--against {args.against}: no such file")
+        try:
+            read_report(args.against)
+        except ValueError as exc:
+            raise ValueError(f"--against {exc}") from None
 
 
 def previous_diff(args: argparse.Namespace, report: dict[str, Any]) -> ReportDiff | None:
     if args.against is None:
         return None
     try:
-        before = orjson.loads(args.against.read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
-        raise ValueError(f"--against {args.against}: not a JSON report: {exc}") from None
-    if not isinstance(before, dict) or "findings" not in before:
-        raise ValueError(f"--against {args.against}: not a JSON report")
+        before = read_report(args.against)
+    except ValueError as exc:
+        raise ValueError(f"--against {exc}") from None
     return diff_reports(before, report)
 
 

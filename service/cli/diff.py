@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from service.cli.common import EXIT_BAD_INPUT, EXIT_PASSED, print_json
-from service.reports.diff import diff_reports
+from service.reports.diff import check_comparable, diff_reports
 from service.reports.rendering import changes_markdown
 
 
@@ -27,7 +27,7 @@ def add_commands(commands: Any) -> None:
 
 def _diff(args: argparse.Namespace) -> int:
     try:
-        before, after = _report(args.before), _report(args.after)
+        before, after = read_report(args.before), read_report(args.after)
     except ValueError as exc:
         sys.stderr.write(f"retention-audit: {exc}\n")
         return EXIT_BAD_INPUT
@@ -39,13 +39,17 @@ def _diff(args: argparse.Namespace) -> int:
     return EXIT_PASSED
 
 
-def _report(path: Path) -> dict[str, Any]:
+def read_report(path: Path) -> dict[str, Any]:
+    """A JSON report from a file, checked to have what the diff reads; ValueError naming the
+    file and the field when it cannot be used."""
     try:
         report = orjson.loads(path.read_bytes())
     except OSError as exc:
         raise ValueError(f"{path}: cannot read: {exc.strerror}") from None
     except orjson.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON: {exc}") from None
-    if not isinstance(report, dict) or not isinstance(report.get("findings"), list):
-        raise ValueError(f"{path}: not a JSON report (no list of findings)")
-    return report
+    try:
+        check_comparable(report)
+    except ValueError as exc:
+        raise ValueError(f"{path}: not a JSON report: {exc}") from None
+    return dict(report)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from models.analysis import USER_RECORD, user_row
 from service.errors import NotFound
 from service.reports import rows_digest
+from service.reports.diff import report_scope
 from service.reports.signing import ChainEntry, ReportKeys, sign
 from service.settings import get_settings
 from service.storage.tables import AuditUser, Project, Report
@@ -293,19 +294,26 @@ def chain_head(session: Session, project_id: int) -> dict[str, Any]:
 
 
 def previous_audit_id(session: Session, project_id: int, audit_id: str) -> str | None:
-    """The audit of the project's report chained just before this audit's report (None when
-    it is the first, or has no report)."""
+    """The audit of the project's newest report chained before this audit's report with the
+    same scope (`service.reports.diff.report_scope`: mechanics requested, window,
+    configuration); None when there is none, or this audit has no report."""
     sequence = session.scalar(
         select(Report.sequence).where(Report.audit_id == audit_id, Report.project_id == project_id)
     )
-    if sequence is None:
+    report = None if sequence is None else load_report(session, audit_id)
+    if report is None:
         return None
-    return session.scalar(
+    scope = report_scope(report)
+    earlier = session.scalars(
         select(Report.audit_id)
         .where(Report.project_id == project_id, Report.sequence < sequence)
         .order_by(Report.sequence.desc())
-        .limit(1)
-    )
+    ).all()
+    for candidate in earlier:
+        body = load_report(session, candidate)
+        if body is not None and report_scope(body) == scope:
+            return candidate
+    return None
 
 
 def user_rows(session: Session, audit_id: str) -> Iterator[dict[str, Any]]:

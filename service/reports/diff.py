@@ -10,6 +10,10 @@ told apart from noise):
   interval of the earlier share;
 - the medians of the users' fitted parameters (`users.alpha`, `users.b_delta`, `users.b_v`):
   the earlier report's 10th to 90th percentile of users.
+
+Two reports of different scopes (`report_scope`: the mechanics requested, the window, the
+configuration) are compared only over the mechanics both cover, and the diff names what
+differs in `scope_changed`: a mechanic one audit did not look at is neither resolved nor new.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from models.calibration import wilson_interval
+from models.rules import SEVERITIES as SEVERITY_NAMES
 
 FindingKey = tuple[str, str]
 USER_QUANTILES = ("alpha", "b_delta", "b_v")
@@ -64,6 +69,10 @@ class ReportDiff:
     changed_severity: list[SeverityChange] = field(default_factory=list)
     schedule_changes: list[ScheduleChange] = field(default_factory=list)
     marker_moves: list[MarkerMove] = field(default_factory=list)
+    # the parts of the scope that differ ("mechanics", "from", "to", "config"); when any does,
+    # only `compared_mechanics` (None: all) are compared
+    scope_changed: list[str] = field(default_factory=list)
+    compared_mechanics: list[str] | None = None
 
     @property
     def unchanged(self) -> bool:
@@ -83,9 +92,12 @@ class ReportDiff:
 
 
 def diff_reports(before: Mapping[str, Any], after: Mapping[str, Any]) -> ReportDiff:
-    """What changed from the report `before` to the report `after`."""
-    old = _findings(before)
-    new = _findings(after)
+    """What changed from the report `before` to the report `after`, over the mechanics both
+    cover."""
+    old_scope, new_scope = report_scope(before), report_scope(after)
+    compared = _both_cover(old_scope["mechanics"], new_scope["mechanics"])
+    old = _findings(before, compared)
+    new = _findings(after, compared)
     return ReportDiff(
         before_id=before.get("id"),
         after_id=after.get("id"),
@@ -96,24 +108,66 @@ def diff_reports(before: Mapping[str, Any], after: Mapping[str, Any]) -> ReportD
             for key in sorted(old.keys() & new.keys())
             if old[key]["severity"] != new[key]["severity"]
         ],
-        schedule_changes=_schedule_changes(before, after),
-        marker_moves=_marker_moves(before, after),
+        schedule_changes=_schedule_changes(before, after, compared),
+        marker_moves=_marker_moves(before, after, compared),
+        scope_changed=[part for part in old_scope if old_scope[part] != new_scope[part]],
+        compared_mechanics=None if compared is None else sorted(compared),
     )
 
 
-def _findings(report: Mapping[str, Any]) -> dict[FindingKey, Mapping[str, Any]]:
-    return {(f["rule_id"], f.get("mechanic") or ""): f for f in report.get("findings") or []}
+def report_scope(report: Mapping[str, Any]) -> dict[str, Any]:
+    """What a report looked at: the mechanics it requested (sorted; empty: all), its window's
+    ends and its configuration (without `partition_events`, which changes how the work is
+    split, not the report). Reports of equal scopes are comparable finding by finding."""
+    window = report.get("window") or {}
+    config = dict(report.get("config") or {})
+    analysis = dict(config.get("analysis") or {})
+    analysis.pop("partition_events", None)
+    config["analysis"] = analysis
+    return {
+        "mechanics": sorted(set(window.get("mechanics") or [])),
+        "from": window.get("from"),
+        "to": window.get("to"),
+        "config": config,
+    }
+
+
+def _both_cover(before: list[str], after: list[str]) -> frozenset[str] | None:
+    """The mechanics two requested sets both cover (None: all; an empty request is all)."""
+    if before == after:
+        return None
+    if not before:
+        return frozenset(after) or None
+    if not after:
+        return frozenset(before)
+    return frozenset(before) & frozenset(after)
+
+
+def _covered(mechanic: str, compared: frozenset[str] | None) -> bool:
+    return compared is None or mechanic in compared
+
+
+def _findings(
+    report: Mapping[str, Any], compared: frozenset[str] | None
+) -> dict[FindingKey, Mapping[str, Any]]:
+    return {
+        (f["rule_id"], f.get("mechanic") or ""): f
+        for f in report.get("findings") or []
+        if _covered(f.get("mechanic") or "", compared)
+    }
 
 
 def _mechanics(report: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return {m["mechanic"]: m for m in report.get("mechanics") or []}
 
 
-def _schedule_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[ScheduleChange]:
+def _schedule_changes(
+    before: Mapping[str, Any], after: Mapping[str, Any], compared: frozenset[str] | None
+) -> list[ScheduleChange]:
     old = _mechanics(before)
     new = _mechanics(after)
     changes = []
-    for name in sorted(old.keys() | new.keys()):
+    for name in sorted(m for m in old.keys() | new.keys() if _covered(m, compared)):
         was = _kind(old.get(name))
         now = _kind(new.get(name))
         if was != now:
@@ -128,11 +182,13 @@ def _kind(mechanic: Mapping[str, Any] | None) -> str | None:
     return None if kind is None else str(kind)
 
 
-def _marker_moves(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[MarkerMove]:
+def _marker_moves(
+    before: Mapping[str, Any], after: Mapping[str, Any], compared: frozenset[str] | None
+) -> list[MarkerMove]:
     old = _mechanics(before)
     new = _mechanics(after)
     moves = []
-    for name in sorted(old.keys() & new.keys()):
+    for name in sorted(m for m in old.keys() & new.keys() if _covered(m, compared)):
         earlier = dict(_intervals(old[name]))
         for marker, (value, _, _) in _intervals(new[name]):
             if marker not in earlier:
@@ -161,3 +217,52 @@ def _intervals(
         if median is None or low is None or high is None:
             continue
         yield f"users.{name}.median", (float(median), (float(low), float(high)), "users-p10-p90")
+
+
+def check_comparable(report: Any) -> None:
+    """Raise ValueError naming the first field (as a path, e.g. `findings[2].rule_id`) of a
+    report read from a file that the diff needs and that is missing or of the wrong type."""
+    if not isinstance(report, Mapping):
+        raise ValueError("not a JSON object")
+    _need(report, "findings", list, "")
+    for i, finding in enumerate(report["findings"]):
+        where = f"findings[{i}]"
+        if not isinstance(finding, Mapping):
+            raise ValueError(f"{where}: not an object")
+        for key in ("rule_id", "mechanic", "severity"):
+            _need(finding, key, str, f"{where}.")
+        if finding["severity"] not in SEVERITY_NAMES:
+            raise ValueError(f"{where}.severity: not one of {', '.join(SEVERITY_NAMES)}")
+    for i, mechanic in enumerate(_optional(report, "mechanics", list, "")):
+        where = f"mechanics[{i}]"
+        if not isinstance(mechanic, Mapping):
+            raise ValueError(f"{where}: not an object")
+        _need(mechanic, "mechanic", str, f"{where}.")
+        markers = _optional(mechanic, "markers", Mapping, f"{where}.")
+        flags = _optional(markers, "user_flags", Mapping, f"{where}.markers.")
+        for flag, counts in flags.items():
+            if isinstance(counts, Mapping):
+                for key in ("tested", "flagged"):
+                    _need(counts, key, int, f"{where}.markers.user_flags.{flag}.")
+    window = _optional(report, "window", Mapping, "")
+    if not all(isinstance(m, str) for m in _optional(window, "mechanics", list, "window.")):
+        raise ValueError("window.mechanics: not a list of names")
+
+
+def _need(parent: Mapping[str, Any], key: str, kind: type, where: str) -> None:
+    if key not in parent:
+        raise ValueError(f"{where}{key}: missing")
+    value = parent[key]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ValueError(f"{where}{key}: not {_KIND_NAMES.get(kind, kind.__name__)}")
+
+
+def _optional(parent: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+    """parent[key] when present and not null (checked to be a `kind`), else an empty one."""
+    if parent.get(key) is None:
+        return {} if kind is Mapping else []
+    _need(parent, key, kind, where)
+    return parent[key]
+
+
+_KIND_NAMES = {list: "a list", str: "a string", int: "an integer", Mapping: "an object"}

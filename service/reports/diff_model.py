@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from service.reports.model import Body, Finding, Float
@@ -42,3 +44,11 @@ class ReportDiffRead(Body):
     changed_severity: list[SeverityChangeRead]
     schedule_changes: list[ScheduleChangeRead]
     marker_moves: list[MarkerMoveRead]
+    scope_changed: list[Literal["mechanics", "from", "to", "config"]] = Field(
+        description="The parts of the scope in which the reports differ (the mechanics "
+        "requested, the window's ends, the configuration); when any does, only the mechanics "
+        "both cover are compared."
+    )
+    compared_mechanics: list[str] | None = Field(
+        description="The mechanics compared (null: all the reports hold)."
+    )

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from models.markers.glossary import GLOSSARY, human, report_glossary
+from service.reports.markdown_text import md_text
 
 COMPARISONS = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "is": "is", "is one of": "is one of"}
 
@@ -118,7 +119,7 @@ def finding_markdown(finding: Mapping[str, Any], glossary: Mapping[str, Any]) ->
     """The finding as a bullet, its thresholds crossed and severity steps as sub-bullets."""
     out = [
         f"- **{finding['severity'].upper()}** `{finding['rule_id']}` "
-        f"({finding.get('mechanic', 'project')}): {finding.get('insight')}. "
+        f"({md_text(finding.get('mechanic', 'project'))}): {finding.get('insight')}. "
         f"{finding.get('recommendation')}"
     ]
     criteria = finding.get("criteria") or []

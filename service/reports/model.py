@@ -82,7 +82,8 @@ class AuditWindow(Body):
     from_: str | None = Field(alias="from")
     to: str | None
     mechanics: list[str]
-    # mechanics named that no event matched (only when some did not)
+    # mechanics named that no event matched: only in reports made before such an audit ended
+    # empty instead (`service.audits.scope`)
     unmatched: list[str] | None = None
 
 

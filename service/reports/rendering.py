@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -27,6 +28,7 @@ from service.reports.finding_block import (
     glossary_markdown,
     glossary_of,
 )
+from service.reports.markdown_text import md_text
 
 SEVERITIES: dict[str, int] = {name: rank for rank, name in enumerate(SEVERITY_NAMES)}
 SEVERITY_COLOURS = {
@@ -61,59 +63,78 @@ def sorted_findings(findings: Sequence[Mapping[str, Any]]) -> list[Mapping[str, 
     )
 
 
-def scope_rows(report: Mapping[str, Any]) -> dict[str, Any]:
+def scope_rows(report: Mapping[str, Any], name: Callable[[str], str] = str) -> dict[str, Any]:
     """What the report covers: its mechanics, window and configuration (the settings it changed
-    from the defaults, and its rule overrides)."""
+    from the defaults, and its rule overrides); `name` writes a mechanic's name (`md_text` for
+    Markdown)."""
     window = report.get("window") or {}
     config = report.get("config") or {}
     defaults = AnalysisConfig().as_dict()
     changed = {k: v for k, v in (config.get("analysis") or {}).items() if defaults.get(k, v) != v}
     rows: dict[str, Any] = {
-        "mechanics": ", ".join(window.get("mechanics") or []) or "all",
+        "mechanics": ", ".join(name(m) for m in window.get("mechanics") or []) or "all",
         "from": window.get("from") or "the first event",
         "to": window.get("to") or "the last event",
     }
     if window.get("unmatched"):
-        rows["matched no event"] = ", ".join(window["unmatched"])
+        rows["matched no event"] = ", ".join(name(m) for m in window["unmatched"])
     rows["settings"] = changed or "defaults"
     rows["rule overrides"] = config.get("rules") or "none"
     rows["rules version"] = report.get("rules_version")
     return rows
 
 
-def _move_text(move: Any) -> str:
+def _move_text(move: Any, name: Callable[[str], str]) -> str:
     low, high = move.interval
     return (
-        f"{move.marker} ({move.mechanic}): {_fmt(move.before)} → {_fmt(move.after)}, outside "
+        f"{move.marker} ({name(move.mechanic)}): {_fmt(move.before)} → {_fmt(move.after)}, outside "
         f"[{_fmt(low)}, {_fmt(high)}] ({move.interval_kind})"
     )
 
 
-def change_lines(diff: ReportDiff) -> list[tuple[str, str]]:
-    """(kind, text) of each change, most telling first."""
+def change_lines(diff: ReportDiff, name: Callable[[str], str] = str) -> list[tuple[str, str]]:
+    """(kind, text) of each change, most telling first; `name` writes a mechanic's name
+    (`md_text` for Markdown)."""
     lines = [
-        ("new", f"{f['severity']} `{f['rule_id']}` ({f['mechanic']}): {f.get('insight')}")
+        ("new", f"{f['severity']} `{f['rule_id']}` ({name(f['mechanic'])}): {f.get('insight')}")
         for f in sorted_findings(diff.new_findings)
     ]
     lines += [
-        ("resolved", f"`{f['rule_id']}` ({f['mechanic']})")
+        ("resolved", f"`{f['rule_id']}` ({name(f['mechanic'])})")
         for f in sorted_findings(diff.resolved_findings)
     ]
     lines += [
-        ("severity", f"`{c.rule_id}` ({c.mechanic}): {c.before} → {c.after}")
+        ("severity", f"`{c.rule_id}` ({name(c.mechanic)}): {c.before} → {c.after}")
         for c in diff.changed_severity
     ]
     lines += [
-        ("schedule", f"{c.mechanic}: {c.before or 'absent'} → {c.after or 'absent'}")
+        ("schedule", f"{name(c.mechanic)}: {c.before or 'absent'} → {c.after or 'absent'}")
         for c in diff.schedule_changes
     ]
-    lines += [("marker", _move_text(m)) for m in diff.marker_moves]
+    lines += [("marker", _move_text(m, name)) for m in diff.marker_moves]
     return lines  # fmt: skip
+
+
+def scope_note(diff: ReportDiff, name: Callable[[str], str] = str) -> str | None:
+    """What the diff leaves out when the two reports differ in scope (None: same scope)."""
+    if not diff.scope_changed:
+        return None
+    compared = (
+        "all mechanics"
+        if diff.compared_mechanics is None
+        else "only " + (", ".join(name(m) for m in diff.compared_mechanics) or "no mechanic")
+    )
+    return (
+        f"The audits differ in scope ({', '.join(diff.scope_changed)}): {compared} compared, "
+        "the mechanics both cover."
+    )
 
 
 def changes_markdown(diff: ReportDiff) -> list[str]:
     out = [f"## Changes since the previous audit (`{diff.before_id}`)", ""]
-    lines = change_lines(diff)
+    if (note := scope_note(diff, md_text)) is not None:
+        out += [f"_{note}_", ""]
+    lines = change_lines(diff, md_text)
     out += [f"- **{kind}** {text}" for kind, text in lines] or ["No change."]
     return [*out, ""]
 
@@ -127,6 +148,7 @@ def _changes_html(diff: ReportDiff | None) -> str:
     )
     return (
         f'<h2 id="changes">Changes since the previous audit ({_e(diff.before_id)})</h2>'
+        f"{'' if (note := scope_note(diff)) is None else f'<p class=scope-note>{_e(note)}</p>'}"
         f"{f'<ul>{items}</ul>' if items else '<p class=muted>No change.</p>'}"
     )
 
@@ -360,9 +382,17 @@ def render_html(report: Mapping[str, Any], diff: ReportDiff | None = None) -> st
 # ---- Markdown -------------------------------------------------------------------------------
 
 
+# a pipe not escaped (`md_text` escapes them) would end a table cell
+_BARE_PIPE = re.compile(r"(?<!\\)\|")
+
+
+def _cell(text: str) -> str:
+    return _BARE_PIPE.sub("/", text)
+
+
 def md_table(rows: Mapping[str, Any]) -> str:
     lines = ["| | |", "|---|---|"]
-    lines += [f"| {k} | {_fmt(v).replace('|', '/')} |" for k, v in rows.items()]
+    lines += [f"| {k} | {' '.join(_cell(_fmt(v)).splitlines())} |" for k, v in rows.items()]
     return "\n".join(lines)
 
 
@@ -376,7 +406,7 @@ def render_markdown(report: Mapping[str, Any], diff: ReportDiff | None = None) -
         "",
         "## Scope",
         "",
-        md_table(scope_rows(report)),
+        md_table(scope_rows(report, md_text)),
         "",
         "## Findings",
         "",
@@ -394,7 +424,7 @@ def render_markdown(report: Mapping[str, Any], diff: ReportDiff | None = None) -
     for mechanic in report.get("mechanics", []):
         schedule = {k: v for k, v in (mechanic.get("schedule") or {}).items() if k != "evidence"}
         out += [
-            f"## {mechanic['mechanic']}",
+            f"## {md_text(mechanic['mechanic'])}",
             "",
             f"Schedule: **{schedule.get('kind')}**",
             "",

@@ -8,6 +8,7 @@ from typing import Any
 
 from service.reports.diff import ReportDiff
 from service.reports.gate import judge
+from service.reports.markdown_text import md_text
 from service.reports.rendering import (
     SEVERITIES,
     changes_markdown,
@@ -20,6 +21,8 @@ from service.reports.rendering import (
 def render_summary(
     report: Mapping[str, Any], diff: ReportDiff | None = None, fail_on: str | None = None
 ) -> str:
+    """The summary; with `fail_on` (a severity) it carries the gate's verdict (✅ or ❌), without
+    it a neutral mark and "no gate applied" (❌ still when the scope matched nothing)."""
     findings = sorted_findings(report.get("findings") or [])
     verdict = judge(report, fail_on)
     counts = [
@@ -27,17 +30,22 @@ def render_summary(
         for s in reversed(SEVERITIES)
         if (n := sum(1 for f in findings if f["severity"] == s))
     ]
-    mark = "✅" if verdict.passed else "❌"
+    if not verdict.passed:
+        mark, judged = "❌", verdict.summary()
+    elif fail_on is None:  # no threshold, no verdict: a pass would hide a critical finding
+        mark, judged = "➖", "no gate applied (no fail-on severity given)"
+    else:
+        mark, judged = "✅", verdict.summary()
     out = [
         f"### {mark} Retention Audit: {', '.join(counts) or 'no findings'}",
         "",
-        f"{verdict.summary()} · report `{report.get('id')}` · input "
+        f"{judged} · report `{report.get('id')}` · input "
         f"{(report.get('input') or {}).get('events')} events, "
         f"{(report.get('input') or {}).get('users')} users",
         "",
         "<details><summary>Scope</summary>",
         "",
-        md_table(scope_rows(report)),
+        md_table(scope_rows(report, md_text)),
         "",
         "</details>",
         "",
@@ -45,7 +53,7 @@ def render_summary(
     if findings:
         out += ["| Severity | Rule | Mechanic | Finding |", "|---|---|---|---|"]
         out += [
-            f"| {f['severity']} | `{f['rule_id']}` | {f['mechanic']} | "
+            f"| {f['severity']} | `{f['rule_id']}` | {md_text(f['mechanic'])} | "
             f"{str(f.get('insight')).replace('|', '/')} |"
             for f in findings
         ]

@@ -61,8 +61,20 @@ def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, list):
-        return CSV_LIST_SEPARATOR.join(str(v) for v in value)
+        return _inert(CSV_LIST_SEPARATOR.join(str(v) for v in value))
+    if isinstance(value, str):
+        return _inert(value)
     return value
+
+
+# a text cell starting with one of these is read as a formula by spreadsheets
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(text: str) -> str:
+    """A text cell a spreadsheet shows as text: a leading single quote when it would start a
+    formula (user ids and mechanic names come from the events; numbers are not text cells)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def to_ndjson(rows: Iterable[Mapping[str, Any]]) -> bytes:

@@ -107,7 +107,9 @@ def announce_new_findings(
     session: Session, *, project_id: int, audit_id: str, report: dict[str, Any]
 ) -> list[str]:
     """Queue a `finding.new` for each finding of the audit's just stored `report` that the
-    project's previous report lacks (none for its first report); their message ids."""
+    project's previous report of the same scope lacks (none for the first report of a scope:
+    a finding on a mechanic the earlier audits did not look at is not new); their message
+    ids."""
     if not subscribed(session, project_id, FINDING_NEW):
         return []
     previous = previous_audit_id(session, project_id, audit_id)

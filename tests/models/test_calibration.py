@@ -157,6 +157,17 @@ def test_wilson_interval_known_values() -> None:
     assert all(math.isnan(v) for v in wilson_interval(0, 0))
 
 
+def test_wilson_interval_exact_at_the_ends() -> None:
+    # the formula leaves residues such as 1e-17 for 0 of 7 and 0.9999999999999999 for n of n:
+    # the share itself must lie inside its own interval, exactly
+    for n in range(1, 201):
+        assert wilson_interval(0, n)[0] == 0.0
+        assert wilson_interval(n, n)[1] == 1.0
+        for k in range(n + 1):
+            low, high = wilson_interval(k, n)
+            assert 0.0 <= low <= k / n <= high <= 1.0
+
+
 def test_reliability_table_by_hand() -> None:
     calls = (
         [CheckedCall("pity", t, 0.9, 0.6) for t in ("pity", "pity", "variable_ratio", "extinction")]

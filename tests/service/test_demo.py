@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,10 @@ import pytest
 from playwright.sync_api import sync_playwright
 from sqlalchemy import Engine
 
+from service.audits import jobs
+from service.demo import run_until_done
+from service.projects import projects
+from service.storage.db import make_sessionmaker, transaction
 from tests.service.servers import BIN, serve
 
 CHROMIUM = "/usr/bin/chromium"
@@ -89,3 +94,19 @@ def test_chromium_renders_the_report_with_every_chart(
     # Self-contained: the page asked for nothing but itself.
     assert requests == [url]
     assert (tmp_path / "report.png").stat().st_size > 50_000
+
+
+def test_the_demo_waits_for_any_finished_status(clean_database: Engine) -> None:
+    # an audit over nothing ends empty: waiting only for succeeded or failed never returned
+    factory = make_sessionmaker(clean_database)
+    with transaction(factory) as session:
+        project, _ = projects.create_project(session, name="nothing")
+        audit_id = jobs.enqueue(session, project_id=project.id, request={}).id
+    statuses: list[str] = []
+    waiting = threading.Thread(
+        target=lambda: statuses.append(run_until_done(factory, audit_id)), daemon=True
+    )
+    waiting.start()
+    waiting.join(timeout=60)
+    assert statuses == [jobs.EMPTY]
+    assert set(jobs.STATUSES) - {jobs.QUEUED, jobs.RUNNING} == jobs.FINISHED

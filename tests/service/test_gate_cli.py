@@ -69,19 +69,17 @@ def test_an_audit_over_nothing_exits_4_and_never_passes(
     assert summary.read_text().startswith("### ❌ Retention Audit: nothing audited\n")
 
 
-def test_a_partly_matching_scope_writes_its_report_but_does_not_pass(
+def test_a_partly_matching_scope_writes_no_report_and_exits_empty(
     events: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "report.json"
     result = audit(events, "--mechanic", "slots", "--mechanic", "spinn", "--out", out)
     assert result.returncode == 4, result.stderr
-    report = json.loads(out.read_text())
-    assert report["window"]["unmatched"] == ["spinn"]
-    assert [m["mechanic"] for m in report["mechanics"]] == ["slots"]
-    assert result.stderr == (
-        f"retention-audit: report written to {out}; not passed: mechanic(s) 'spinn' matched "
-        "no event; exit 4\n"
-    )
+    assert not out.exists()
+    assert (
+        "no events matched mechanic(s) 'spinn' of the audit's scope (mechanics 'slots', 'spinn', "
+        "all time)"
+    ) in result.stderr
     whole = audit(events, "--mechanic", "slots", "--out", out)
     assert whole.returncode == 0, whole.stderr
     assert whole.stderr == (
@@ -97,6 +95,14 @@ def test_bad_export_paths_exit_2_before_auditing(events: Path, tmp_path: Path) -
     missing = audit(events, "--against", tmp_path / "nowhere.json")
     assert missing.returncode == 2
     assert "--against" in missing.stderr
+    malformed = tmp_path / "malformed.json"
+    malformed.write_text(json.dumps({"findings": [{"rule_id": "r", "mechanic": "m"}]}))
+    refused = audit(events, "--against", malformed)
+    assert refused.returncode == 2, refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert f"--against {malformed}: not a JSON report: findings[0].severity: missing" in (
+        refused.stderr
+    )
 
 
 def test_diff_of_two_files(tmp_path: Path) -> None:
@@ -126,3 +132,20 @@ def test_diff_of_two_files(tmp_path: Path) -> None:
     )
     assert refused.returncode == 2
     assert "not a JSON report" in refused.stderr
+    # malformed reports: refused naming the file and the field, never a traceback
+    flag = {"mechanic": "m", "markers": {"user_flags": {"loss_chasing": {"tested": 9}}}}
+    for body, field in (
+        ({"findings": [{"mechanic": "m", "severity": "low"}]}, "findings[0].rule_id: missing"),
+        ({"findings": [], "mechanics": [flag]}, "user_flags.loss_chasing.flagged: missing"),
+        ({"findings": [{**before["findings"][0], "severity": "dire"}]}, "findings[0].severity"),
+    ):
+        malformed = tmp_path / "malformed.json"
+        malformed.write_text(json.dumps(body))
+        for args in (("diff", paths[0], malformed), ("diff", malformed, paths[0])):
+            result = subprocess.run(
+                [str(BIN / "retention-audit"), *map(str, args)], capture_output=True, text=True
+            )
+            assert result.returncode == 2, result.stderr
+            assert "Traceback" not in result.stderr
+            assert f"{malformed}: not a JSON report: " in result.stderr
+            assert field in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -12,7 +13,7 @@ from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from service.audits import jobs
-from service.storage.db import make_sessionmaker, transaction
+from service.storage.db import make_engine, make_sessionmaker, transaction
 from service.storage.migrate import alembic_config, upgrade
 from service.storage.tables import Audit, AuditUser, Base, Event, Project
 
@@ -107,3 +108,27 @@ def test_empty_status_downgrades_to_failed_and_upgrades_keeping_audits_and_repor
     with clean_database.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(AuditUser)) == 0
         assert connection.scalar(select(func.count()).select_from(Audit)) == 1
+
+
+def test_the_empty_status_refuses_an_audit_table_whose_check_it_cannot_find(
+    tmp_path: Path,
+) -> None:
+    # SQLite: 0010 edits the table's stored SQL; when the check is not spelt as 0001 wrote it,
+    # it must say so rather than leave the old constraint under the new revision
+    url = f"sqlite:///{tmp_path / 'respelt.db'}"
+    command.upgrade(alembic_config(url), "0009")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            version = connection.exec_driver_sql("PRAGMA schema_version").scalar_one()
+            connection.exec_driver_sql("PRAGMA writable_schema=ON")
+            connection.exec_driver_sql(
+                "UPDATE sqlite_master SET sql = replace(sql, \"'failed')\", \"'failed' )\") "
+                "WHERE type = 'table' AND name = 'audit'"
+            )
+            connection.exec_driver_sql(f"PRAGMA schema_version={int(version) + 1}")
+            connection.exec_driver_sql("PRAGMA writable_schema=OFF")
+    finally:
+        engine.dispose()
+    with pytest.raises(RuntimeError, match="cannot change the audit table's status check"):
+        command.upgrade(alembic_config(url), "0010")

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from service.reports.diff import MarkerMove, ScheduleChange, SeverityChange, diff_reports
+from service.reports.rendering import changes_markdown
 
 
 def finding(rule_id: str, mechanic: str, severity: str) -> dict[str, Any]:
@@ -113,9 +114,40 @@ def test_a_report_against_itself_is_unchanged() -> None:
     assert not diff_reports(BEFORE, AFTER).unchanged
 
 
+def test_self_diffs_never_move_a_marker() -> None:
+    # none or all users flagged: the share lies on the edge of its own Wilson interval
+    for tested in range(1, 201):
+        for flagged in (0, 1, tested // 2, tested):
+            one = report(
+                "a", [], [mechanic("slots", "fixed_ratio", loss_chasing=(tested, flagged))]
+            )
+            assert diff_reports(one, one).marker_moves == [], (tested, flagged)
+
+
 def test_as_dict_is_plain_json() -> None:
     out = diff_reports(BEFORE, AFTER).as_dict()
     assert out["changed_severity"] == [
         {"rule_id": "loss-chasing", "mechanic": "slots", "before": "medium", "after": "high"}
     ]
     assert out["marker_moves"][1]["interval"] == [0.2, 0.4]
+
+
+def test_reports_of_other_scopes_compare_the_mechanics_both_cover() -> None:
+    # BEFORE covered all mechanics; the later audit asked for the box and the slot machine only:
+    # the streak is neither resolved nor absent, and the box is compared
+    after = {**AFTER, "window": {"from": None, "to": None, "mechanics": ["slots", "box"]}}
+    diff = diff_reports(BEFORE, after)
+    assert diff.scope_changed == ["mechanics"]
+    assert diff.compared_mechanics == ["box", "slots"]
+    assert [c.mechanic for c in diff.schedule_changes] == ["box", "slots"]
+    assert {f["mechanic"] for f in diff.new_findings} == {"slots", "box"}
+    assert [m.mechanic for m in diff.marker_moves] == ["slots"]
+    assert "_The audits differ in scope (mechanics): only box, slots compared" in "\n".join(
+        changes_markdown(diff)
+    )
+    assert diff_reports(BEFORE, AFTER).scope_changed == []
+    narrower = {**BEFORE, "window": {"mechanics": ["streak"], "to": "2026-01-01T00:00:00Z"}}
+    apart = diff_reports(narrower, after)
+    assert apart.scope_changed == ["mechanics", "to"]
+    assert apart.compared_mechanics == []
+    assert apart.unchanged

@@ -3,6 +3,7 @@ verdict and JUnit XML, the scope block and the pull-request summary."""
 
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
 from typing import Any
@@ -180,5 +181,48 @@ def test_the_scope_comes_first_and_the_changes_follow_the_findings() -> None:
     assert "- **new** critical `variable-ratio-reward` (slots): variable-ratio-reward insight" in (
         summary
     )
+    ungated = render_summary(REPORT, diff)
+    assert ungated.splitlines()[0] == "### ➖ Retention Audit: 1 critical, 1 medium"
+    assert ungated.splitlines()[2].startswith("no gate applied (no fail-on severity given) · ")
+    assert "✅" not in ungated
     passed = render_summary({**REPORT, "findings": []}, None, "high")
     assert passed.splitlines()[0] == "### ✅ Retention Audit: no findings"
+
+
+# a mechanic name an ingest key chose: a link, an image, a table break and a new line
+HOSTILE = "x](https://evil.example)|![p](y)\n# *bold*_<b>"
+INERT = r"x\]\(https://evil\.example\)\|\!\[p\]\(y\) \# \*bold\*\_\<b\>"
+
+
+def test_event_data_is_inert_in_markdown_and_csv() -> None:
+    report = {
+        **REPORT,
+        "window": {**REPORT["window"], "mechanics": [HOSTILE]},
+        "findings": [finding("loss-chasing", HOSTILE, "medium")],
+        "mechanics": [{"mechanic": HOSTILE, "findings": [], "not_assessable": []}],
+    }
+    before = {**report, "id": "a", "findings": [finding("loss-chasing", HOSTILE, "low")]}
+    diff = diff_reports(before, report)
+    summary = render_summary(report, diff)
+    markdown = render_markdown(report, diff)
+    for text in (summary, markdown):
+        assert HOSTILE not in text
+        assert "](https://evil.example)" not in text
+        assert "\n# " not in text
+    assert f"| medium | `loss-chasing` | {INERT} | loss-chasing insight |" in summary
+    assert f"| mechanics | {INERT} |" in summary
+    assert f"- **severity** `loss-chasing` ({INERT}): low → medium" in summary
+    assert f"## {INERT}\n" in markdown
+    assert f"({INERT}): loss-chasing insight" in markdown
+    # the HTML page escapes as HTML, without Markdown's backslashes
+    assert "\\]" not in render_html(report, diff).split('id="changes"')[1].split("</ul>")[0]
+
+    rows = [
+        {"user_id": user, "mechanic": "=cmd", "responses": -3, "spend": -1.5}
+        for user in ('=HYPERLINK("x")', "+1", "-2", "@SUM(A1)", "\tx", "\rx", "ok")
+    ]
+    text = to_csv(rows)
+    assert "\n'\rx," in text
+    cells = [row[0] for row in csv.reader(io.StringIO(text.replace("'\rx", "'x")))][1:]
+    assert cells == ['\'=HYPERLINK("x")', "'+1", "'-2", "'@SUM(A1)", "'\tx", "'x", "ok"]
+    assert to_csv(rows[-1:]).splitlines()[1] == "ok,'=cmd,-3,-1.5"  # numbers stay numbers

@@ -79,7 +79,7 @@ def test_the_diff_names_the_new_finding_and_the_exports_carry_the_rows(
     itself = client.get(
         f"/v1/audits/{b['id']}/diff", params={"against": b["id"]}, headers=project.auth
     ).json()
-    assert itself["new_findings"] == itself["schedule_changes"] == []
+    assert itself["new_findings"] == itself["schedule_changes"] == itself["marker_moves"] == []
     first = client.get(f"/v1/audits/{a['id']}/diff", headers=project.auth)
     assert first.status_code == 409
     for against, status in (("00000000-0000-4000-8000-000000000000", 404), ("nope", 422)):
@@ -93,6 +93,22 @@ def test_the_diff_names_the_new_finding_and_the_exports_carry_the_rows(
     assert "## Changes since the previous audit" in summary.text
     assert "- **new** critical `variable-ratio-reward` (slots)" in summary.text
     assert "| mechanics | all |" in summary.text
+    assert summary.text.startswith("### ➖ Retention Audit: ")  # no threshold: no verdict
+    gated = client.get(
+        f"/v1/audits/{b['id']}/summary.md", params={"fail_on": "high"}, headers=project.auth
+    )
+    assert gated.text.startswith("### ❌ Retention Audit: ")
+    assert "gate failed: " in gated.text
+    assert "variable-ratio-reward (slots)" in gated.text
+    lenient = client.get(
+        f"/v1/audits/{a['id']}/summary.md", params={"fail_on": "critical"}, headers=project.auth
+    )
+    assert lenient.text.startswith("### ✅ Retention Audit: ")
+    wrong = client.get(
+        f"/v1/audits/{b['id']}/summary.md", params={"fail_on": "severe"}, headers=project.auth
+    )
+    assert wrong.status_code == 422
+    assert "fail_on" in wrong.text
     page = client.get(f"/v1/audits/{b['id']}/report.html", headers=project.auth).text
     assert page.index('id="scope"') < page.index('id="severity-summary"') < page.index("changes")
 

@@ -91,3 +91,54 @@ def test_a_receiver_hears_both_audits_and_the_new_finding(
     vr = next(d["finding"] for d in news if key(d["finding"]) == NEW)
     assert vr == next(f for f in b["findings"] if key(f) == NEW)  # as the report holds it
     assert len({got.headers["webhook-id"] for got in hook.received}) == expected
+
+
+def test_audits_of_other_scopes_are_not_the_previous_report(
+    client: TestClient, project: ProjectKey, clean_database: Engine
+) -> None:
+    # A over all mechanics, P over the quests only, then the slot machine arrives and B audits
+    # all again: B's previous report is A (P looked at no daily reward), and P against A
+    # compares the quests only
+    product_a, slots = product_change()
+    factory = make_sessionmaker(clean_database)
+    with receiver() as hook:
+        created = client.post(
+            f"/v1/projects/{project.id}/webhooks",
+            json={"url": hook.url, "events": ["finding.new"]},
+            headers=project.auth,
+        )
+        assert created.status_code == 201, created.text
+        post_events(client, project, product_a)
+        a = audit(client, project, clean_database)["report"]
+        p = audit(client, project, clean_database, mechanics=["quests"])["report"]
+        post_events(client, project, slots)
+        b = audit(client, project, clean_database)["report"]
+        diff = client.get(f"/v1/audits/{b['id']}/diff", headers=project.auth).json()
+        assert diff["before_id"] == a["id"]
+        assert {f["mechanic"] for f in diff["new_findings"]} == {"slots"}
+        assert diff["resolved_findings"] == diff["scope_changed"] == []
+
+        def delivered(r: Receiver) -> bool:
+            deliver_due(factory, worker="test-worker", policy=POLICY)
+            return len(r.successes()) >= len(diff["new_findings"])
+
+        hook.wait_for(delivered, timeout=60)
+
+    daily = {key(f) for f in a["findings"] if f["mechanic"] == "daily_reward"}
+    assert daily  # A has findings on the daily reward, which P did not look at
+    first = client.get(f"/v1/audits/{p['id']}/diff", headers=project.auth)
+    assert first.status_code == 409  # P is the first report over the quests alone
+    narrowed = client.get(
+        f"/v1/audits/{p['id']}/diff", params={"against": a["id"]}, headers=project.auth
+    ).json()
+    assert narrowed["scope_changed"] == ["mechanics"]
+    assert narrowed["compared_mechanics"] == ["quests"]
+    assert narrowed["resolved_findings"] == narrowed["new_findings"] == []
+    assert narrowed["schedule_changes"] == []
+    summary = client.get(f"/v1/audits/{b['id']}/summary.md", headers=project.auth).text
+    assert f"## Changes since the previous audit (`{a['id']}`)" in summary
+    payloads = [Webhook(created.json()["secret"]).verify(g.body, g.headers) for g in hook.received]
+    assert sorted(key(d["data"]["finding"]) for d in payloads) == sorted(
+        key(f) for f in diff["new_findings"]
+    )
+    assert {d["data"]["previous_audit_id"] for d in payloads} == {a["id"]}
