@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+
+from models.synthetic import demo_spec, simulate_product
 
 BASE_TIME = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -39,3 +42,17 @@ def ndjson(events: list[Any]) -> bytes:
 
 def gzip_ndjson(events: list[Any]) -> bytes:
     return gzip.compress(ndjson(events))
+
+
+def product_change() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A product changed for a review pipeline: A's events (a daily reward and quests), and
+    the slot machine's events B adds."""
+    spec = demo_spec(40)
+    before = dataclasses.replace(spec, mechanics=spec.mechanics[:2])
+    product_a = simulate_product(before, 1).native_events(id_prefix="a")
+    slots = [
+        e
+        for e in simulate_product(spec, 1).native_events(id_prefix="b")
+        if e["mechanic"] == "slots"
+    ]
+    return product_a, slots

@@ -5,7 +5,6 @@ naming the finding."""
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import subprocess
@@ -19,9 +18,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from models.rules import DEFAULT_TABLE
-from models.synthetic import demo_spec, simulate_product
 from tests.service.conftest import ProjectKey
-from tests.service.factories import ndjson
+from tests.service.factories import ndjson, product_change
 from tests.service.servers import BIN
 from tests.service.test_audits_api import audit, post_events
 
@@ -30,16 +28,7 @@ NEW = ("variable-ratio-reward", "slots")
 
 @pytest.fixture(scope="module")
 def products() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """A's events (a daily reward and quests), and the slot machine's events B adds."""
-    spec = demo_spec(40)
-    before = dataclasses.replace(spec, mechanics=spec.mechanics[:2])
-    product_a = simulate_product(before, 1).native_events(id_prefix="a")
-    slots = [
-        e
-        for e in simulate_product(spec, 1).native_events(id_prefix="b")
-        if e["mechanic"] == "slots"
-    ]
-    return product_a, slots
+    return product_change()
 
 
 def keys(findings: list[dict[str, Any]]) -> set[tuple[str, str]]:

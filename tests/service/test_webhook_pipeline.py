@@ -6,7 +6,6 @@ Webhooks specifies (checked with the `standardwebhooks` package)."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import pytest
@@ -15,11 +14,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from standardwebhooks.webhooks import Webhook
 
-from models.synthetic import demo_spec, simulate_product
 from service.app import create_app
 from service.storage.db import make_sessionmaker
 from service.webhooks.delivery import DeliveryPolicy, deliver_due
 from tests.service.conftest import ProjectKey, settings_for
+from tests.service.factories import product_change
 from tests.service.receivers import Receiver, receiver
 from tests.service.test_audits_api import audit, post_events
 
@@ -31,19 +30,6 @@ POLICY = DeliveryPolicy(allow_private=True, retry_base_s=0.05, retry_max_s=0.2)
 def app(clean_database: Engine, database_url: str) -> FastAPI:
     settings = settings_for(database_url, webhook_allow_private=True, run_audits_in_process=False)
     return create_app(settings)
-
-
-def product_change() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """A's events (a daily reward and quests), and the slot machine's events B adds."""
-    spec = demo_spec(40)
-    before = dataclasses.replace(spec, mechanics=spec.mechanics[:2])
-    product_a = simulate_product(before, 1).native_events(id_prefix="a")
-    slots = [
-        e
-        for e in simulate_product(spec, 1).native_events(id_prefix="b")
-        if e["mechanic"] == "slots"
-    ]
-    return product_a, slots
 
 
 def key(finding: dict[str, Any]) -> tuple[str, str]:
