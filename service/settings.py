@@ -117,6 +117,12 @@ class Settings(BaseSettings):
         description="Seconds a webhook attempt may take in all: connecting, sending the "
         "message and reading the answer, however slowly the receiver sends it.",
     )
+    webhook_retention_days: float = Field(
+        default=30.0,
+        gt=0.0,
+        description="Days a webhook message is kept once all its deliveries have ended "
+        "(succeeded or failed); the workers then delete it with its deliveries and attempts.",
+    )
     webhook_retry_base_s: float = Field(
         default=30.0,
         gt=0.0,

@@ -22,9 +22,12 @@ from service.audits import jobs, schedules
 from service.audits.runner import run_claimed
 from service.settings import Settings, get_settings
 from service.storage.db import transaction
-from service.webhooks.delivery import DeliveryPolicy, deliver_due
+from service.webhooks.delivery import DeliveryPolicy, deliver_due, prune_expired
 
 log = logging.getLogger("retention_audit.worker")
+
+# How often a worker deletes webhook messages past their retention.
+PRUNE_EVERY_S = 600.0
 
 
 def worker_name() -> str:
@@ -74,23 +77,25 @@ def run_worker(
 ) -> None:
     """Run audits until `stop` is set, polling the queue when it is empty; meanwhile, in two
     side threads, queue the audits of due schedules and make due webhook deliveries (so that
-    neither waits for a long audit, and a slow receiver never delays a schedule's slot)."""
+    neither waits for a long audit, and a slow receiver never delays a schedule's slot), and
+    in a third delete webhook messages past their retention."""
     name = worker or worker_name()
     settings = settings or get_settings()
     policy = DeliveryPolicy.from_settings(settings)
     limit = settings.max_queued_audits_per_project
-    chores: dict[str, Callable[[], bool]] = {
-        "schedules": lambda: schedules.run_due(factory, queue_limit=limit) > 0,
-        "webhooks": lambda: deliver_due(factory, worker=name, policy=policy) > 0,
+    chores: dict[str, tuple[Callable[[], bool], float]] = {
+        "schedules": (lambda: schedules.run_due(factory, queue_limit=limit) > 0, poll_s),
+        "webhooks": (lambda: deliver_due(factory, worker=name, policy=policy) > 0, poll_s),
+        "webhook-retention": (lambda: prune_expired(factory, policy=policy) > 0, PRUNE_EVERY_S),
     }
     sides = [
         threading.Thread(
             target=run_chore,
-            kwargs={"chore": chore, "stop": stop, "worker": name, "poll_s": poll_s},
+            kwargs={"chore": chore, "stop": stop, "worker": name, "poll_s": every_s},
             name=title,
             daemon=True,
         )
-        for title, chore in chores.items()
+        for title, (chore, every_s) in chores.items()
     ]
     for side in sides:
         side.start()

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpcore
 import httpx
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.settings import Settings
@@ -50,6 +50,7 @@ class DeliveryPolicy:
     retry_base_s: float = 30.0
     retry_max_s: float = 3600.0
     max_attempts: int = 10
+    retention_days: float = 30.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeliveryPolicy:
@@ -59,6 +60,7 @@ class DeliveryPolicy:
             retry_base_s=settings.webhook_retry_base_s,
             retry_max_s=settings.webhook_retry_max_s,
             max_attempts=settings.webhook_max_attempts,
+            retention_days=settings.webhook_retention_days,
         )
 
     @property
@@ -362,3 +364,31 @@ def deliver_due(
     ):
         done += 1
     return done
+
+
+def prune(session: Session, *, before: datetime, most: int = 1000) -> int:
+    """Delete up to `most` messages announced before `before` whose deliveries have all ended
+    (succeeded or failed), with their deliveries and attempts; how many messages."""
+    unfinished = select(WebhookDelivery.message_id).where(
+        WebhookDelivery.status.in_((PENDING, DELIVERING))
+    )
+    ids = list(
+        session.scalars(
+            select(WebhookMessage.id)
+            .where(WebhookMessage.created_at < before, WebhookMessage.id.not_in(unfinished))
+            .limit(most)
+        )
+    )
+    if ids:
+        deliveries = select(WebhookDelivery.id).where(WebhookDelivery.message_id.in_(ids))
+        session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(deliveries)))
+        session.execute(delete(WebhookDelivery).where(WebhookDelivery.message_id.in_(ids)))
+        session.execute(delete(WebhookMessage).where(WebhookMessage.id.in_(ids)))
+    return len(ids)
+
+
+def prune_expired(factory: sessionmaker[Session], *, policy: DeliveryPolicy) -> int:
+    """Prune the messages older than `policy.retention_days` whose deliveries have ended."""
+    before = datetime.now(UTC) - timedelta(days=policy.retention_days)
+    with transaction(factory) as session:
+        return prune(session, before=before)
