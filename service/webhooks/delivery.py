@@ -2,7 +2,8 @@
 
 A delivery is taken with a lease, as audits are (`service.audits.jobs`): a conditional UPDATE
 (with `SKIP LOCKED` on PostgreSQL), so two workers never send it at once, and a worker that
-dies mid-attempt only delays it until its lease expires. Its state (attempts, when the next is
+dies mid-attempt only delays it until its lease expires (its attempt, recorded as in progress
+when it started, is then marked lost). Its state (attempts, when the next is
 due) lives in its row, so a restart loses nothing. Each attempt is recorded; a failed one is
 retried after exponential backoff with full jitter (a wait drawn uniformly below
 base × 2^(attempt−1), capped), until the attempts run out. Only a 2xx answer is success;
@@ -37,6 +38,10 @@ log = logging.getLogger("retention_audit.webhooks")
 
 PENDING, DELIVERING, SUCCEEDED, FAILED = "pending", "delivering", "succeeded", "failed"
 STATUSES = (PENDING, DELIVERING, SUCCEEDED, FAILED)
+# An attempt is recorded when it starts, as in progress; one whose worker died before it
+# ended is marked lost when the delivery is taken again.
+IN_PROGRESS = "in progress"
+LOST = "lost: the worker stopped before the attempt ended"
 # What of a receiver's refusal is kept with the attempt.
 MAX_ERROR_CHARS = 500
 
@@ -117,9 +122,10 @@ def claim(session: Session, *, worker: str, lease_s: float, max_attempts: int) -
         )
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        delivery_id = session.scalar(query)
-        if delivery_id is None:
+        found = session.execute(query.add_columns(WebhookDelivery.status)).first()
+        if found is None:
             return None
+        delivery_id, was = found
         taken = session.execute(
             update(WebhookDelivery)
             .where(WebhookDelivery.id == delivery_id, _claimable(now))
@@ -133,6 +139,16 @@ def claim(session: Session, *, worker: str, lease_s: float, max_attempts: int) -
         ).first()
         if taken is None:  # another worker took it first
             continue
+        if was == DELIVERING:  # its worker's lease expired: that attempt was lost
+            session.execute(
+                update(WebhookAttempt)
+                .where(
+                    WebhookAttempt.delivery_id == delivery_id,
+                    WebhookAttempt.number == taken.attempts - 1,
+                    WebhookAttempt.error == IN_PROGRESS,
+                )
+                .values(error=LOST)
+            )
         if taken.attempts > max_attempts:
             session.execute(
                 update(WebhookDelivery)
@@ -140,6 +156,12 @@ def claim(session: Session, *, worker: str, lease_s: float, max_attempts: int) -
                 .values(status=FAILED, finished_at=now, lease_owner=None, lease_expires_at=None)
             )
             continue
+        session.add(
+            WebhookAttempt(
+                delivery_id=delivery_id, number=taken.attempts, started_at=now, duration_ms=0,
+                status_code=None, error=IN_PROGRESS,
+            )
+        )  # fmt: skip
         row = session.execute(
             select(
                 WebhookEndpoint.url,
@@ -307,18 +329,21 @@ def record(
         .values(**values)
         .returning(WebhookDelivery.id)
     ).first()
-    if held is None:
-        return None
-    session.add(
-        WebhookAttempt(
-            delivery_id=claimed.delivery_id,
-            number=claimed.attempt,
+    session.execute(  # what happened, even when the lease was lost meanwhile
+        update(WebhookAttempt)
+        .where(
+            WebhookAttempt.delivery_id == claimed.delivery_id,
+            WebhookAttempt.number == claimed.attempt,
+        )
+        .values(
             started_at=outcome.started_at,
             duration_ms=outcome.duration_ms,
             status_code=outcome.status_code,
             error=outcome.error,
         )
     )
+    if held is None:
+        return None
     status: str = values["status"]
     return status
 
