@@ -112,7 +112,16 @@ class Settings(BaseSettings):
         "addresses too (default: refused, at registration and at each delivery).",
     )
     webhook_timeout_s: float = Field(
-        default=10.0, gt=0.0, description="Seconds a webhook receiver has to answer."
+        default=10.0,
+        gt=0.0,
+        description="Seconds a webhook attempt may take in all: connecting, sending the "
+        "message and reading the answer, however slowly the receiver sends it.",
+    )
+    webhook_retention_days: float = Field(
+        default=30.0,
+        gt=0.0,
+        description="Days a webhook message is kept once all its deliveries have ended "
+        "(succeeded or failed); the workers then delete it with its deliveries and attempts.",
     )
     webhook_retry_base_s: float = Field(
         default=30.0,

@@ -12,6 +12,7 @@ Cron expressions are read in UTC by `croniter`: five fields, or six with seconds
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,15 +28,29 @@ from service.errors import InvalidInput, NotFound
 from service.storage.db import dialect_insert, transaction
 from service.storage.tables import AuditSchedule, ScheduleRun
 
+log = logging.getLogger("retention_audit.schedules")
+
 MAX_SCHEDULES = 20
 RECENT_RUNS = 20
 
 
+CRON_ERRORS = (CroniterBadCronError, CroniterBadDateError, ValueError, KeyError)
+
+
 def check_cron(expression: str) -> None:
-    """Refuse an expression croniter cannot read, or one with no slot to come."""
+    """Refuse an expression that is not five or six fields, that croniter cannot read, or
+    that lacks a slot before now or one to come (a year field could make either empty)."""
+    fields = len(expression.split())
+    if fields not in (5, 6):
+        raise InvalidInput(
+            f"cron: {expression!r} has {fields} fields; a schedule takes five, or six with"
+            " seconds last"
+        )
+    now = datetime.now(UTC)
     try:
-        croniter(expression, datetime.now(UTC)).get_next(datetime)
-    except (CroniterBadCronError, CroniterBadDateError, ValueError, KeyError) as exc:
+        croniter(expression, now).get_next(datetime)
+        croniter(expression, now).get_prev(datetime)
+    except CRON_ERRORS as exc:
         raise InvalidInput(
             f"cron: {expression!r} is not a cron expression with slots ({exc})"
         ) from None
@@ -128,10 +143,20 @@ def take_slot(session: Session, due: Due, *, queue_limit: int) -> ScheduleRun | 
 
 
 def due_slots(session: Session, now: datetime) -> list[Due]:
-    """Every schedule's latest slot that has no run yet (and is not older than the schedule)."""
+    """Every schedule's latest slot that has no run yet (and is not older than the schedule).
+
+    A schedule whose expression yields no slot (one stored before it was checked as it is
+    now) is logged and passed over; the others are not held back by it."""
     due = []
     for schedule in session.scalars(select(AuditSchedule).order_by(AuditSchedule.id)):
-        slot = latest_slot(schedule.cron, now)
+        try:
+            slot = latest_slot(schedule.cron, now)
+        except CRON_ERRORS as exc:
+            log.error(
+                "schedule %d (project %d): cron %r has no slot (%s); skipped",
+                schedule.id, schedule.project_id, schedule.cron, exc,
+            )  # fmt: skip
+            continue
         if slot < schedule.created_at:
             continue
         if session.get(ScheduleRun, (schedule.id, slot)) is None:
@@ -151,4 +176,6 @@ def run_due(factory: sessionmaker[Session], *, queue_limit: int) -> int:
                 taken += take_slot(session, slot, queue_limit=queue_limit) is not None
         except IntegrityError:  # the schedule was deleted meanwhile
             continue
+        except Exception:  # one schedule's failure does not hold back the others
+            log.exception("schedule %d: slot %s not taken", slot.schedule_id, slot.slot_at)
     return taken

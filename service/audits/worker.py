@@ -2,9 +2,9 @@
 
 Beside its audits, each worker queues the audits of schedules whose slot has come
 (`service.audits.schedules`) and makes the webhook deliveries that are due
-(`service.webhooks.delivery`), in a side thread. `retention-audit worker` runs this loop in
-its own process (several may run at once); `serve` on the SQLite default runs it in a thread,
-so `make run` needs nothing else.
+(`service.webhooks.delivery`), each in its own side thread. `retention-audit worker` runs
+this loop in its own process (several may run at once); `serve` on the SQLite default runs it
+in a thread, so `make run` needs nothing else.
 """
 
 from __future__ import annotations
@@ -22,9 +22,12 @@ from service.audits import jobs, schedules
 from service.audits.runner import run_claimed
 from service.settings import Settings, get_settings
 from service.storage.db import transaction
-from service.webhooks.delivery import DeliveryPolicy, deliver_due
+from service.webhooks.delivery import DeliveryPolicy, deliver_due, prune_expired
 
 log = logging.getLogger("retention_audit.worker")
+
+# How often a worker deletes webhook messages past their retention.
+PRUNE_EVERY_S = 600.0
 
 
 def worker_name() -> str:
@@ -72,23 +75,30 @@ def run_worker(
     settings: Settings | None = None,
     scheduler: str | None = None,
 ) -> None:
-    """Run audits until `stop` is set, polling the queue when it is empty; meanwhile, in a
-    side thread, queue the audits of due schedules and make due webhook deliveries (so that
-    neither waits for a long audit)."""
+    """Run audits until `stop` is set, polling the queue when it is empty; meanwhile, in two
+    side threads, queue the audits of due schedules and make due webhook deliveries (so that
+    neither waits for a long audit, and a slow receiver never delays a schedule's slot), and
+    in a third delete webhook messages past their retention."""
     name = worker or worker_name()
-    side = threading.Thread(
-        target=run_side_chores,
-        kwargs={
-            "factory": factory,
-            "stop": stop,
-            "worker": name,
-            "poll_s": poll_s,
-            "settings": settings or get_settings(),
-        },
-        name="schedules-and-webhooks",
-        daemon=True,
-    )
-    side.start()
+    settings = settings or get_settings()
+    policy = DeliveryPolicy.from_settings(settings)
+    limit = settings.max_queued_audits_per_project
+    chores: dict[str, tuple[Callable[[], bool], float]] = {
+        "schedules": (lambda: schedules.run_due(factory, queue_limit=limit) > 0, poll_s),
+        "webhooks": (lambda: deliver_due(factory, worker=name, policy=policy) > 0, poll_s),
+        "webhook-retention": (lambda: prune_expired(factory, policy=policy) > 0, PRUNE_EVERY_S),
+    }
+    sides = [
+        threading.Thread(
+            target=run_chore,
+            kwargs={"chore": chore, "stop": stop, "worker": name, "poll_s": every_s},
+            name=title,
+            daemon=True,
+        )
+        for title, (chore, every_s) in chores.items()
+    ]
+    for side in sides:
+        side.start()
     while not stop.is_set():
         try:
             ran = run_one(
@@ -99,31 +109,20 @@ def run_worker(
             ran = None
         if ran is None:
             stop.wait(poll_s)
-    side.join(timeout=60)
+    for side in sides:
+        side.join(timeout=60)
 
 
-def run_side_chores(
-    factory: sessionmaker[Session],
-    *,
-    stop: threading.Event,
-    worker: str,
-    poll_s: float,
-    settings: Settings,
+def run_chore(
+    chore: Callable[[], bool], *, stop: threading.Event, worker: str, poll_s: float
 ) -> None:
-    """Queue due schedules' audits and make due webhook deliveries until `stop` is set."""
-    policy = DeliveryPolicy.from_settings(settings)
-    limit = settings.max_queued_audits_per_project
-    chores: tuple[Callable[[], bool], ...] = (
-        lambda: schedules.run_due(factory, queue_limit=limit) > 0,
-        lambda: deliver_due(factory, worker=worker, policy=policy) > 0,
-    )
+    """Do `chore` until `stop` is set, at once again while it finds work, else after `poll_s`."""
     while not stop.is_set():
-        busy = False
-        for chore in chores:  # one failing does not hold back the other
-            try:
-                busy = chore() or busy
-            except Exception:
-                log.exception("worker %s: unexpected error; continuing", worker)
+        try:
+            busy = chore()
+        except Exception:
+            log.exception("worker %s: unexpected error; continuing", worker)
+            busy = False
         if not busy:
             stop.wait(poll_s)
 

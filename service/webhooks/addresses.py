@@ -30,10 +30,33 @@ class Target:
     address: IpAddress
 
 
+# IPv6 prefixes whose addresses carry an IPv4 address in their last 32 bits (NAT64 well-known
+# and local-use, IPv4-compatible, SIIT IPv4-translated): such an address reaches that IPv4 one.
+_EMBEDDING_LAST_32 = tuple(
+    ipaddress.IPv6Network(prefix)
+    for prefix in ("64:ff9b::/96", "64:ff9b:1::/48", "::/96", "::ffff:0:0:0/96")
+)
+# Deprecated site-local addresses: private, though not every Python says so.
+_SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to (mapped, 6to4, Teredo and the prefixes
+    above)."""
+    found = [v4 for v4 in (address.ipv4_mapped, address.sixtofour) if v4 is not None]
+    if address.teredo is not None:
+        found.extend(address.teredo)  # the Teredo server and the client it leads to
+    if any(address in network for network in _EMBEDDING_LAST_32):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
+
+
 def _public(address: IpAddress) -> bool:
-    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
-    if mapped is not None:
-        return _public(mapped)
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _SITE_LOCAL:
+            return False
+        if not all(_public(v4) for v4 in _embedded_ipv4(address)):
+            return False
     return address.is_global and not address.is_multicast
 
 
@@ -50,8 +73,11 @@ def parse(url: str) -> tuple[SplitResult, str, int]:
         raise RefusedTarget("url: has no host")
     if parts.username is not None or parts.password is not None:
         raise RefusedTarget("url: must not carry credentials")
-    default = 443 if parts.scheme == "https" else 80
-    return parts, parts.hostname, port or default
+    if port is None:
+        port = 443 if parts.scheme == "https" else 80
+    elif not 1 <= port <= 65535:
+        raise RefusedTarget(f"url: port {port} is not a port (1 to 65535)")
+    return parts, parts.hostname, port
 
 
 def resolve(url: str, *, allow_private: bool) -> Target:

@@ -2,24 +2,30 @@
 
 A delivery is taken with a lease, as audits are (`service.audits.jobs`): a conditional UPDATE
 (with `SKIP LOCKED` on PostgreSQL), so two workers never send it at once, and a worker that
-dies mid-attempt only delays it until its lease expires. Its state (attempts, when the next is
+dies mid-attempt only delays it until its lease expires (its attempt, recorded as in progress
+when it started, is then marked lost). Its state (attempts, when the next is
 due) lives in its row, so a restart loses nothing. Each attempt is recorded; a failed one is
 retried after exponential backoff with full jitter (a wait drawn uniformly below
 base × 2^(attempt−1), capped), until the attempts run out. Only a 2xx answer is success;
-redirects are not followed (their target was never checked).
+redirects are not followed (their target was never checked). An attempt, from the connection
+to the last byte read of the answer, ends within the timeout however slowly the receiver
+answers, well within the lease; only the start of an answer is read.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import ssl
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpcore
 import httpx
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.settings import Settings
@@ -32,6 +38,10 @@ log = logging.getLogger("retention_audit.webhooks")
 
 PENDING, DELIVERING, SUCCEEDED, FAILED = "pending", "delivering", "succeeded", "failed"
 STATUSES = (PENDING, DELIVERING, SUCCEEDED, FAILED)
+# An attempt is recorded when it starts, as in progress; one whose worker died before it
+# ended is marked lost when the delivery is taken again.
+IN_PROGRESS = "in progress"
+LOST = "lost: the worker stopped before the attempt ended"
 # What of a receiver's refusal is kept with the attempt.
 MAX_ERROR_CHARS = 500
 
@@ -45,6 +55,7 @@ class DeliveryPolicy:
     retry_base_s: float = 30.0
     retry_max_s: float = 3600.0
     max_attempts: int = 10
+    retention_days: float = 30.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeliveryPolicy:
@@ -54,12 +65,14 @@ class DeliveryPolicy:
             retry_base_s=settings.webhook_retry_base_s,
             retry_max_s=settings.webhook_retry_max_s,
             max_attempts=settings.webhook_max_attempts,
+            retention_days=settings.webhook_retention_days,
         )
 
     @property
     def lease_s(self) -> float:
-        """Long enough for an attempt's connection and answer (each within the timeout)."""
-        return 3 * self.timeout_s
+        """Well beyond an attempt (all of it within the timeout), with room for resolving the
+        receiver's name and recording the outcome."""
+        return 3 * self.timeout_s + 30.0
 
     def backoff_s(self, attempt: int, rng: random.Random | None = None) -> float:
         """The wait after failed attempt `attempt` (1-based): full jitter below the cap."""
@@ -109,9 +122,10 @@ def claim(session: Session, *, worker: str, lease_s: float, max_attempts: int) -
         )
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        delivery_id = session.scalar(query)
-        if delivery_id is None:
+        found = session.execute(query.add_columns(WebhookDelivery.status)).first()
+        if found is None:
             return None
+        delivery_id, was = found
         taken = session.execute(
             update(WebhookDelivery)
             .where(WebhookDelivery.id == delivery_id, _claimable(now))
@@ -125,6 +139,16 @@ def claim(session: Session, *, worker: str, lease_s: float, max_attempts: int) -
         ).first()
         if taken is None:  # another worker took it first
             continue
+        if was == DELIVERING:  # its worker's lease expired: that attempt was lost
+            session.execute(
+                update(WebhookAttempt)
+                .where(
+                    WebhookAttempt.delivery_id == delivery_id,
+                    WebhookAttempt.number == taken.attempts - 1,
+                    WebhookAttempt.error == IN_PROGRESS,
+                )
+                .values(error=LOST)
+            )
         if taken.attempts > max_attempts:
             session.execute(
                 update(WebhookDelivery)
@@ -132,6 +156,12 @@ def claim(session: Session, *, worker: str, lease_s: float, max_attempts: int) -
                 .values(status=FAILED, finished_at=now, lease_owner=None, lease_expires_at=None)
             )
             continue
+        session.add(
+            WebhookAttempt(
+                delivery_id=delivery_id, number=taken.attempts, started_at=now, duration_ms=0,
+                status_code=None, error=IN_PROGRESS,
+            )
+        )  # fmt: skip
         row = session.execute(
             select(
                 WebhookEndpoint.url,
@@ -147,9 +177,75 @@ def claim(session: Session, *, worker: str, lease_s: float, max_attempts: int) -
         return Claimed(delivery_id, taken.attempts, row[0], row[1], row[2], row[3].encode())
 
 
-def _pinned_request(target: Target, claimed: Claimed, timestamp: int) -> httpx.Request:
-    """The POST, sent to the checked address itself (the name is not resolved again), with
-    the URL's host as `Host` and, over TLS, as the name sent and verified."""
+def _within(deadline: float, timeout: float | None, expired: type[Exception]) -> float:
+    """An operation's timeout cut to what is left before the attempt's deadline."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise expired("the attempt's time is up")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write ends by the attempt's deadline, so that a
+    receiver answering a byte at a time cannot hold the attempt past it."""
+
+    def __init__(self, stream: httpcore.NetworkStream, deadline: float) -> None:
+        self._stream, self._deadline = stream, deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _within(self._deadline, timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _within(self._deadline, timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        left = _within(self._deadline, timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(
+            self._stream.start_tls(ssl_context, server_hostname, left), self._deadline
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, deadline: float) -> None:
+        self._backend, self._deadline = httpcore.SyncBackend(), deadline
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        left = _within(self._deadline, timeout, httpcore.ConnectTimeout)
+        stream = self._backend.connect_tcp(host, port, left, local_address, socket_options)
+        return _DeadlineStream(stream, self._deadline)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("webhooks are not sent over Unix sockets")
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+def _post(target: Target, claimed: Claimed, timestamp: int, deadline: float) -> tuple[int, str]:
+    """POST the message to the checked address itself (the name is not resolved again), with
+    the URL's host as `Host` and, over TLS, as the name sent and verified; the status code and
+    the start of the answer (at most MAX_ERROR_CHARS bytes are read). Every step, from the
+    connection to the last byte read, ends by `deadline` (`time.monotonic()`)."""
     address = target.address
     literal = f"[{address}]" if address.version == 6 else str(address)
     path = target.url.path or "/"
@@ -159,33 +255,51 @@ def _pinned_request(target: Target, claimed: Claimed, timestamp: int) -> httpx.R
     headers = {
         "host": target.url.netloc,
         "user-agent": "retention-audit-webhooks",
+        "content-type": "application/json",
         **signing.headers(claimed.secret, claimed.message_id, timestamp, claimed.body),
     }
-    return httpx.Request(
-        "POST", url, headers=headers, content=claimed.body, extensions={"sni_hostname": target.host}
-    )
+    left = max(0.0, deadline - time.monotonic())
+    extensions = {
+        "sni_hostname": target.host,
+        "timeout": {"connect": left, "read": left, "write": left, "pool": left},
+    }
+    with (
+        httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(), network_backend=_DeadlineBackend(deadline)
+        ) as pool,
+        pool.stream(
+            "POST", url, headers=list(headers.items()), content=claimed.body, extensions=extensions
+        ) as response,
+    ):
+        kept = b""
+        for chunk in response.iter_stream():
+            kept += chunk
+            if len(kept) >= MAX_ERROR_CHARS or time.monotonic() >= deadline:
+                break
+        if not kept:
+            kept = response.extensions.get("reason_phrase", b"")
+        return response.status, kept[:MAX_ERROR_CHARS].decode("utf-8", "replace")
 
 
 def attempt(claimed: Claimed, policy: DeliveryPolicy) -> Outcome:
-    """POST the message once; what happened (an error is recorded, never raised)."""
+    """POST the message once, within `policy.timeout_s` in all; what happened (an error is
+    recorded, never raised)."""
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
+    deadline = time.monotonic() + policy.timeout_s
     status_code: int | None = None
     error: str | None = None
     try:
         target = resolve(claimed.url, allow_private=policy.allow_private)
-        request = _pinned_request(target, claimed, int(started_at.timestamp()))
-        with httpx.Client(
-            timeout=policy.timeout_s, follow_redirects=False, trust_env=False
-        ) as http:
-            response = http.send(request)
-        status_code = response.status_code
-        if response.is_redirect:
+        status_code, answer = _post(target, claimed, int(started_at.timestamp()), deadline)
+        if 300 <= status_code < 400:
             error = "redirects are not followed"
-        elif not response.is_success:
-            error = response.text[:MAX_ERROR_CHARS] or response.reason_phrase
+        elif not 200 <= status_code < 300:
+            error = answer or str(status_code)
     except RefusedTarget as exc:
         error = f"refused: {exc.detail}"
+    except httpcore.TimeoutException:
+        error = f"timeout: no complete answer within {policy.timeout_s:g} s"
     except Exception as exc:  # whatever the receiver or the network did, it is this attempt's
         error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
     duration_ms = round((time.perf_counter() - clock) * 1000)
@@ -215,18 +329,21 @@ def record(
         .values(**values)
         .returning(WebhookDelivery.id)
     ).first()
-    if held is None:
-        return None
-    session.add(
-        WebhookAttempt(
-            delivery_id=claimed.delivery_id,
-            number=claimed.attempt,
+    session.execute(  # what happened, even when the lease was lost meanwhile
+        update(WebhookAttempt)
+        .where(
+            WebhookAttempt.delivery_id == claimed.delivery_id,
+            WebhookAttempt.number == claimed.attempt,
+        )
+        .values(
             started_at=outcome.started_at,
             duration_ms=outcome.duration_ms,
             status_code=outcome.status_code,
             error=outcome.error,
         )
     )
+    if held is None:
+        return None
     status: str = values["status"]
     return status
 
@@ -254,10 +371,49 @@ def deliver_one(factory: sessionmaker[Session], *, worker: str, policy: Delivery
 
 
 def deliver_due(
-    factory: sessionmaker[Session], *, worker: str, policy: DeliveryPolicy, most: int = 100
+    factory: sessionmaker[Session],
+    *,
+    worker: str,
+    policy: DeliveryPolicy,
+    most: int = 100,
+    budget_s: float = 60.0,
 ) -> int:
-    """Attempt up to `most` due deliveries, one after another; how many were attempted."""
+    """Attempt up to `most` due deliveries, one after another, starting none after `budget_s`;
+    how many were attempted."""
     done = 0
-    while done < most and deliver_one(factory, worker=worker, policy=policy):
+    until = time.monotonic() + budget_s
+    while (
+        done < most
+        and time.monotonic() < until
+        and deliver_one(factory, worker=worker, policy=policy)
+    ):
         done += 1
     return done
+
+
+def prune(session: Session, *, before: datetime, most: int = 1000) -> int:
+    """Delete up to `most` messages announced before `before` whose deliveries have all ended
+    (succeeded or failed), with their deliveries and attempts; how many messages."""
+    unfinished = select(WebhookDelivery.message_id).where(
+        WebhookDelivery.status.in_((PENDING, DELIVERING))
+    )
+    ids = list(
+        session.scalars(
+            select(WebhookMessage.id)
+            .where(WebhookMessage.created_at < before, WebhookMessage.id.not_in(unfinished))
+            .limit(most)
+        )
+    )
+    if ids:
+        deliveries = select(WebhookDelivery.id).where(WebhookDelivery.message_id.in_(ids))
+        session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(deliveries)))
+        session.execute(delete(WebhookDelivery).where(WebhookDelivery.message_id.in_(ids)))
+        session.execute(delete(WebhookMessage).where(WebhookMessage.id.in_(ids)))
+    return len(ids)
+
+
+def prune_expired(factory: sessionmaker[Session], *, policy: DeliveryPolicy) -> int:
+    """Prune the messages older than `policy.retention_days` whose deliveries have ended."""
+    before = datetime.now(UTC) - timedelta(days=policy.retention_days)
+    with transaction(factory) as session:
+        return prune(session, before=before)

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 
 from service.audits import jobs, schedules
 from service.storage.db import make_sessionmaker, transaction
-from service.storage.tables import Audit, ScheduleRun
+from service.storage.tables import Audit, AuditSchedule, ScheduleRun
 from tests.service.conftest import ProjectKey, make_project
 from tests.service.test_workers import wait_for, worker
 
@@ -46,6 +46,9 @@ def test_the_schedules_api(client: TestClient, project: ProjectKey) -> None:
     for bad, field in (
         ({"cron": "every monday"}, "cron"),
         ({"cron": "0 0 30 2 *"}, "cron"),  # 30 February: no slot ever
+        ({"cron": "0 0 1 1 * 0 2030"}, "cron"),  # a year: no slot before it
+        ({"cron": "0 0 1 1 * 0 2020"}, "cron"),  # a year: no slot after it
+        ({"cron": "* * * *"}, "cron"),
         ({"cron": "* * * * *", "audit": {"mechanics": ["slots"], "config": {"x": 1}}}, "x"),
         ({"cron": "* * * * *", "audit": {"nope": 1}}, "nope"),
     ):
@@ -112,6 +115,32 @@ def test_a_schedule_created_after_a_slot_does_not_take_it(
         schedules.create_schedule(session, project_id=project.id, cron="0 6 * * 1", request={})
     with factory() as session:  # its latest slot (last Monday, 06:00) came before it
         assert schedules.due_slots(session, datetime.now(UTC)) == []
+
+
+def test_a_schedule_without_slots_does_not_hold_back_the_others(
+    clean_database: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An expression stored without the API's check (a year past, so no slot follows nor
+    precedes it as croniter reads it) is logged and passed over; another project's schedule
+    is still taken."""
+    factory = make_sessionmaker(clean_database)
+    bad_project = make_project(clean_database, "bad")
+    good_project = make_project(clean_database, "good")
+    with transaction(factory) as session:
+        bad = AuditSchedule(
+            project_id=bad_project.id, cron="0 0 1 1 * 0 2030", request={},
+            created_at=T - timedelta(days=1),
+        )  # fmt: skip
+        session.add(bad)
+        session.flush()
+        bad_id = bad.id
+    good_id = _schedule(clean_database, good_project.id)
+    with caplog.at_level("ERROR", logger="retention_audit.schedules"):
+        assert schedules.run_due(factory, queue_limit=8) == 1
+    with factory() as session:
+        assert [run.schedule_id for run in session.scalars(select(ScheduleRun))] == [good_id]
+    (logged,) = [r for r in caplog.records if f"schedule {bad_id} " in r.getMessage()]
+    assert "has no slot" in logged.getMessage()
 
 
 def test_two_workers_queue_exactly_one_audit_per_slot(

@@ -34,6 +34,14 @@ NOT_PUBLIC = [
     "http://[fc00::1]/hooks",
     "http://[::ffff:127.0.0.1]/hooks",  # loopback written as IPv6
     "http://224.0.0.1/hooks",
+    # IPv6 forms that lead to an IPv4 loopback or private address
+    "http://[64:ff9b::7f00:1]/hooks",  # NAT64
+    "http://[64:ff9b:1::a00:5]/hooks",  # local-use NAT64, to 10.0.0.5
+    "http://[2002:7f00:1::]/hooks",  # 6to4
+    "http://[::127.0.0.1]/hooks",  # IPv4-compatible
+    "http://[::ffff:0:7f00:1]/hooks",  # SIIT IPv4-translated
+    "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hooks",  # Teredo, to 127.0.0.1
+    "http://[fec0::1]/hooks",  # deprecated site-local
 ]
 
 
@@ -51,6 +59,7 @@ def test_non_public_addresses_are_refused_unless_allowed(url: str) -> None:
         ("http:///x", "has no host"),
         ("http://user:pw@93.184.216.34/x", "credentials"),
         ("http://93.184.216.34:99999/x", "not a URL"),
+        ("http://93.184.216.34:0/x", "port 0 is not a port"),
         ("http://no-such-host.invalid/x", "does not resolve"),
     ],
 )
@@ -86,6 +95,16 @@ def test_registration_refuses_a_non_public_receiver(
     assert "not a public address" in answer.json()["detail"]
     listed = strict_client.get(f"/v1/projects/{project.id}/webhooks", headers=project.auth)
     assert listed.json() == []
+
+
+def test_registration_refuses_port_zero(strict_client: TestClient, project: ProjectKey) -> None:
+    answer = strict_client.post(
+        f"/v1/projects/{project.id}/webhooks",
+        json={"url": "https://93.184.216.34:0/hooks", "events": ["audit.succeeded"]},
+        headers=project.auth,
+    )
+    assert answer.status_code == 422, answer.text
+    assert "url: port 0 is not a port" in answer.json()["detail"]
 
 
 def test_registration_refuses_unknown_events(

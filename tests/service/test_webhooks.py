@@ -20,7 +20,7 @@ from service.app import create_app
 from service.audits import jobs
 from service.storage.db import make_sessionmaker, transaction
 from service.storage.tables import WebhookDelivery, WebhookMessage
-from service.webhooks.delivery import DeliveryPolicy, deliver_due
+from service.webhooks.delivery import LOST, DeliveryPolicy, claim, deliver_due
 from service.webhooks.outbox import EVENT_TYPES, announce
 from tests.service.conftest import ProjectKey, finish_audit, settings_for
 from tests.service.factories import native_batch
@@ -232,14 +232,7 @@ def test_a_leased_delivery_whose_worker_died_is_taken_again(
         audit(client, project, clean_database)
         now = datetime.now(UTC)
         with transaction(factory) as session:  # a worker took it, then died before sending
-            session.execute(
-                update(WebhookDelivery).values(
-                    status="delivering",
-                    lease_owner="dead",
-                    attempts=1,
-                    lease_expires_at=now + timedelta(hours=1),
-                )
-            )
+            assert claim(session, worker="dead", lease_s=3600.0, max_attempts=10) is not None
         assert deliver_due(factory, worker="w", policy=FAST) == 0  # its lease holds
         with transaction(factory) as session:
             session.execute(
@@ -248,7 +241,9 @@ def test_a_leased_delivery_whose_worker_died_is_taken_again(
         deliver_until(clean_database, hook, successes=1)
     (made,) = deliveries(client, project, endpoint["id"])
     assert made["status"] == "succeeded"
-    assert [a["number"] for a in made["attempts"]] == [2]  # the lost attempt counted
+    assert [(a["number"], a["status_code"], a["error"]) for a in made["attempts"]] == [
+        (1, None, LOST), (2, 200, None)
+    ]  # fmt: skip
 
 
 def test_the_api_offers_the_events_the_outbox_announces() -> None:
