@@ -3,6 +3,7 @@ rows stored by an earlier version are still served."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -165,7 +166,14 @@ def test_rows_stored_before_the_compact_format_survive_the_migration(
                 text("INSERT INTO project (name, created_at) VALUES ('legacy', :now) RETURNING id"),
                 {"now": datetime.now(UTC)},
             ).scalar_one()
-            audit_id = jobs.enqueue(session, project_id=project_id, request={}).id
+            audit_id = str(uuid.uuid4())
+            session.execute(
+                text(
+                    "INSERT INTO audit (id, project_id, status, request, attempts, created_at)"
+                    " VALUES (:a, :p, 'succeeded', '{}', 1, :now)"
+                ),
+                {"a": audit_id, "p": project_id, "now": datetime.now(UTC)},
+            )
             session.execute(
                 text(
                     "INSERT INTO audit_user (audit_id, mechanic, user_id, risk_tier, body)"
