@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import gzip
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -56,3 +59,18 @@ def product_change() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         if e["mechanic"] == "slots"
     ]
     return product_a, slots
+
+
+def write_csv(path: Path, events: list[dict[str, Any]]) -> Path:
+    """Native events as a CSV file: a header row, `properties` as JSON text, a field not sent
+    as an empty cell."""
+    fields = ["user_id", "timestamp", "mechanic", "kind", "value", "cost", "option", "session_id",
+              "message_id", "properties"]  # fmt: skip
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        for e in events:
+            row = {k: e.get(k) for k in fields}
+            row["properties"] = json.dumps(e["properties"]) if e.get("properties") else None
+            writer.writerow(row)
+    return path

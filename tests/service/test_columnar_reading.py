@@ -4,10 +4,8 @@ same field and reason, named by file and line (or row)."""
 
 from __future__ import annotations
 
-import csv
 import gzip
 import io
-import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +29,7 @@ from service.ingestion.payloads import loads
 from service.ingestion.screen import normalise, screen
 from service.ingestion.sources import sources
 from service.storage.reading import records_to_fields
-from tests.service.factories import native_event
+from tests.service.factories import native_event, write_csv
 from tests.service.test_events import BAD_FIELDS
 from tests.service.test_events import NOW as EVENTS_NOW
 from tests.service.test_hostile_input import BAD_NATIVE
@@ -97,19 +95,6 @@ def assert_same(a: EventColumns, b: EventColumns) -> None:
 
 def ndjson(events: list[Any]) -> bytes:
     return b"".join(orjson.dumps(e) + b"\n" for e in events)
-
-
-def write_csv(path: Path, events: list[dict[str, Any]]) -> Path:
-    fields = ["user_id", "timestamp", "mechanic", "kind", "value", "cost", "option", "session_id",
-              "message_id", "properties"]  # fmt: skip
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        for e in events:
-            row = {k: e.get(k) for k in fields}
-            row["properties"] = json.dumps(e["properties"]) if e.get("properties") else None
-            writer.writerow(row)
-    return path
 
 
 def write_parquet(path: Path, events: list[dict[str, Any]]) -> Path:

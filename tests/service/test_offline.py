@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import gzip
 import json
 import subprocess
@@ -13,6 +12,7 @@ import orjson
 import pytest
 
 from models import synthetic
+from tests.service.factories import write_csv
 from tests.service.servers import BIN
 
 
@@ -33,19 +33,6 @@ def audit(*args: str | Path) -> subprocess.CompletedProcess[str]:
 def write_ndjson(path: Path, events: list[dict[str, Any]], *, compress: bool = False) -> Path:
     body = b"\n".join(orjson.dumps(e) for e in events) + b"\n"
     path.write_bytes(gzip.compress(body) if compress else body)
-    return path
-
-
-def write_csv(path: Path, events: list[dict[str, Any]]) -> Path:
-    fields = ["user_id", "timestamp", "mechanic", "kind", "value", "cost", "option", "message_id",
-              "properties"]  # fmt: skip
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        for e in events:
-            row = {k: e.get(k) for k in fields}
-            row["properties"] = json.dumps(e["properties"]) if e.get("properties") else None
-            writer.writerow(row)
     return path
 
 

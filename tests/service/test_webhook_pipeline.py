@@ -32,6 +32,19 @@ def app(clean_database: Engine, database_url: str) -> FastAPI:
     return create_app(settings)
 
 
+def register(
+    client: TestClient, project: ProjectKey, url: str, events: list[str]
+) -> dict[str, Any]:
+    created = client.post(
+        f"/v1/projects/{project.id}/webhooks",
+        json={"url": url, "events": events},
+        headers=project.auth,
+    )
+    assert created.status_code == 201, created.text
+    endpoint: dict[str, Any] = created.json()
+    return endpoint
+
+
 def key(finding: dict[str, Any]) -> tuple[str, str]:
     return finding["rule_id"], finding["mechanic"]
 
@@ -42,13 +55,7 @@ def test_a_receiver_hears_both_audits_and_the_new_finding(
     product_a, slots = product_change()
     factory = make_sessionmaker(clean_database)
     with receiver() as hook:
-        created = client.post(
-            f"/v1/projects/{project.id}/webhooks",
-            json={"url": hook.url, "events": ["audit.succeeded", "finding.new"]},
-            headers=project.auth,
-        )
-        assert created.status_code == 201, created.text
-        endpoint = created.json()
+        endpoint = register(client, project, hook.url, ["audit.succeeded", "finding.new"])
         post_events(client, project, product_a)
         a = audit(client, project, clean_database)["report"]
         post_events(client, project, slots)
@@ -88,12 +95,7 @@ def test_audits_of_other_scopes_are_not_the_previous_report(
     product_a, slots = product_change()
     factory = make_sessionmaker(clean_database)
     with receiver() as hook:
-        created = client.post(
-            f"/v1/projects/{project.id}/webhooks",
-            json={"url": hook.url, "events": ["finding.new"]},
-            headers=project.auth,
-        )
-        assert created.status_code == 201, created.text
+        endpoint = register(client, project, hook.url, ["finding.new"])
         post_events(client, project, product_a)
         a = audit(client, project, clean_database)["report"]
         p = audit(client, project, clean_database, mechanics=["quests"])["report"]
@@ -123,7 +125,7 @@ def test_audits_of_other_scopes_are_not_the_previous_report(
     assert narrowed["schedule_changes"] == []
     summary = client.get(f"/v1/audits/{b['id']}/summary.md", headers=project.auth).text
     assert f"## Changes since the previous audit (`{a['id']}`)" in summary
-    payloads = [Webhook(created.json()["secret"]).verify(g.body, g.headers) for g in hook.received]
+    payloads = [Webhook(endpoint["secret"]).verify(g.body, g.headers) for g in hook.received]
     assert sorted(key(d["data"]["finding"]) for d in payloads) == sorted(
         key(f) for f in diff["new_findings"]
     )
